@@ -1,0 +1,1 @@
+"""The mock Voximplant Management API (aiohttp)."""
