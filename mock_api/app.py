@@ -1,0 +1,119 @@
+"""The Management API over HTTP: both request shapes, auth, envelopes and errors.
+
+Shape A: `/platform_api/<Method>[/]`, GET or POST. Shape B: `POST /platform_api` with a
+`cmd=<Method>` field (what the official Python and Node clients send). Query, urlencoded,
+multipart and JSON-object parameters are merged. API errors answer HTTP 200 with
+`{"error": {"code", "msg"}}`, as the platform does.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from mock_api import auth
+from mock_api.methods import Context, lookup
+from mock_api.official_methods import OFFICIAL_METHODS
+from mock_api.params import Params
+from voxsim.errors import MISSING_CMD, UNKNOWN_COMMAND, VoxError
+from voxsim.store import Store
+
+log = logging.getLogger("voxsim.api")
+
+STORE = web.AppKey("store", Store)
+SERVICES = web.AppKey("services", object)
+
+_OFFICIAL = {name.lower(): name for name in OFFICIAL_METHODS}
+
+
+def json_reply(body: dict[str, Any], status: int = 200) -> web.Response:
+    return web.Response(text=json.dumps(body, ensure_ascii=False), status=status,
+                        content_type="application/json", charset="utf-8")
+
+
+def error_reply(error: VoxError) -> web.Response:
+    return json_reply({"error": {"code": error.code, "msg": error.msg}})
+
+
+async def read_params(request: web.Request) -> dict[str, str]:
+    """Merge the query string with an urlencoded, multipart or JSON-object body (body wins)."""
+    values: dict[str, str] = dict(request.query)
+    if request.method != "POST" or not request.can_read_body:
+        return values
+    if request.content_type == "application/json":
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            values.update({k: _as_text(v) for k, v in body.items() if v is not None})
+        return values
+    form = await request.post()
+    for key, value in form.items():
+        if isinstance(value, web.FileField):
+            value = value.file.read().decode("utf-8", "replace")
+        values[key] = str(value)
+    return values
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)
+
+
+def not_emulated(name: str) -> VoxError:
+    return VoxError(UNKNOWN_COMMAND, f"The '{name}' method is not emulated by voxsim (see docs/parity.md)")
+
+
+async def handle_platform_api(request: web.Request) -> web.Response:
+    try:
+        values = await read_params(request)
+    except ValueError:
+        return error_reply(VoxError(101, "Invalid arguments: the request body cannot be read"))
+    name = request.match_info.get("method") or values.get("cmd", "")
+    return await dispatch(request, name.strip(), values)
+
+
+async def dispatch(request: web.Request, name: str, values: dict[str, str]) -> web.Response:
+    if not name:
+        return error_reply(VoxError(MISSING_CMD, "Missing 'cmd' parameter"))
+    spec = lookup(name)
+    if spec is None:
+        official = _OFFICIAL.get(name.lower())
+        return error_reply(not_emulated(official) if official else
+                           VoxError(UNKNOWN_COMMAND, "Unknown command"))
+    store = request.app[STORE]
+    try:
+        account, how = auth.authenticate(store, values, request.headers.get("Authorization"))
+        ctx = Context(store=store, account=account, remote=request.remote or "",
+                      services=request.app[SERVICES], auth=how)
+        reply = spec.handler(ctx, Params(values))
+        if inspect.isawaitable(reply):
+            reply = await reply
+    except VoxError as error:
+        return error_reply(error)
+    except Exception:  # a bug of ours must not take the API down; say so in the envelope
+        log.exception("method %s failed", spec.name)
+        return error_reply(VoxError(2, f"Internal error in voxsim while handling {spec.name}"))
+    if isinstance(reply, web.StreamResponse):
+        return reply
+    return json_reply(reply)
+
+
+def build_app(store: Store, services: object = None) -> web.Application:
+    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app[STORE] = store
+    app[SERVICES] = services
+    for path in ("/platform_api", "/platform_api/", "/platform_api/{method}", "/platform_api/{method}/"):
+        app.router.add_route("GET", path, handle_platform_api)
+        app.router.add_route("POST", path, handle_platform_api)
+    return app

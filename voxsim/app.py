@@ -1,0 +1,104 @@
+"""The composition root: builds the store, the Management API, the SIP edge and the runtime, and
+wires them together. Only this module (and what stands on it: cli, testing) knows all sides.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import ssl
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from mock_api import control, media_resources
+from mock_api.app import build_app
+from voxsim import bootstrap
+from voxsim.config import Settings
+from voxsim.keys import StateFiles, ensure_tls
+from voxsim.model import Account
+from voxsim.store import Store
+
+log = logging.getLogger("voxsim")
+
+
+class Emulator:
+    """One running voxsim: `await start()`, then `await stop()`."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.listeners: dict[str, dict[str, Any]] = {}
+        self._runner: web.AppRunner | None = None
+        self._tempdir: str | None = None
+        self.store: Store
+        self.files: StateFiles
+        self.account: Account
+
+    # -- services the API's control endpoints use ------------------------------------------
+    @property
+    def allow_remote_control(self) -> bool:
+        return self.settings.allow_remote_control
+
+    def health(self) -> dict[str, Any]:
+        return {"listeners": self.listeners, "state": str(self.files.folder),
+                "in_memory": self.files.db == ":memory:", "credentials": str(self.files.credentials),
+                "ca": str(self.files.ca), "account_id": self.account.account_id}
+
+    async def reset(self) -> None:
+        self.account = bootstrap.reset(self.store, self.settings)
+
+    # -- life cycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.files = self._state_files()
+        self.store = Store(self.files.db)
+        self.account = bootstrap.ensure_account(self.store, self.files, self.settings)
+        ensure_tls(self.files)
+        await self._start_api()
+        log.info("voxsim ready: %s", self.listeners)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if getattr(self, "store", None) is not None:
+            self.store.close()
+        if self._tempdir:
+            shutil.rmtree(self._tempdir, ignore_errors=True)
+            self._tempdir = None
+
+    def _state_files(self) -> StateFiles:
+        if self.settings.state == ":memory:":
+            # Nothing on disk that outlives the process; the key and CA still need files for clients.
+            self._tempdir = tempfile.mkdtemp(prefix="voxsim-")
+            return StateFiles.in_folder(Path(self._tempdir), in_memory=True)
+        folder = Path(self.settings.state).expanduser().resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        return StateFiles.in_folder(folder)
+
+    def server_ssl_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.files.cert, self.files.cert_key)
+        return context
+
+    async def _start_api(self) -> None:
+        app = build_app(self.store, self)
+        control.add_routes(app)
+        media_resources.add_routes(app, self.settings.advertised_host)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        host = self.settings.host
+        http = web.TCPSite(self._runner, host, self.settings.api_port)
+        https = web.TCPSite(self._runner, host, self.settings.api_tls_port,
+                            ssl_context=self.server_ssl_context())
+        await http.start()
+        await https.start()
+        self.listeners["api_http"] = self._listener("http", http)
+        self.listeners["api_https"] = self._listener("https", https)
+
+    def _listener(self, scheme: str, site: web.TCPSite) -> dict[str, Any]:
+        server = site._server  # aiohttp keeps the bound sockets here; port 0 needs the real port
+        port = server.sockets[0].getsockname()[1] if server and server.sockets else site._port
+        host = self.settings.advertised_host
+        return {"host": self.settings.host, "port": port, "url": f"{scheme}://{host}:{port}"}

@@ -1,0 +1,35 @@
+"""Settings of a running emulator. Every one has a default that works with no configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    api_port: int = 8080
+    """HTTP listener of the Management API and the /_voxsim/ controls (0 = any free port)."""
+    api_tls_port: int = 8443
+    """HTTPS listener (the official clients hard-code https://)."""
+    sip_port: int = 5060
+    """SIP over UDP and TCP."""
+    sips_port: int = 5061
+    """SIP over TLS."""
+    state: str = "./.voxsim"
+    """State folder, or ":memory:" to keep nothing on disk."""
+    allow_remote_control: bool = False
+    """Let non-loopback clients use /_voxsim/ (which reveals the account's key) when host is not loopback."""
+    account_id: int = 1000001
+    account_name: str = "voxsim"
+    account_email: str = "developer@voxsim.local"
+    default_whitelist: list[str] = field(default_factory=lambda: ["127.0.0.0/8"])
+    """Networks put in the SIP white list at first start and on reset, so local trunk calls just work."""
+    public_address: str = ""
+    """Address written into URLs given to scenarios and clients; defaults to `host` (127.0.0.1 for 0.0.0.0)."""
+
+    @property
+    def advertised_host(self) -> str:
+        if self.public_address:
+            return self.public_address
+        return "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host

@@ -1,0 +1,57 @@
+"""SQLite-backed state, keyed by account.
+
+One mixin per resource family (each module holds its table schema and its logic); `Store`
+composes them over one connection. Everything the emulator must remember goes through here.
+"""
+
+from __future__ import annotations
+
+from voxsim.store import (
+    accounts,
+    applications,
+    history,
+    rules,
+    scenarios,
+    sip_registrations,
+    users,
+    whitelist,
+)
+from voxsim.store.db import Database
+
+FAMILIES = (accounts, applications, users, scenarios, rules, whitelist, sip_registrations, history)
+
+# Tables that `reset` empties; accounts and their keys survive (their settings are cleared).
+KEPT_TABLES = {"accounts", "service_keys", "sqlite_sequence"}
+
+
+class Store(
+    accounts.AccountsMixin,
+    applications.ApplicationsMixin,
+    users.UsersMixin,
+    scenarios.ScenariosMixin,
+    rules.RulesMixin,
+    whitelist.WhiteListMixin,
+    sip_registrations.SipRegistrationsMixin,
+    history.HistoryMixin,
+):
+    def __init__(self, path: str = ":memory:") -> None:
+        self.db = Database(path)
+        for family in FAMILIES:
+            if family.SCHEMA:
+                self.db.executescript(family.SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def wipe_resources(self) -> None:
+        """Delete every resource but the accounts and their keys (for `/_voxsim/reset`)."""
+        tables = [r["name"] for r in self.db.all("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        with self.db.tx():
+            self.db.execute("PRAGMA defer_foreign_keys = ON")
+            for table in tables:
+                if table not in KEPT_TABLES:
+                    self.db.execute(f"DELETE FROM {table}")
+            self.db.execute("UPDATE accounts SET settings = '{}'")
+
+
+__all__ = ["Store"]

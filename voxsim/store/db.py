@@ -1,0 +1,89 @@
+"""The SQLite connection behind the store.
+
+One connection, used from the event loop thread. WAL mode with synchronous=FULL: a write
+that was acknowledged is on disk, so it survives `kill -9` (and a power cut).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+DATE_FORMAT = "%Y-%m-%d"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def timestamp(value: datetime | None = None) -> str:
+    """The platform's timestamp text: `YYYY-MM-DD HH:MM:SS`, UTC (the Python client strptimes it)."""
+    return (value or utcnow()).astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+
+
+def parse_timestamp(text: str) -> datetime:
+    return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+
+
+class Database:
+    """A thin wrapper: transactions, row dicts, schema creation."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.conn.row_factory = sqlite3.Row
+        if path != ":memory:":
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self._depth = 0
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """A transaction; nested uses join the outer one."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.conn
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, args)
+
+    def insert(self, sql: str, args: Sequence[Any] = ()) -> int:
+        cur = self.conn.execute(sql, args)
+        return int(cur.lastrowid or 0)
+
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return [dict(row) for row in self.conn.execute(sql, args)]
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> dict[str, Any] | None:
+        row = self.conn.execute(sql, args).fetchone()
+        return dict(row) if row is not None else None
+
+    def scalar(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        row = self.conn.execute(sql, args).fetchone()
+        return row[0] if row is not None else None
+
+    def executescript(self, sql: str) -> None:
+        self.conn.executescript(sql)

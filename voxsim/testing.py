@@ -1,0 +1,57 @@
+"""pytest fixtures for an in-process emulator (load with `pytest_plugins = ["voxsim.testing"]`).
+
+`voxsim_emulator` starts voxsim on loopback with ephemeral ports and a temporary state folder;
+`voxsim_api` is the official Python client pointed at its HTTPS listener. The client is
+synchronous (httpx), so call it through `await asyncio.to_thread(...)` or the `call` helper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from voxsim.app import Emulator
+from voxsim.config import Settings
+
+
+def ephemeral_settings(state: Path | str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"host": "127.0.0.1", "api_port": 0, "api_tls_port": 0, "sip_port": 0,
+                              "sips_port": 0, "state": str(state)}
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest_asyncio.fixture
+async def voxsim_emulator(tmp_path: Path) -> AsyncIterator[Emulator]:
+    emulator = Emulator(ephemeral_settings(tmp_path / "state"))
+    await emulator.start()
+    try:
+        yield emulator
+    finally:
+        await emulator.stop()
+
+
+class ApiCaller:
+    """The official client, called off the event loop so the in-process emulator can answer."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        from voximplant.apiclient import VoximplantAPI
+
+        os.environ["REQUESTS_CA_BUNDLE"] = str(emulator.files.ca)
+        port = emulator.listeners["api_https"]["port"]
+        self.client = VoximplantAPI(str(emulator.files.credentials), endpoint=f"127.0.0.1:{port}")
+
+    async def __call__(self, method: str, **kwargs: Any) -> Any:
+        fn: Callable[..., Any] = getattr(self.client, method)
+        return await asyncio.to_thread(fn, **kwargs)
+
+
+@pytest.fixture
+def voxsim_api(voxsim_emulator: Emulator) -> ApiCaller:
+    return ApiCaller(voxsim_emulator)
