@@ -1,0 +1,114 @@
+"""`voxsim up` as a real process: readiness output, clean stops, and state that survives."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+
+class Process:
+    def __init__(self, state: str, *extra: str) -> None:
+        cmd = [sys.executable, "-m", "voxsim.cli", "up", "--state", state, "--api-port", "0",
+               "--api-tls-port", "0", "--sip-port", "0", "--sips-port", "0", *extra]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        self.urls: dict[str, str] = {}
+        deadline = time.monotonic() + 30
+        while "api_https" not in self.urls:
+            line = self.proc.stdout.readline()
+            if not line or time.monotonic() > deadline:
+                raise AssertionError("voxsim did not start:\n" + "".join(self.lines))
+            self.lines.append(line)
+            match = re.match(r"\s+(\w+)\s+(\S+://\S+)", line)
+            if match:
+                self.urls[match.group(1)] = match.group(2)
+
+    @property
+    def base(self) -> str:
+        return self.urls["api_http"]
+
+    def get(self, path: str, **params: str) -> dict:
+        url = f"{self.base}{path}?{urllib.parse.urlencode(params)}"
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def post(self, path: str, **params: str) -> dict:
+        data = urllib.parse.urlencode(params).encode()
+        with urllib.request.urlopen(f"{self.base}{path}", data=data, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def stop(self, sig: int = signal.SIGTERM) -> str:
+        self.proc.send_signal(sig)
+        out, _ = self.proc.communicate(timeout=30)
+        return "".join(self.lines) + out
+
+
+def test_sigterm_and_ctrl_c_stop_cleanly(tmp_path: Path):
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        proc = Process(":memory:")
+        assert proc.get("/_voxsim/health")["status"] == "ok"
+        out = proc.stop(sig)
+        assert proc.proc.returncode == 0, out
+        assert "voxsim: stopped" in out
+
+
+def test_in_memory_state_leaves_nothing_behind(tmp_path: Path):
+    proc = Process(":memory:")
+    folder = Path(proc.get("/_voxsim/health")["state"])
+    assert folder.exists()
+    proc.stop()
+    assert not folder.exists()
+
+
+def test_state_folder_contents_and_reuse(tmp_path: Path):
+    state = tmp_path / "state"
+    proc = Process(str(state))
+    account = proc.get("/_voxsim/account")
+    proc.stop()
+    assert {"voxsim.db", "credentials.json", "ca.pem"} <= {p.name for p in state.iterdir()}
+    credentials = json.loads((state / "credentials.json").read_text())
+    assert set(credentials) == {"account_id", "account_email", "key_id", "private_key"}
+    assert credentials["private_key"].startswith("-----BEGIN RSA PRIVATE KEY-----")
+    assert oct((state / "credentials.json").stat().st_mode & 0o777) == "0o600"
+
+    again = Process(str(state))
+    try:
+        assert again.get("/_voxsim/account") == account
+        assert json.loads((state / "credentials.json").read_text()) == credentials
+    finally:
+        again.stop()
+
+
+def test_acknowledged_write_survives_kill_9(tmp_path: Path):
+    state = str(tmp_path / "state")
+    proc = Process(state)
+    account = proc.get("/_voxsim/account")
+    key = {"account_id": str(account["account_id"]), "api_key": account["api_key"]}
+    reply = proc.post("/platform_api/AddSipWhiteListItem", sip_whitelist_network="203.0.113.0/24",
+                      description="survivor", **key)
+    assert reply["result"] == 1
+    os.kill(proc.proc.pid, signal.SIGKILL)  # right after the acknowledgement
+    proc.proc.wait(timeout=10)
+
+    again = Process(state)
+    try:
+        listed = again.get("/platform_api/GetSipWhiteList", **key)
+        assert "203.0.113.0/24" in [i["sip_whitelist_network"] for i in listed["result"]]
+    finally:
+        again.stop()
+
+
+@pytest.mark.parametrize("flag", ["--help"])
+def test_help(flag: str):
+    out = subprocess.run([sys.executable, "-m", "voxsim.cli", "up", flag], capture_output=True, text=True)
+    assert out.returncode == 0 and "--state" in out.stdout
