@@ -1,0 +1,392 @@
+"""SIP dialogs (RFC 3261 §12, §13.2.2.4), sans-IO.
+
+A :class:`Dialog` holds what §12 says a dialog is (Call-ID, tags, local and remote URI,
+remote target, route set, CSeq numbers) and builds the requests that travel inside it. It
+sends nothing: requests go to a :class:`~sip_edge.transaction.TransactionLayer` like any
+other, the ACK of a 2xx through ``send_stateless``.
+
+Vias: a dialog does not know which transport and address a request will leave from, so new
+requests carry ``SIP/2.0/<transport> <sent_by>;branch=<fresh>;rport`` where ``sent_by``
+defaults to :data:`VIA_PLACEHOLDER` and the transport is expected to put its own address there
+(the branch, which is what matching uses, is final).
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sip_edge.headers import CSeq, HeaderError, NameAddr
+from sip_edge.message import Headers, Request, Response
+from sip_edge.transaction import MAGIC_COOKIE
+from sip_edge.uri import URIError
+
+__all__ = [
+    "VIA_PLACEHOLDER",
+    "Dialog",
+    "DialogError",
+    "DialogId",
+    "DialogState",
+    "build_request",
+    "new_branch",
+    "new_call_id",
+    "new_tag",
+    "request_dialog_id",
+    "response_dialog_id",
+]
+
+VIA_PLACEHOLDER = "voxsim.invalid"  # RFC 6761 .invalid: never resolvable, easy to spot and replace
+MAX_FORWARDS = "70"
+
+
+# ----------------------------------------------------------------------------- identifiers
+
+def new_tag() -> str:
+    """A From/To tag: 64 random bits, twice the 32 that §19.3 asks for."""
+    return secrets.token_hex(8)
+
+
+def new_branch() -> str:
+    """A Via branch with the RFC 3261 magic cookie, unique per transaction (§8.1.1.7)."""
+    return MAGIC_COOKIE + secrets.token_hex(12)
+
+
+def new_call_id(host: str | None = None) -> str:
+    """A Call-ID: 128 random bits, with ``@host`` when given (§8.1.1.4)."""
+    word = secrets.token_hex(16)
+    return f"{word}@{host}" if host else word
+
+
+@dataclass(frozen=True)
+class DialogId:
+    """§12: Call-ID, local tag and remote tag, as seen from this side."""
+
+    call_id: str
+    local_tag: str
+    remote_tag: str
+
+
+class DialogError(ValueError):
+    """A message cannot create or belong to a dialog (missing tag, Contact or CSeq)."""
+
+
+def _tag_of(value: str | None) -> str:
+    if value is None:
+        raise DialogError("missing From or To")
+    try:
+        return NameAddr.parse(value).tag or ""
+    except HeaderError as exc:
+        raise DialogError(str(exc)) from exc
+
+
+def request_dialog_id(request: Request) -> DialogId:
+    """The id of the dialog an incoming request belongs to: we are the To side (§12.2.2)."""
+    return DialogId(
+        request.headers.get("Call-ID") or "",
+        _tag_of(request.headers.get("To")),
+        _tag_of(request.headers.get("From")),
+    )
+
+
+def response_dialog_id(response: Response) -> DialogId:
+    """The id of the dialog a response (to our request) belongs to: we are the From side."""
+    return DialogId(
+        response.headers.get("Call-ID") or "",
+        _tag_of(response.headers.get("From")),
+        _tag_of(response.headers.get("To")),
+    )
+
+
+# ----------------------------------------------------------------------------- the dialog
+
+class DialogState(enum.Enum):
+    EARLY = "early"
+    CONFIRMED = "confirmed"
+    TERMINATED = "terminated"
+
+
+@dataclass
+class Dialog:
+    """One dialog; create it with :meth:`uas` or :meth:`uac`."""
+
+    role: Literal["uac", "uas"]
+    call_id: str
+    local: NameAddr  # our From in requests we send; carries the local tag
+    remote: NameAddr  # our To in requests we send; carries the remote tag
+    remote_target: str
+    route_set: list[str]
+    local_cseq: int | None
+    remote_cseq: int | None
+    state: DialogState
+    secure: bool = False
+    local_contact: str | None = None  # sent in target-refresh requests (re-INVITE, UPDATE)
+    sent_by: str = VIA_PLACEHOLDER
+    transport: str = "UDP"
+    invite_cseq: int | None = field(default=None, repr=False)  # the last INVITE we sent, for ACK
+
+    # -- creation
+
+    @classmethod
+    def uas(
+        cls,
+        request: Request,
+        *,
+        local_tag: str | None = None,
+        local_contact: str | None = None,
+        state: DialogState = DialogState.CONFIRMED,
+        secure: bool = False,
+    ) -> Dialog:
+        """The dialog our 101-199 (with To tag) or 2xx to ``request`` creates (§12.1.1).
+
+        ``local_tag`` is the To tag of that response; pass it so the response and the dialog
+        agree (one is made when None). ``secure``: the request came over TLS to a sips URI.
+        """
+        local = _name_addr(request.headers.get("To"))
+        local.tag = local_tag or local.tag or new_tag()
+        remote = _name_addr(request.headers.get("From"))
+        return cls(
+            role="uas",
+            call_id=_call_id(request),
+            local=local,
+            remote=remote,
+            remote_target=_contact_uri(request),
+            route_set=request.headers.get_all("Record-Route"),
+            local_cseq=None,
+            remote_cseq=_cseq(request).seq,
+            state=state,
+            secure=secure,
+            local_contact=local_contact,
+        )
+
+    @classmethod
+    def uac(cls, request: Request, response: Response, *, secure: bool = False) -> Dialog:
+        """The dialog a 101-199 with To tag, or a 2xx, to our ``request`` creates (§12.1.2)."""
+        if not 101 <= response.status < 300:
+            raise DialogError(f"a {response.status} creates no dialog")
+        remote = _name_addr(response.headers.get("To"))
+        if remote.tag is None and response.status < 200:
+            raise DialogError("a provisional response without To tag creates no dialog")
+        cseq = _cseq(request)
+        contact = request.headers.get("Contact")
+        return cls(
+            role="uac",
+            call_id=_call_id(request),
+            local=_name_addr(request.headers.get("From")),
+            remote=remote,
+            remote_target=_contact_uri(response),
+            route_set=list(reversed(response.headers.get_all("Record-Route"))),
+            local_cseq=cseq.seq,
+            remote_cseq=None,
+            state=DialogState.CONFIRMED if response.status >= 200 else DialogState.EARLY,
+            secure=secure,
+            local_contact=contact,
+            invite_cseq=cseq.seq if cseq.method == "INVITE" else None,
+        )
+
+    @property
+    def id(self) -> DialogId:
+        return DialogId(self.call_id, self.local.tag or "", self.remote.tag or "")
+
+    # -- updates from the peer
+
+    def update_from_response(self, response: Response) -> None:
+        """A response to a request of ours in this dialog (§12.2.1.2, §13.2.2.4).
+
+        A 2xx to an INVITE confirms an early dialog and, from the UAC side, recomputes its
+        route set; a 2xx to a target-refresh request (INVITE, UPDATE) takes the new Contact.
+        """
+        cseq = _cseq(response)
+        if not 200 <= response.status < 300 or cseq.method not in ("INVITE", "UPDATE"):
+            return
+        if cseq.method == "INVITE" and self.state is DialogState.EARLY:
+            self.state = DialogState.CONFIRMED
+            if self.role == "uac":
+                self.route_set = list(reversed(response.headers.get_all("Record-Route")))
+        if response.headers.get("Contact"):
+            self.remote_target = _contact_uri(response)
+
+    def check_request(self, request: Request) -> int | None:
+        """Check an incoming in-dialog request (§12.2.2); None if fine, else the status to send.
+
+        A CSeq lower than the last one seen gets 500. ACK and CANCEL reuse their INVITE's number
+        and never move it. A target refresh (re-INVITE, UPDATE) takes the new Contact.
+        """
+        try:
+            cseq = _cseq(request)
+        except DialogError:
+            return 400
+        if request.method in ("ACK", "CANCEL"):
+            return None
+        if self.remote_cseq is not None and cseq.seq < self.remote_cseq:
+            return 500
+        self.remote_cseq = cseq.seq
+        if request.method in ("INVITE", "UPDATE") and request.headers.get("Contact"):
+            try:
+                self.remote_target = _contact_uri(request)
+            except DialogError:
+                return 400
+        return None
+
+    def terminate(self) -> None:
+        self.state = DialogState.TERMINATED
+
+    # -- requests inside the dialog
+
+    def create_request(
+        self,
+        method: str,
+        *,
+        headers: Iterable[tuple[str, str]] = (),
+        body: bytes = b"",
+        content_type: str | None = None,
+    ) -> Request:
+        """A new request in this dialog (§12.2.1.1): BYE, re-INVITE, INFO, MESSAGE, OPTIONS...
+
+        Increments the local CSeq. ACK of a 2xx: :meth:`create_ack`; CANCEL is built from its
+        INVITE by ``transaction.build_cancel``.
+        """
+        if method in ("ACK", "CANCEL"):
+            raise DialogError(f"{method} does not take a new CSeq: use create_ack or build_cancel")
+        if self.state is DialogState.TERMINATED:
+            raise DialogError("the dialog is terminated")
+        self.local_cseq = (self.local_cseq or 0) + 1  # §12.2.1.1: empty means start anywhere
+        if method == "INVITE":
+            self.invite_cseq = self.local_cseq
+        extra = list(headers)
+        if method in ("INVITE", "UPDATE") and self.local_contact and not _has(extra, "Contact"):
+            extra.insert(0, ("Contact", self.local_contact))
+        return self._request(method, self.local_cseq, extra, body, content_type)
+
+    def create_ack(
+        self,
+        cseq: int | None = None,
+        *,
+        headers: Iterable[tuple[str, str]] = (),
+        body: bytes = b"",
+        content_type: str | None = None,
+    ) -> Request:
+        """The ACK of a 2xx to INVITE (§13.2.2.4): a new branch, the INVITE's CSeq number.
+
+        ``cseq`` defaults to the last INVITE this dialog sent (or created it). Copy the
+        INVITE's Authorization/Proxy-Authorization through ``headers`` if it had any.
+        """
+        number = cseq if cseq is not None else self.invite_cseq
+        if number is None:
+            raise DialogError("no INVITE to acknowledge")
+        return self._request("ACK", number, list(headers), body, content_type)
+
+    def _request(
+        self, method: str, number: int, extra: list[tuple[str, str]], body: bytes, content_type: str | None
+    ) -> Request:
+        request_uri, routes = self._target_and_routes()
+        pairs: list[tuple[str, str]] = [
+            ("Via", f"SIP/2.0/{self.transport} {self.sent_by};branch={new_branch()};rport"),
+            *[("Route", route) for route in routes],
+            ("Max-Forwards", MAX_FORWARDS),
+            ("From", str(self.local)),
+            ("To", str(self.remote)),
+            ("Call-ID", self.call_id),
+            ("CSeq", f"{number} {method}"),
+            *extra,
+        ]
+        if body and content_type and not _has(extra, "Content-Type"):
+            pairs.append(("Content-Type", content_type))
+        return Request(method, request_uri, Headers(pairs), body)
+
+    def _target_and_routes(self) -> tuple[str, list[str]]:
+        """Request-URI and Route values (§12.2.1.1): loose routing keeps the remote target as
+        the Request-URI; a strict router first in the set takes its place (RFC 2543 style)."""
+        if not self.route_set:
+            return self.remote_target, []
+        first = _name_addr(self.route_set[0])
+        if "lr" in first.uri.params:
+            return self.remote_target, list(self.route_set)
+        uri = first.uri.copy()
+        uri.headers = {}
+        uri.params.pop("method", None)  # not allowed in a Request-URI (§19.1.1 Table 1)
+        return str(uri), [*self.route_set[1:], f"<{self.remote_target}>"]
+
+
+# ----------------------------------------------------------------------------- new requests
+
+def build_request(
+    method: str,
+    request_uri: str,
+    *,
+    from_addr: str,
+    to_addr: str,
+    contact: str | None = None,
+    call_id: str | None = None,
+    cseq: int = 1,
+    routes: Iterable[str] = (),
+    headers: Iterable[tuple[str, str]] = (),
+    body: bytes = b"",
+    content_type: str | None = None,
+    sent_by: str = VIA_PLACEHOLDER,
+    transport: str = "UDP",
+) -> Request:
+    """A request outside any dialog (§8.1.1): an initial INVITE, a REGISTER, an OPTIONS.
+
+    ``from_addr`` gets a fresh tag unless it has one; ``to_addr`` is used as given (no tag).
+    """
+    local = _name_addr(from_addr)
+    local.tag = local.tag or new_tag()
+    pairs: list[tuple[str, str]] = [
+        ("Via", f"SIP/2.0/{transport} {sent_by};branch={new_branch()};rport"),
+        *[("Route", route) for route in routes],
+        ("Max-Forwards", MAX_FORWARDS),
+        ("From", str(local)),
+        ("To", to_addr),
+        ("Call-ID", call_id or new_call_id()),
+        ("CSeq", f"{cseq} {method}"),
+    ]
+    if contact:
+        pairs.append(("Contact", contact))
+    pairs += headers
+    if body and content_type:
+        pairs.append(("Content-Type", content_type))
+    return Request(method, request_uri, Headers(pairs), body)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _has(pairs: Iterable[tuple[str, str]], name: str) -> bool:
+    return any(n.lower() == name.lower() for n, _ in pairs)
+
+
+def _name_addr(value: str | None) -> NameAddr:
+    if value is None:
+        raise DialogError("missing From or To")
+    try:
+        return NameAddr.parse(value)
+    except HeaderError as exc:
+        raise DialogError(str(exc)) from exc
+
+
+def _call_id(message: Request | Response) -> str:
+    value = message.headers.get("Call-ID")
+    if not value:
+        raise DialogError("missing Call-ID")
+    return value.strip()
+
+
+def _cseq(message: Request | Response) -> CSeq:
+    try:
+        return CSeq.parse(message.headers.get("CSeq") or "")
+    except HeaderError as exc:
+        raise DialogError(str(exc)) from exc
+
+
+def _contact_uri(message: Request | Response) -> str:
+    """The remote target: the URI of the (single) Contact (§12.1.1, §12.1.2)."""
+    values = message.headers.get_all("Contact")
+    if not values:
+        raise DialogError("a dialog needs a Contact")
+    try:
+        uri = NameAddr.parse(values[0]).uri
+    except (HeaderError, URIError) as exc:
+        raise DialogError(str(exc)) from exc
+    return str(uri)
