@@ -15,6 +15,7 @@ from aiohttp import web
 
 from mock_api import control, media_resources
 from mock_api.app import build_app
+from sip_edge.edge import SipEdge
 from voxsim import bootstrap
 from voxsim.config import Settings
 from voxsim.keys import StateFiles, ensure_tls
@@ -31,6 +32,7 @@ class Emulator:
         self.settings = settings or Settings()
         self.listeners: dict[str, dict[str, Any]] = {}
         self._runner: web.AppRunner | None = None
+        self.sip: SipEdge | None = None
         self._tempdir: str | None = None
         self.store: Store
         self.files: StateFiles
@@ -56,9 +58,13 @@ class Emulator:
         self.account = bootstrap.ensure_account(self.store, self.files, self.settings)
         ensure_tls(self.files)
         await self._start_api()
+        await self._start_sip()
         log.info("voxsim ready: %s", self.listeners)
 
     async def stop(self) -> None:
+        if self.sip is not None:
+            await self.sip.stop()
+            self.sip = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -96,6 +102,14 @@ class Emulator:
         await https.start()
         self.listeners["api_http"] = self._listener("http", http)
         self.listeners["api_https"] = self._listener("https", https)
+
+    async def _start_sip(self) -> None:
+        self.sip = SipEdge(self.settings.host, self.settings.sip_port, self.settings.sips_port,
+                           self.server_ssl_context(), advertised_host=self.settings.advertised_host)
+        self.listeners.update(await self.sip.start())
+
+    def session_log_url(self, session_id: int) -> str:
+        return f"{self.listeners['api_http']['url']}/_voxsim/sessions/{session_id}/log"
 
     def _listener(self, scheme: str, site: web.TCPSite) -> dict[str, Any]:
         server = site._server  # aiohttp keeps the bound sockets here; port 0 needs the real port

@@ -1,0 +1,772 @@
+"""A small asyncio SIP user agent: transport + transactions + dialogs + digest, glued together.
+
+`UserAgent` is both a UAS and a UAC, for tests and as the base of the emulator's edge:
+
+- UAS: takes INVITE (by default answers 200 with an SDP body; an `on_invite(call)` hook may ring,
+  answer or reject instead), absorbs the ACK and retransmits the 2xx until it comes (RFC 3261
+  13.3.1.4), answers BYE, CANCEL (200, then 487 for the INVITE), in-dialog INFO/MESSAGE/OPTIONS/
+  UPDATE and re-INVITE, OPTIONS and REGISTER. With a `DigestServer`, requests whose method is in
+  `auth_methods` (REGISTER by default) are challenged (401, or 407 with `proxy_auth`) and verified
+  against the `credentials` callback. REGISTER keeps bindings in `bindings` (a toy location table).
+- UAC: `invite()` places a call (answering 401/407 with the credentials given), ACKs the 2xx (and
+  its retransmissions) and returns the `Call`; `Call.bye()` hangs up; `register()` and `request()`
+  run non-INVITE transactions, with digest when challenged.
+- an `on_request(request, source)` hook sees every new out-of-dialog request other than INVITE,
+  ACK and CANCEL first; a Response it returns is sent instead of the default handling.
+
+Time: the transaction layer is sans-IO; this class feeds it `loop.time()` and arms one
+`loop.call_at` for the earliest deadline of the layer and of the 2xx retransmitters.
+Not done here: forking (only the first 2xx makes the call), CANCEL from the UAC side, PRACK,
+session timers, RFC 3263 DNS (targets must be IP addresses or resolvable names with ports).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from sip_edge.auth import (
+    AuthStatus,
+    Challenge,
+    CredentialLookup,
+    DigestClient,
+    DigestParseError,
+    DigestServer,
+    header_names,
+)
+from sip_edge.dialog import Dialog, DialogError, DialogId, build_request, new_call_id, new_tag, request_dialog_id
+from sip_edge.headers import NameAddr
+from sip_edge.message import Request, Response, check_require, make_response
+from sip_edge.transaction import (
+    AckTimeout,
+    Action,
+    RequestReceived,
+    ResponseReceived,
+    SendMessage,
+    State,
+    TimerConfig,
+    TransactionKey,
+    TransactionLayer,
+    TransactionTerminated,
+    TransactionTimeout,
+    TransportError,
+    Uas2xxRetransmitter,
+)
+from sip_edge.transport import Address, SipTransport, SipTransportError
+from sip_edge.uri import format_host
+
+__all__ = ["DEFAULT_SDP", "Call", "CallFailed", "UserAgent"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SDP = (
+    b"v=0\r\no=voxsim 1 1 IN IP4 127.0.0.1\r\ns=voxsim\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    b"m=audio 40000 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+    b"a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n"
+)
+DEFAULT_ALLOW = ("INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "INFO", "MESSAGE", "UPDATE")
+# Methods we recognise: one of these that we do not allow gets 405, anything else 501 (RFC 3261 8.2.1).
+KNOWN_METHODS = frozenset(DEFAULT_ALLOW) | {"PRACK", "SUBSCRIBE", "NOTIFY", "PUBLISH", "REFER"}
+IN_DIALOG_OK = frozenset({"INFO", "MESSAGE", "OPTIONS", "UPDATE"})
+NEEDS_DIALOG = frozenset({"BYE", "INFO", "UPDATE", "PRACK"})  # out of a dialog these get 481
+
+InviteHook = Callable[["Call"], Awaitable[None] | None]
+RequestHook = Callable[[Request, Address], Response | None]
+
+
+class CallFailed(Exception):
+    """An INVITE ended without a 2xx; `response` is the final response (synthesized 408/503 on
+    timeout or transport failure)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(f"{response.status} {response.reason}")
+        self.response = response
+
+
+class Call:
+    """One INVITE session, incoming (we are the UAS) or outgoing (we are the UAC).
+
+    `dialog` is the sip_edge.dialog.Dialog once the call is answered. Incoming calls are
+    controlled with `ring()`, `answer()` and `reject()`; both kinds end with `bye()`.
+    `confirmed` is set when the 2xx is ACKed (sent or received), `ended` when the call is over.
+    """
+
+    def __init__(self, ua: UserAgent, direction: str, invite: Request, flow: Address,
+                 key: TransactionKey | None = None) -> None:
+        self.ua = ua
+        self.direction = direction  # "incoming" or "outgoing"
+        self.invite = invite
+        self.flow = flow  # where the INVITE came from / went to: reused for in-dialog requests
+        self.key = key  # the INVITE server transaction (incoming calls)
+        self.call_id = invite.call_id
+        self.local_tag = new_tag() if direction == "incoming" else invite.from_.tag
+        self.dialog: Dialog | None = None
+        self.response: Response | None = None  # our final response (incoming) or theirs (outgoing)
+        self.remote_sdp = invite.body if direction == "incoming" else b""
+        self.confirmed = asyncio.Event()
+        self.ended = asyncio.Event()
+        self.end_reason = ""
+        self._retransmitter: Uas2xxRetransmitter | None = None
+
+    def __repr__(self) -> str:
+        return f"<Call {self.direction} {self.call_id} ended={self.ended.is_set()}>"
+
+    # -- UAS controls
+
+    def ring(self, status: int = 180, reason: str | None = None) -> None:
+        """Sends a provisional response (100 has no To tag; 101-199 do)."""
+        tag = None if status == 100 else self.local_tag
+        self._respond(make_response(self.invite, status, reason, to_tag=tag,
+                                    headers=[("Contact", self.ua.contact(self.flow.transport))]))
+
+    def answer(self, sdp: bytes | None = None, *, status: int = 200,
+               headers: Iterable[tuple[str, str]] = ()) -> None:
+        """Answers 2xx with an SDP body; the 2xx is retransmitted until the ACK arrives."""
+        if self.ended.is_set():
+            log.info("not answering %s: the call has ended (%s)", self.call_id, self.end_reason)
+            return
+        if self.response is not None:
+            raise RuntimeError(f"the call was already answered {self.response.status}")
+        body = self.ua.sdp if sdp is None else sdp
+        contact = self.ua.contact(self.flow.transport)
+        extra = [("Contact", contact), ("Allow", ", ".join(self.ua.allow)), *headers]
+        if body:
+            extra.append(("Content-Type", "application/sdp"))
+        response = make_response(self.invite, status, to_tag=self.local_tag, headers=extra, body=body)
+        self.dialog = Dialog.uas(self.invite, local_tag=self.local_tag, local_contact=contact,
+                                 secure=self.flow.transport == "tls")
+        self.ua._attach_dialog(self, self.dialog)
+        self._respond(response)
+        now = self.ua.now()
+        self._retransmitter = Uas2xxRetransmitter(response, self.flow, now, timers=self.ua.layer.timers,
+                                                  retransmit=not self.flow.reliable)
+        self.ua._retransmitters.append(self._retransmitter)
+        self.ua._arm()
+
+    def reject(self, status: int = 486, reason: str | None = None, *,
+               headers: Iterable[tuple[str, str]] = ()) -> None:
+        """Answers with a 300-699 final response; the call ends."""
+        if self.response is not None and not self.ended.is_set():
+            raise RuntimeError(f"the call was already answered {self.response.status}")
+        self._respond(make_response(self.invite, status, reason, to_tag=self.local_tag, headers=headers))
+        self._end(f"rejected {status}")
+
+    def _respond(self, response: Response) -> None:
+        if self.direction != "incoming":
+            raise RuntimeError("only incoming calls are answered")
+        if self.ended.is_set():
+            log.info("not sending %s for %s: the call has ended", response.status, self.call_id)
+            return
+        if response.status >= 200:
+            self.response = response
+        self.ua._run(self.ua.layer.send_response(response, self.ua.now(), self.key))
+
+    @property
+    def answered(self) -> bool:
+        return self.response is not None and 200 <= self.response.status < 300
+
+    # -- both directions
+
+    async def bye(self) -> Response:
+        """Hangs up an answered call; returns the response to the BYE."""
+        if self.dialog is None or self.ended.is_set():
+            raise RuntimeError("the call is not established")
+        request = self.dialog.create_request("BYE")
+        self._end("local BYE")
+        return await self.ua._transact(request, self.ua._dialog_destination(self))
+
+    async def request(self, method: str, *, headers: Iterable[tuple[str, str]] = (), body: bytes = b"",
+                      content_type: str | None = None) -> Response:
+        """Sends a request inside the call (INFO, MESSAGE, OPTIONS, UPDATE, a re-INVITE) and returns
+        the final response; the 2xx of a re-INVITE is ACKed."""
+        if self.dialog is None or self.ended.is_set():
+            raise RuntimeError("the call is not established")
+        request = self.dialog.create_request(method, headers=headers, body=body, content_type=content_type)
+        dest = self.ua._dialog_destination(self)
+        response = await self.ua._transact(request, dest)
+        if 200 <= response.status < 300:
+            self.dialog.update_from_response(response)
+            if method == "INVITE":
+                self.remote_sdp = response.body or self.remote_sdp
+                ack = self.dialog.create_ack(request.cseq.seq)
+                self.ua._acks[(self.call_id, request.cseq.seq)] = (ack, dest)
+                self.ua._run(self.ua.layer.send_stateless(ack, dest))
+        return response
+
+    async def wait_ended(self, timeout: float | None = None) -> str:
+        await asyncio.wait_for(self.ended.wait(), timeout)
+        return self.end_reason
+
+    def _end(self, reason: str) -> None:
+        if self.ended.is_set():
+            return
+        self.end_reason = reason
+        self.ended.set()
+        if self.dialog is not None:
+            self.dialog.terminate()
+        if self._retransmitter is not None:
+            self._retransmitter.done = True
+        self.ua._forget(self)
+
+
+class _Waiter:
+    """A client transaction the UAC core waits on."""
+
+    def __init__(self, request: Request, on_provisional: Callable[[Response], None] | None) -> None:
+        self.request = request
+        self.future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        self.on_provisional = on_provisional
+
+    def finish(self, response: Response) -> None:
+        if not self.future.done():
+            self.future.set_result(response)
+
+
+class UserAgent:
+    """A SIP user agent on loopback or any interface; see the module docstring.
+
+    `host` is bound and, unless `advertised_host` says otherwise, advertised in Via and Contact.
+    `start(udp=, tcp=, tls=)` binds the listeners (port 0 = any free port, None = no listener);
+    TLS needs `server_ssl`. Outbound TLS uses `client_ssl` (e.g. a context trusting the peer's
+    self-signed certificate).
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        *,
+        user: str = "voxsim",
+        sdp: bytes = DEFAULT_SDP,
+        timers: TimerConfig | None = None,
+        server_ssl: ssl.SSLContext | None = None,
+        client_ssl: ssl.SSLContext | None = None,
+        digest: DigestServer | None = None,
+        credentials: CredentialLookup | None = None,
+        auth_methods: Iterable[str] = ("REGISTER",),
+        proxy_auth: bool = False,
+        on_invite: InviteHook | None = None,
+        on_request: RequestHook | None = None,
+        allow: Iterable[str] = DEFAULT_ALLOW,
+        user_agent: str = "voxsim",
+        idle_timeout: float = 300.0,
+        advertised_host: str | None = None,
+    ) -> None:
+        self.host = host
+        self.advertised_host = advertised_host or host
+        self.user = user
+        self.sdp = sdp
+        self.server_ssl = server_ssl
+        self.digest = digest
+        self.credentials = credentials
+        self.auth_methods = frozenset(m.upper() for m in auth_methods)
+        self.proxy_auth = proxy_auth
+        self.on_invite = on_invite
+        self.on_request = on_request
+        self.allow = tuple(allow)
+        self.user_agent = user_agent
+        self.layer = TransactionLayer(timers)
+        self.transport = SipTransport(self._on_message, client_ssl=client_ssl, idle_timeout=idle_timeout)
+        self.calls: dict[DialogId, Call] = {}
+        self.bindings: dict[str, dict[str, float]] = {}  # address of record -> contact -> expiry (time.time)
+        self._server_invites: dict[TransactionKey, Call] = {}
+        self._waiters: dict[TransactionKey, _Waiter] = {}
+        self._retransmitters: list[Uas2xxRetransmitter] = []
+        self._acks: dict[tuple[str, int], tuple[Request, Address]] = {}  # (Call-ID, CSeq) -> our 2xx ACK
+        self._registrations: dict[str, tuple[str, str, int]] = {}  # AOR -> (Call-ID, From tag, CSeq)
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, *, udp: int | None = 0, tcp: int | None = 0, tls: int | None = None) -> dict[str, int]:
+        """Binds the listeners asked for; returns {"udp": port, "tcp": port, "tls": port}."""
+        self._loop = asyncio.get_running_loop()
+        if udp is not None:
+            await self.transport.listen_udp(self.host, udp)
+        if tcp is not None:
+            await self.transport.listen_tcp(self.host, tcp)
+        if tls is not None:
+            if self.server_ssl is None:
+                raise ValueError("a TLS listener needs server_ssl")
+            await self.transport.listen_tls(self.host, tls, self.server_ssl)
+        return dict(self.transport.ports)
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for waiter in self._waiters.values():
+            waiter.future.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=2)
+        await self.transport.close()
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return dict(self.transport.ports)
+
+    def now(self) -> float:
+        return (self._loop or asyncio.get_running_loop()).time()
+
+    def uri(self, transport: str = "udp", user: str | None = None) -> str:
+        """Our SIP URI for `transport`, e.g. sip:voxsim@127.0.0.1:5060;transport=tcp."""
+        host, port = self._sent_by(transport)
+        user = self.user if user is None else user
+        params = "" if transport.lower() == "udp" else f";transport={transport.lower()}"
+        return f"sip:{user}@{format_host(host)}:{port}{params}"
+
+    def contact(self, transport: str = "udp") -> str:
+        return f"<{self.uri(transport)}>"
+
+    def _sent_by(self, transport: str) -> tuple[str, int]:
+        local = self.transport.local_address(transport)
+        if local is None:  # no listener of that kind: any of ours, so replies still find us
+            local = next(iter(self.transport.local_address(t) for t in self.transport.ports), (self.host, 5060))
+        return self.advertised_host, local[1]
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _on_message(self, message: Request | Response, source: Address) -> None:
+        self._run(self.layer.receive(message, self.now(), source=source, reliable=source.reliable))
+
+    def _run(self, actions: list[Action]) -> None:
+        """Carries out what the transaction layer and retransmitters asked for."""
+        for action in actions:
+            try:
+                self._do(action)
+            except Exception:
+                log.exception("handling %r failed", type(action).__name__)
+        self._arm()
+
+    def _do(self, action: Action) -> None:
+        if isinstance(action, SendMessage):
+            self._spawn(self._send(action))
+        elif isinstance(action, RequestReceived):
+            self._on_request_event(action)
+        elif isinstance(action, ResponseReceived):
+            self._on_response(action)
+        elif isinstance(action, TransactionTimeout | TransportError):
+            waiter = self._waiters.get(action.transaction)
+            if waiter is not None:
+                status = 408 if isinstance(action, TransactionTimeout) else 503
+                waiter.finish(make_response(waiter.request, status))
+            call = self._server_invites.get(action.transaction)
+            if call is not None and not call.answered:
+                call._end("no ACK for our final response")
+        elif isinstance(action, TransactionTerminated):
+            self._server_invites.pop(action.transaction, None)
+        elif isinstance(action, AckTimeout):
+            self._on_ack_timeout(action.response)
+
+    async def _send(self, action: SendMessage) -> None:
+        try:
+            await self.transport.send(action.message, action.dest)
+        except SipTransportError as exc:
+            log.info("send failed: %s", exc)
+            if action.transaction is not None:
+                self._run(self.layer.transport_error(action.transaction, self.now()))
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("task failed", exc_info=task.exception())
+
+    def _arm(self) -> None:
+        """Schedules one wake-up at the earliest deadline of the layer and the 2xx retransmitters."""
+        if self._loop is None:
+            return
+        self._retransmitters = [r for r in self._retransmitters if not r.done]
+        deadlines = [d for d in (self.layer.next_deadline(), *(r.next_deadline() for r in self._retransmitters))
+                     if d is not None]
+        when = min(deadlines) if deadlines else None
+        if self._timer is not None:
+            if when is not None and self._timer.when() == when:
+                return
+            self._timer.cancel()
+            self._timer = None
+        if when is not None:
+            self._timer = self._loop.call_at(when, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        now = self.now()
+        actions = self.layer.tick(now)
+        for retransmitter in self._retransmitters:
+            actions += retransmitter.tick(now)
+        self._run(actions)
+
+    # ------------------------------------------------------------------ UAS
+
+    def _on_request_event(self, event: RequestReceived) -> None:
+        request, source = event.request, event.source
+        if request.method == "ACK":
+            self._on_ack(request)
+            return
+        key = event.transaction
+        assert key is not None
+        if request.method == "CANCEL":
+            self._on_cancel(request, key, event.invite)
+            return
+        unsupported = check_require(request, set())
+        if unsupported:
+            self._reply(request, key, 420, headers=[("Unsupported", ", ".join(unsupported))])
+            return
+        if request.to.tag:
+            self._on_in_dialog(request, key)
+            return
+        if request.method != "INVITE" and self.on_request is not None:
+            response = self.on_request(request, source)
+            if response is not None:
+                self._run(self.layer.send_response(response, self.now(), key))
+                return
+        if request.method in self.auth_methods and not self._authenticated(request, key):
+            return
+        handler = {"INVITE": self._on_invite, "REGISTER": self._on_register, "OPTIONS": self._on_options}.get(
+            request.method
+        )
+        if handler is not None and request.method in self.allow:
+            handler(request, key, source)
+        elif request.method in NEEDS_DIALOG:
+            self._reply(request, key, 481)
+        elif request.method == "MESSAGE" and request.method in self.allow:
+            self._reply(request, key, 200)
+        elif request.method in KNOWN_METHODS:
+            self._reply(request, key, 405, headers=[("Allow", ", ".join(self.allow))])
+        else:
+            self._reply(request, key, 501, headers=[("Allow", ", ".join(self.allow))])
+
+    def _reply(self, request: Request, key: TransactionKey, status: int, reason: str | None = None, *,
+               headers: Iterable[tuple[str, str]] = (), body: bytes = b"") -> None:
+        tag = None if status == 100 or request.to.tag else new_tag()
+        response = make_response(request, status, reason, to_tag=tag, headers=headers, body=body)
+        self._run(self.layer.send_response(response, self.now(), key))
+
+    def _on_invite(self, request: Request, key: TransactionKey, source: Address) -> None:
+        if not request.headers.get("Contact"):
+            self._reply(request, key, 400, "Bad Request - INVITE without Contact")
+            return
+        call = Call(self, "incoming", request, source, key)
+        self._server_invites[key] = call
+        if self.on_invite is None:
+            call.answer()
+            return
+        try:
+            result = self.on_invite(call)
+        except Exception:
+            log.exception("on_invite failed")
+            call.reject(500, "Server Internal Error")
+            return
+        if inspect.isawaitable(result):
+            self._spawn(self._await_hook(call, result))
+
+    async def _await_hook(self, call: Call, result: Awaitable[None]) -> None:
+        try:
+            await result
+        except Exception:
+            log.exception("on_invite failed")
+            if call.response is None:
+                call.reject(500, "Server Internal Error")
+
+    def _attach_dialog(self, call: Call, dialog: Dialog) -> None:
+        transport = call.flow.transport
+        dialog.transport = transport.upper()
+        host, port = self._sent_by(transport)
+        dialog.sent_by = f"{format_host(host)}:{port}"
+        self.calls[dialog.id] = call
+
+    def _forget(self, call: Call) -> None:
+        if call.dialog is not None:
+            self.calls.pop(call.dialog.id, None)
+        for ack_key in [k for k in self._acks if k[0] == call.call_id]:
+            del self._acks[ack_key]
+
+    def _on_ack(self, ack: Request) -> None:
+        for retransmitter in self._retransmitters:
+            if retransmitter.ack_received(ack):
+                call = self.calls.get(request_dialog_id(ack))
+                if call is not None:
+                    if ack.body:
+                        call.remote_sdp = ack.body
+                    call.confirmed.set()
+                return
+        # An ACK we have no 2xx for (a retransmission, or ours was never sent): absorbed.
+
+    def _on_cancel(self, cancel: Request, key: TransactionKey, invite: TransactionKey | None) -> None:
+        if invite is None:
+            self._reply(cancel, key, 481)
+            return
+        call = self._server_invites.get(invite)
+        tag = call.local_tag if call is not None else new_tag()
+        self._run(self.layer.send_response(make_response(cancel, 200, to_tag=tag), self.now(), key))
+        txn = self.layer.get(invite)
+        if call is not None and txn is not None and txn.state is State.PROCEEDING:
+            call.reject(487)  # §9.2: the INVITE gets 487 once the CANCEL is answered
+
+    def _on_in_dialog(self, request: Request, key: TransactionKey) -> None:
+        call = self.calls.get(request_dialog_id(request))
+        if call is None or call.dialog is None:
+            self._reply(request, key, 481)
+            return
+        problem = call.dialog.check_request(request)
+        if problem is not None:
+            self._reply(request, key, problem)
+            return
+        if request.method == "BYE":
+            self._reply(request, key, 200)
+            call._end("remote BYE")
+        elif request.method == "INVITE":  # a re-INVITE: take the offer, answer with our SDP
+            call.remote_sdp = request.body or call.remote_sdp
+            response = make_response(
+                request, 200, headers=[("Contact", self.contact(call.flow.transport)),
+                                       ("Content-Type", "application/sdp")], body=self.sdp)
+            self._run(self.layer.send_response(response, self.now(), key))
+            retransmitter = Uas2xxRetransmitter(response, call.flow, self.now(), timers=self.layer.timers,
+                                                retransmit=not call.flow.reliable)
+            self._retransmitters.append(retransmitter)
+        elif request.method in IN_DIALOG_OK:
+            self._reply(request, key, 200)
+        else:
+            self._reply(request, key, 405 if request.method in KNOWN_METHODS else 501,
+                        headers=[("Allow", ", ".join(self.allow))])
+
+    def _on_options(self, request: Request, key: TransactionKey, source: Address) -> None:
+        self._reply(request, key, 200, headers=self.capabilities())
+
+    def capabilities(self) -> list[tuple[str, str]]:
+        """The Allow/Accept/Supported headers of an OPTIONS answer (RFC 3261 11.2)."""
+        return [("Allow", ", ".join(self.allow)), ("Accept", "application/sdp"), ("Supported", ""),
+                ("Contact", self.contact()), ("User-Agent", self.user_agent)]
+
+    def _on_register(self, request: Request, key: TransactionKey, source: Address) -> None:
+        aor = request.to.uri.aor
+        now = time.time()
+        table = self.bindings.setdefault(aor, {})
+        default_expires = request.expires if request.expires is not None else 3600
+        if request.headers.get("Contact", "").strip() == "*":
+            table.clear()
+        for contact in request.contacts:
+            expires = contact.expires if contact.expires is not None else default_expires
+            if expires == 0:
+                table.pop(str(contact.uri), None)
+            else:
+                table[str(contact.uri)] = now + expires
+        for uri in [u for u, expiry in table.items() if expiry <= now]:
+            del table[uri]
+        headers = [("Contact", f"<{uri}>;expires={int(expiry - now)}") for uri, expiry in table.items()]
+        self._reply(request, key, 200, headers=[*headers, ("Date", time.strftime(
+            "%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now)))])
+
+    def _authenticated(self, request: Request, key: TransactionKey) -> bool:
+        """Digest check (RFC 3261 22); on failure the challenge or 400 is already sent."""
+        if self.digest is None or self.credentials is None:
+            return True
+        challenge_status = 407 if self.proxy_auth else 401
+        challenge_name, answer_name = header_names(challenge_status)
+        stale = False
+        for value in request.headers.get_lines(answer_name):
+            result = self.digest.verify(value, method=request.method, uri=request.uri, now=time.time(),
+                                        credentials=self.credentials)
+            if result.ok:
+                return True
+            if result.status is AuthStatus.MALFORMED:
+                self._reply(request, key, 400, f"Bad Request - {result.reason}")
+                return False
+            stale = stale or result.status is AuthStatus.STALE_NONCE
+        self._reply(request, key, challenge_status,
+                    headers=self.digest.challenge_headers(time.time(), proxy=self.proxy_auth, stale=stale))
+        log.debug("challenged %s %s (%s)", request.method, request.uri, challenge_name)
+        return False
+
+    def _on_ack_timeout(self, response: Response) -> None:
+        for call in list(self.calls.values()):
+            if call.response is response and not call.confirmed.is_set():
+                log.info("no ACK for the 2xx of %s: hanging up", call.call_id)
+                self._spawn(self._bye_quietly(call))
+
+    async def _bye_quietly(self, call: Call) -> None:
+        try:
+            await call.bye()
+        except Exception as exc:
+            log.debug("BYE after ACK timeout failed: %s", exc)
+
+    # ------------------------------------------------------------------ UAC
+
+    async def _transact(self, request: Request, dest: Address,
+                        on_provisional: Callable[[Response], None] | None = None) -> Response:
+        """Runs one client transaction; returns its final response (408/503 synthesized on failure)."""
+        key, actions = self.layer.send_request(request, dest, self.now(), reliable=dest.reliable)
+        waiter = _Waiter(request, on_provisional)
+        self._waiters[key] = waiter
+        try:
+            self._run(actions)
+            return await waiter.future
+        finally:
+            self._waiters.pop(key, None)
+
+    def _on_response(self, event: ResponseReceived) -> None:
+        response = event.response
+        waiter = self._waiters.get(event.transaction) if event.transaction else None
+        if waiter is not None and not waiter.future.done():
+            if response.status < 200:
+                if waiter.on_provisional is not None:
+                    waiter.on_provisional(response)
+            else:
+                waiter.finish(response)
+            return
+        if 200 <= response.status < 300 and response.cseq.method == "INVITE":
+            # A retransmitted 2xx: our ACK got lost, send it again (§13.2.2.4).
+            stored = self._acks.get((response.call_id, response.cseq.seq))
+            if stored is not None:
+                self._run(self.layer.send_stateless(*stored))
+
+    def _build(self, method: str, uri: str, dest: Address, *, from_addr: str, to_addr: str, call_id: str,
+               cseq: int, headers: Iterable[tuple[str, str]] = (), body: bytes = b"",
+               content_type: str | None = None, contact: bool = True) -> Request:
+        host, port = self._sent_by(dest.transport)
+        return build_request(
+            method, uri, from_addr=from_addr, to_addr=to_addr, call_id=call_id, cseq=cseq,
+            contact=self.contact(dest.transport) if contact else None,
+            headers=[("User-Agent", self.user_agent), *headers], body=body, content_type=content_type,
+            sent_by=f"{format_host(host)}:{port}", transport=dest.transport.upper(),
+        )
+
+    async def _with_auth(self, build: Callable[[int, list[tuple[str, str]]], Request], dest: Address,
+                         auth: tuple[str, str] | None,
+                         on_provisional: Callable[[Response], None] | None = None) -> tuple[Request, Response]:
+        """Sends build(cseq, auth headers); answers 401/407 once (again only if the nonce was stale)."""
+        client = DigestClient(*auth) if auth else None
+        cseq, extra = 1, []
+        for attempt in range(3):
+            request = build(cseq, extra)
+            response = await self._transact(request, dest, on_provisional)
+            if response.status not in (401, 407) or client is None:
+                return request, response
+            challenge_name, answer_name = header_names(response.status)
+            challenges = response.headers.get_lines(challenge_name)
+            stale = any(_is_stale(value) for value in challenges)
+            if attempt > 0 and not stale:
+                return request, response  # wrong credentials: do not loop
+            try:
+                value = client.answer(challenges, request.method, request.uri, request.body)
+            except DigestParseError:
+                return request, response
+            cseq, extra = cseq + 1, [(answer_name, value)]
+        return request, response
+
+    async def request(self, method: str, uri: str, *, dest: Address | None = None, to: str | None = None,
+                      headers: Iterable[tuple[str, str]] = (), body: bytes = b"", content_type: str | None = None,
+                      auth: tuple[str, str] | None = None) -> Response:
+        """Sends an out-of-dialog request (OPTIONS, MESSAGE...) and returns the final response."""
+        dest = dest or Address.from_uri(uri)
+        from_addr, call_id = self.contact(dest.transport), new_call_id(self.advertised_host)
+        tag = new_tag()
+
+        def build(cseq: int, extra: list[tuple[str, str]]) -> Request:
+            return self._build(method, uri, dest, from_addr=f"{from_addr};tag={tag}", to_addr=to or f"<{uri}>",
+                               call_id=call_id, cseq=cseq, headers=[*headers, *extra], body=body,
+                               content_type=content_type, contact=method != "MESSAGE")
+
+        return (await self._with_auth(build, dest, auth))[1]
+
+    async def register(self, registrar: str, aor: str | None = None, *, dest: Address | None = None,
+                       auth: tuple[str, str] | None = None, expires: int = 3600,
+                       contact: str | None = None) -> Response:
+        """REGISTERs `contact` (ours by default) for `aor` at `registrar`; answers digest challenges.
+
+        Re-registrations of the same AOR reuse the Call-ID and count CSeq up (RFC 3261 10.2.4).
+        """
+        dest = dest or Address.from_uri(registrar)
+        aor = aor or self.uri(dest.transport)
+        call_id, tag, last_cseq = self._registrations.get(aor) or (new_call_id(self.advertised_host), new_tag(), 0)
+        binding = contact or self.contact(dest.transport)
+
+        def build(cseq: int, extra: list[tuple[str, str]]) -> Request:
+            request = self._build("REGISTER", registrar, dest, from_addr=f"<{aor}>;tag={tag}", to_addr=f"<{aor}>",
+                                  call_id=call_id, cseq=last_cseq + cseq, contact=False,
+                                  headers=[("Contact", binding), ("Expires", str(expires)), *extra])
+            self._registrations[aor] = (call_id, tag, last_cseq + cseq)
+            return request
+
+        return (await self._with_auth(build, dest, auth))[1]
+
+    async def invite(self, uri: str, *, dest: Address | None = None, from_addr: str | None = None,
+                     to: str | None = None, auth: tuple[str, str] | None = None, sdp: bytes | None = None,
+                     headers: Iterable[tuple[str, str]] = (),
+                     on_provisional: Callable[[Response], None] | None = None) -> Call:
+        """Places a call to `uri`; returns the answered Call (ACK sent) or raises CallFailed."""
+        dest = dest or Address.from_uri(uri)
+        body = self.sdp if sdp is None else sdp
+        call_id, tag = new_call_id(self.advertised_host), new_tag()
+        from_value = from_addr or f"<{self.uri(dest.transport)}>"
+
+        def build(cseq: int, extra: list[tuple[str, str]]) -> Request:
+            return self._build("INVITE", uri, dest, from_addr=f"{from_value};tag={tag}", to_addr=to or f"<{uri}>",
+                               call_id=call_id, cseq=cseq, body=body, content_type="application/sdp",
+                               headers=[("Allow", ", ".join(self.allow)), *headers, *extra])
+
+        invite, response = await self._with_auth(build, dest, auth, on_provisional)
+        if not 200 <= response.status < 300:
+            raise CallFailed(response)
+        call = Call(self, "outgoing", invite, dest)
+        call.response = response
+        call.remote_sdp = response.body
+        try:
+            call.dialog = Dialog.uac(invite, response, secure=dest.transport == "tls")
+        except DialogError as exc:
+            # §13.2.2.4 still wants the 2xx ACKed; without a Contact we ACK where the INVITE went.
+            log.info("2xx without a usable dialog (%s)", exc)
+            call.dialog = Dialog.uac(invite, _with_contact(response, uri), secure=dest.transport == "tls")
+        self._attach_dialog(call, call.dialog)
+        auth_headers = [(n, v) for n, v in invite.headers.items() if n.lower() in ("authorization",
+                                                                                   "proxy-authorization")]
+        ack = call.dialog.create_ack(headers=auth_headers)
+        ack_dest = self._dialog_destination(call)
+        self._acks[(call.call_id, invite.cseq.seq)] = (ack, ack_dest)
+        self._run(self.layer.send_stateless(ack, ack_dest))
+        call.confirmed.set()
+        return call
+
+    def _dialog_destination(self, call: Call) -> Address:
+        """Where an in-dialog request goes: the call's own connection while it is open (so a peer
+        behind NAT or without a listener is still reached), else the first Route or remote target."""
+        flow = call.flow
+        if flow.reliable and flow in self.transport.connections:
+            return flow
+        assert call.dialog is not None
+        target = call.dialog.route_set[0] if call.dialog.route_set else f"<{call.dialog.remote_target}>"
+        try:
+            uri = NameAddr.parse(target).uri
+            address = Address.from_uri(uri)
+        except ValueError:
+            return flow
+        if flow.reliable and uri.scheme == "sip" and "transport" not in uri.params:
+            # A Contact without ;transport= reached over TCP/TLS: stay on that transport.
+            address = Address(flow.transport, address.host, address.port)
+        return address
+
+
+def _is_stale(challenge: str) -> bool:
+    try:
+        return Challenge.parse(challenge).stale
+    except DigestParseError:
+        return False
+
+
+def _with_contact(response: Response, uri: str) -> Response:
+    headers = response.headers.copy()
+    headers.set("Contact", f"<{uri}>")
+    return Response(response.status, response.reason, headers, response.body)
