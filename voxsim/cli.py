@@ -7,9 +7,12 @@ import asyncio
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from voxsim.app import Emulator
 from voxsim.config import Settings
+from voxsim.deploy import Deployer, DeployError
+from voxsim.errors import VoxError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--sips-port", type=int, default=defaults.sips_port, help="SIP TLS port")
     up.add_argument("--state", default=defaults.state,
                     help="state folder (default %(default)s); ':memory:' keeps nothing on disk")
+    up.add_argument("--seed", action="append", default=[], metavar="PATH",
+                    help="a voxengine-ci 'voxfiles' folder (or its parent) to provision at start; repeatable")
     up.add_argument("--allow-remote-control", action="store_true",
                     help="let non-loopback clients use the /_voxsim/ controls")
     up.add_argument("--log-level", default="INFO")
@@ -36,7 +41,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     allow_remote_control=args.allow_remote_control)
 
 
-async def run_up(settings: Settings) -> None:
+async def seed(emulator: Emulator, paths: list[str]) -> None:
+    for path in paths:
+        report = await Deployer(emulator.store, emulator.account).deploy(Path(path))
+        print(f"voxsim: seeded {path}: applications {', '.join(report.applications) or '-'}; "
+              f"rules {', '.join(report.rules) or '-'}", flush=True)
+
+
+async def run_up(settings: Settings, seeds: list[str]) -> int:
     emulator = Emulator(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -44,12 +56,18 @@ async def run_up(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     await emulator.start()
     try:
+        try:
+            await seed(emulator, seeds)
+        except (DeployError, VoxError) as error:
+            print(f"voxsim: cannot seed: {error}", file=sys.stderr, flush=True)
+            return 2
         print_ready(emulator)
         await stop.wait()
         print("voxsim: stopping", flush=True)
     finally:
         await emulator.stop()
     print("voxsim: stopped", flush=True)
+    return 0
 
 
 def print_ready(emulator: Emulator) -> None:
@@ -66,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "up":
-        asyncio.run(run_up(settings_from(args)))
+        return asyncio.run(run_up(settings_from(args), args.seed))
     return 0
 
 

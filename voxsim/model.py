@@ -7,6 +7,7 @@ UTC and dates as `YYYY-MM-DD`, because the official Python client strptimes exac
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -78,6 +79,11 @@ class Application(Record):
     @property
     def application_name(self) -> str:
         return f"{self.name}.{self.account_name}.{DOMAIN_SUFFIX}"
+
+    @property
+    def domain(self) -> str:
+        """The application's SIP domain (the same text as the full name): `<app>.<account>.voximplant.com`."""
+        return self.application_name
 
     def api(self) -> dict[str, Any]:
         return {
@@ -153,6 +159,13 @@ class Rule(Record):
     position: int = 0
     modified: str
     scenario_ids: list[int] = []
+    """The bound scenarios in the order they run."""
+
+    def matches(self, destination: str) -> bool:
+        """Whether this rule routes `destination`: the pattern matches the whole string, the exclude does not."""
+        if re.fullmatch(self.rule_pattern, destination) is None:
+            return False
+        return not (self.rule_pattern_exclude and re.fullmatch(self.rule_pattern_exclude, destination))
 
     def api(self, scenarios: list[Scenario] | None = None) -> dict[str, Any]:
         info: dict[str, Any] = {

@@ -1,0 +1,157 @@
+"""SIP registration methods: CreateSipRegistration, GetSipRegistrations, UpdateSipRegistration,
+DeleteSipRegistration, BindSipRegistration.
+
+After every change the emulator's SIP registration client (when there is one) is told through
+`services.sip_registrations_changed()`, so it can register, re-register or let go.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from mock_api.methods import Context, Reply, method, ok, paged
+from mock_api.params import Params
+from voxsim.errors import (
+    INVALID_APPLICATION_ID,
+    INVALID_RULE_ID,
+    INVALID_SIP_REGISTRATION_ID,
+    INVALID_USER_ID,
+)
+from voxsim.store.sip_registrations import (
+    NOT_RUNNING,
+    SIP_REGISTRATION_LIMIT_PER_ACCOUNT,
+    BindRequest,
+    RegistrationFilter,
+    parse_status_codes,
+)
+
+STATUS_NOTE = f"""
+    Until voxsim's SIP registration client registers them, records say so truthfully: `successful` false,
+    `in_progress` false, no `status_code`, and `error_message` "{NOT_RUNNING}" (a non-persistent one
+    says it waits for its user to log in).
+"""
+
+
+def bind_request(p: Params) -> BindRequest:
+    for pair in (("application_id", "application_name"), ("rule_id", "rule_name"), ("user_id", "user_name")):
+        p.one_of(*pair)
+    return BindRequest(
+        application_id=p.int("application_id", code=INVALID_APPLICATION_ID),
+        application_name=p.str("application_name"),
+        rule_id=p.int("rule_id", code=INVALID_RULE_ID),
+        rule_name=p.str("rule_name"),
+        user_id=p.int("user_id", code=INVALID_USER_ID),
+        user_name=p.str("user_name"),
+    )
+
+
+def registration_id(p: Params) -> int:
+    reg_id = p.int("sip_registration_id", required=True, code=INVALID_SIP_REGISTRATION_ID)
+    assert reg_id is not None  # required=True raises instead
+    return reg_id
+
+
+def optional_registration_id(p: Params) -> int | None:
+    return p.int("sip_registration_id", code=INVALID_SIP_REGISTRATION_ID)
+
+
+async def changed(ctx: Context) -> None:
+    hook = getattr(ctx.services, "sip_registrations_changed", None)
+    if hook is not None:
+        result = hook()
+        if inspect.isawaitable(result):
+            await result
+
+
+@method("CreateSipRegistration", notes=f"""
+    At most {SIP_REGISTRATION_LIMIT_PER_ACCOUNT} registrations per account (code 272). `proxy` and
+    `outbound_proxy` take `host[:port]`, optionally with `sip:`/`sips:` and `;transport=`; `sip_username` takes
+    the characters of a SIP URI's user part. No subscription is charged: `subscription_price` is "0.0000",
+    `account_info` shows a zero balance. {STATUS_NOTE}
+""")
+async def create(ctx: Context, p: Params) -> Reply:
+    binding = bind_request(p)
+    reg = ctx.store.create_sip_registration(
+        ctx.account.account_id,
+        p.str("sip_username", required=True) or "",
+        p.str("proxy", required=True) or "",
+        auth_user=p.str("auth_user") or "",
+        outbound_proxy=p.str("outbound_proxy") or "",
+        password=p.str("password") or "",
+        is_persistent=bool(p.bool("is_persistent", default=True)),
+        bind=binding,
+    )
+    await changed(ctx)
+    account_info = {"account_id": ctx.account.account_id, "frozen": ctx.account.frozen,
+                    "balance": ctx.account.balance, "currency": ctx.account.currency}
+    return ok(sip_registration_id=reg.sip_registration_id, account_info=account_info)
+
+
+@method("GetSipRegistrations", notes=f"""
+    Every filter of the platform. `sip_username` is a case-insensitive part match, `proxy` an exact one;
+    `application_name` takes the short or the full name. Adds `total_count` beside `count`. {STATUS_NOTE}
+""")
+def get_registrations(ctx: Context, p: Params) -> Reply:
+    for pair in (("application_id", "application_name"), ("rule_id", "rule_name")):
+        p.one_of(*pair)
+    status = p.str("status_code")
+    where = RegistrationFilter(
+        sip_registration_id=optional_registration_id(p),
+        sip_username=p.str("sip_username"),
+        deactivated=p.bool("deactivated"),
+        successful=p.bool("successful"),
+        is_persistent=p.bool("is_persistent"),
+        application_ids=_list(p.intlist("application_id", code=INVALID_APPLICATION_ID)),
+        is_bound_to_application=p.bool("is_bound_to_application"),
+        rule_ids=_list(p.intlist("rule_id", code=INVALID_RULE_ID)),
+        rule_names=_list(p.strlist("rule_name")),
+        user_ids=_list(p.intlist("user_id", code=INVALID_USER_ID)),
+        proxies=_list(p.strlist("proxy")),
+        in_progress=p.bool("in_progress"),
+        status_codes=parse_status_codes(status) if status is not None else None,
+    )
+    regs = ctx.store.list_sip_registrations(ctx.account.account_id, where, _list(p.strlist("application_name")))
+    return paged(regs, p, lambda reg: reg.api())
+
+
+def _list(value: object) -> list | None:
+    return list(value) if isinstance(value, list) else None
+
+
+@method("UpdateSipRegistration", notes="""
+    Changing `sip_username`, `proxy`, `auth_user`, `outbound_proxy` or `password` resets the registration's
+    status. Any of `application_*`, `rule_*`, `user_*` replaces the whole binding; a rule or user without an
+    application falls back to the registration's current application (or, for `rule_id`, the rule's own).
+""")
+async def update(ctx: Context, p: Params) -> Reply:
+    ctx.store.update_sip_registration(
+        ctx.account.account_id, registration_id(p),
+        sip_username=p.str("sip_username"),
+        proxy=p.str("proxy"),
+        auth_user=p.str("auth_user"),
+        outbound_proxy=p.str("outbound_proxy"),
+        password=p.str("password"),
+        bind=bind_request(p),
+    )
+    await changed(ctx)
+    return ok()
+
+
+@method("DeleteSipRegistration")
+async def delete(ctx: Context, p: Params) -> Reply:
+    ctx.store.delete_sip_registration(ctx.account.account_id, registration_id(p))
+    await changed(ctx)
+    return ok()
+
+
+@method("BindSipRegistration", notes="""
+    `bind=true` (the default) binds to an application and, optionally, a rule and/or a user; one registration
+    per user, so binding a user takes it from its previous registration. `bind=false` with
+    `sip_registration_id` unbinds that registration entirely; with only `user_id`/`user_name` it unbinds that
+    user from every registration.
+""")
+async def bind(ctx: Context, p: Params) -> Reply:
+    ctx.store.bind_sip_registration(ctx.account.account_id, optional_registration_id(p), bind_request(p),
+                                    unbind=not p.bool("bind", default=True))
+    await changed(ctx)
+    return ok()

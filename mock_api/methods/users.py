@@ -1,0 +1,91 @@
+"""User methods: AddUser, GetUsers, SetUserInfo, DelUser."""
+
+from __future__ import annotations
+
+from mock_api.methods import Context, Reply, method, ok, paged
+from mock_api.methods.applications import application_from, required_application
+from mock_api.params import Params
+from voxsim.errors import INVALID_USER_ID
+from voxsim.model import User
+
+PASSWORD_NOTE = """
+    Password rules: a blank password answers 463, one with whitespace 524, fewer than 8 characters 523
+    ("too weak"), no upper-case letter, lower-case letter or digit 464; special characters are not
+    required. An empty `user_password` counts as absent (485), as every empty parameter does.
+"""
+
+
+def user_from(ctx: Context, p: Params) -> User:
+    """The user named by `user_id`, or by `user_name` within the (then required) application."""
+    given = p.one_of("user_id", "user_name", required=True)
+    app = application_from(ctx, p, required=given == "user_name")
+    app_id = app.application_id if app else None
+    if given == "user_id":
+        return ctx.store.get_user(ctx.account.account_id, user_id=p.int("user_id", code=INVALID_USER_ID),
+                                  application_id=app_id)
+    return ctx.store.get_user(ctx.account.account_id, user_name=p.str("user_name"), application_id=app_id)
+
+
+@method("AddUser", notes=PASSWORD_NOTE + """
+    A user belongs to one application; its name is unique within it (118). The password is kept for
+    SIP digest authentication and never returned. `parent_accounting` is stored and has no effect.
+""")
+def add_user(ctx: Context, p: Params) -> Reply:
+    app = required_application(ctx, p)
+    user = ctx.store.add_user(
+        ctx.account.account_id, app.application_id,
+        p.str("user_name", required=True), p.str("user_display_name", required=True),
+        p.str("user_password", required=True),
+        user_active=bool(p.bool("user_active", True)), parent_accounting=bool(p.bool("parent_accounting", False)),
+        user_custom_data=p.str("user_custom_data") or "",
+    )
+    return ok(user_id=user.user_id)
+
+
+@method("GetUsers", notes="""
+    Filters: `user_id`, `user_name` and `user_display_name` (case-insensitive parts), `user_active`;
+    `order_by` is `user_id` (default), `user_name` or `user_display_name`. ACD, skill and queue filters
+    are accepted and ignored (voxsim has no ACD). Each user lists its one application in `applications`.
+""")
+def get_users(ctx: Context, p: Params) -> Reply:
+    app = required_application(ctx, p)
+    users = ctx.store.list_users(
+        ctx.account.account_id, app.application_id,
+        user_id=p.int("user_id", code=INVALID_USER_ID), name_part=p.str("user_name"),
+        display_name_part=p.str("user_display_name"), user_active=p.bool("user_active"),
+        order_by=p.str("order_by") or "user_id",
+    )
+    return paged(users, p, lambda user: user.api([app]))
+
+
+@method("SetUserInfo", notes=PASSWORD_NOTE + """
+    With `user_id`, an application given too must be the user's own (393).
+""")
+def set_user_info(ctx: Context, p: Params) -> Reply:
+    user = user_from(ctx, p)
+    ctx.store.set_user_info(ctx.account.account_id, user, {
+        "new_user_name": p.str("new_user_name"),
+        "user_display_name": p.str("user_display_name"),
+        "user_password": p.str("user_password"),
+        "user_custom_data": p.str("user_custom_data"),
+        "user_active": p.bool("user_active"),
+        "parent_accounting": p.bool("parent_accounting"),
+    })
+    return ok()
+
+
+@method("DelUser", notes="""
+    `user_id=all` deletes every user of the given application, or of the account without one. Nothing is
+    deleted when one of the users is unknown (117).
+""")
+def del_user(ctx: Context, p: Params) -> Reply:
+    given = p.one_of("user_id", "user_name", required=True)
+    app = application_from(ctx, p, required=given == "user_name")
+    app_id = app.application_id if app else None
+    if given == "user_id":
+        ids = p.intlist("user_id", allow_all=True, required=True, code=INVALID_USER_ID)
+        ctx.store.del_users(ctx.account.account_id, user_ids=ids, application_id=app_id)
+    else:
+        names = p.strlist("user_name", required=True)
+        ctx.store.del_users(ctx.account.account_id, user_names=names, application_id=app_id)
+    return ok()

@@ -1,0 +1,130 @@
+"""Load a voxengine-ci repository (`voxfiles/`) into the emulator, as `voxsim up --seed PATH` does.
+
+The layout is Voximplant's own provisioning tool's (see docs/deploy.md):
+`applications/<app>.<account>.voximplant.com/{application.config.json, rules.config.json,
+scenarios/src|dist/<name>.voxengine.js}` and, in older repositories, shared scenarios in
+`scenarios/src/`. Provisioning goes through the Management API's own method handlers, so a
+seed obeys exactly the validation a client would meet. Like cli and testing, this module
+stands on the composition root and may know both the core and the API.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mock_api.methods import Context, lookup
+from mock_api.params import Params
+from voxsim.errors import VoxError
+from voxsim.model import Account
+from voxsim.store import Store
+
+SCRIPT_SUFFIX = ".voxengine.js"
+
+
+class DeployError(Exception):
+    """The folder cannot be loaded; the message says what to fix."""
+
+
+@dataclass
+class DeployReport:
+    applications: list[str] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)
+    scenarios: list[str] = field(default_factory=list)
+
+
+def find_root(path: Path) -> Path:
+    """Accept the `voxfiles` folder itself or its parent."""
+    for candidate in (path, path / "voxfiles"):
+        if (candidate / "applications").is_dir():
+            return candidate
+    raise DeployError(f"{path}: no 'applications' folder (expected a voxengine-ci 'voxfiles' layout)")
+
+
+def read_json(path: Path, default: Any) -> Any:
+    if not path.exists():
+        return default
+    try:
+        return json.loads(path.read_text())
+    except ValueError as exc:
+        raise DeployError(f"{path}: not valid JSON ({exc})") from exc
+
+
+def scenario_source(app_dir: Path, root: Path, name: str) -> str:
+    """`dist/` first (what voxengine-ci uploads), then `src/`, then the old shared folder."""
+    for folder in (app_dir / "scenarios" / "dist", app_dir / "scenarios" / "src", root / "scenarios" / "src"):
+        script = folder / f"{name}{SCRIPT_SUFFIX}"
+        if script.exists():
+            return script.read_text()
+        if (folder / f"{name}.voxengine.ts").exists() and folder.name == "src":
+            raise DeployError(f"{folder / (name + '.voxengine.ts')}: TypeScript scenarios must be built first "
+                              "(run `npx voxengine-ci upload --dry-run` or `tsc` to produce scenarios/dist/)")
+    raise DeployError(f"scenario '{name}' named in {app_dir / 'rules.config.json'} has no {SCRIPT_SUFFIX} file")
+
+
+class Deployer:
+    def __init__(self, store: Store, account: Account) -> None:
+        self.ctx = Context(store=store, account=account, remote="127.0.0.1", auth="api_key")
+
+    async def call(self, method: str, **params: Any) -> dict[str, Any]:
+        spec = lookup(method)
+        if spec is None:
+            raise DeployError(f"{method} is not available")
+        values = {k: _text(v) for k, v in params.items() if v is not None}
+        reply = spec.handler(self.ctx, Params(values))
+        if inspect.isawaitable(reply):
+            reply = await reply
+        return reply
+
+    async def deploy(self, path: Path) -> DeployReport:
+        root = find_root(path)
+        report = DeployReport()
+        for app_dir in sorted(p for p in (root / "applications").iterdir() if p.is_dir()):
+            await self.deploy_application(app_dir, root, report)
+        return report
+
+    async def deploy_application(self, app_dir: Path, root: Path, report: DeployReport) -> None:
+        config = read_json(app_dir / "application.config.json", {})
+        full_name = str(config.get("applicationName") or app_dir.name)
+        short = full_name.split(".")[0]
+        app_id = await self.ensure_application(short)
+        report.applications.append(full_name)
+        rules = read_json(app_dir / "rules.config.json", [])
+        if not isinstance(rules, list):
+            raise DeployError(f"{app_dir / 'rules.config.json'}: expected a list of rules")
+        existing = {r["rule_name"]: r["rule_id"] for r in
+                    (await self.call("GetRules", application_id=app_id, count=1000))["result"]}
+        for rule in rules:
+            names = [str(n) for n in rule.get("scenarios", [])]
+            for name in names:
+                await self.call("AddScenario", scenario_name=name, scenario_script=scenario_source(app_dir, root, name),
+                          application_id=app_id, rewrite=True)
+                report.scenarios.append(name)
+            rule_name = str(rule["ruleName"])
+            if rule_name in existing:  # re-seeding: the files are the truth
+                await self.call("DelRule", rule_id=existing[rule_name])
+            await self.call("AddRule", application_id=app_id, rule_name=rule_name,
+                      rule_pattern=str(rule.get("rulePattern") or ".*"),
+                      rule_pattern_exclude=rule.get("rulePatternExclude"),
+                      scenario_name=";".join(names) or None)
+            report.rules.append(rule_name)
+
+    async def ensure_application(self, short: str) -> int:
+        try:
+            return int((await self.call("AddApplication", application_name=short))["application_id"])
+        except VoxError as error:
+            if error.code != 129:  # not unique: it is already there
+                raise
+        for app in (await self.call("GetApplications", application_name=short, count=1000))["result"]:
+            if app["application_name"].split(".")[0] == short:
+                return int(app["application_id"])
+        raise DeployError(f"application {short} exists but cannot be found")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
