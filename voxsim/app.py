@@ -15,7 +15,9 @@ from aiohttp import web
 
 from mock_api import control, media_resources
 from mock_api.app import build_app
+from mock_api.callbacks import CallbackSender
 from sip_edge.edge import SipEdge
+from sip_edge.registration import RegistrationManager
 from voxsim import bootstrap
 from voxsim.config import Settings
 from voxsim.keys import StateFiles, ensure_tls
@@ -33,6 +35,8 @@ class Emulator:
         self.listeners: dict[str, dict[str, Any]] = {}
         self._runner: web.AppRunner | None = None
         self.sip: SipEdge | None = None
+        self.callbacks: CallbackSender | None = None
+        self.sip_registrations: RegistrationManager | None = None
         self._tempdir: str | None = None
         self.store: Store
         self.files: StateFiles
@@ -50,6 +54,12 @@ class Emulator:
 
     async def reset(self) -> None:
         self.account = bootstrap.reset(self.store, self.settings)
+        await self.sip_registrations_changed()
+
+    async def sip_registrations_changed(self) -> None:
+        """The Management API changed SIP registrations: register, re-register or let go."""
+        if self.sip_registrations is not None:
+            await self.sip_registrations.sync()
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -59,9 +69,16 @@ class Emulator:
         ensure_tls(self.files)
         await self._start_api()
         await self._start_sip()
+        await self._start_sip_registrations()
         log.info("voxsim ready: %s", self.listeners)
 
     async def stop(self) -> None:
+        if self.sip_registrations is not None:  # un-REGISTER while the edge's sockets are still open
+            await self.sip_registrations.stop()
+            self.sip_registrations = None
+        if self.callbacks is not None:
+            await self.callbacks.stop()
+            self.callbacks = None
         if self.sip is not None:
             await self.sip.stop()
             self.sip = None
@@ -107,6 +124,12 @@ class Emulator:
         self.sip = SipEdge(self.settings.host, self.settings.sip_port, self.settings.sips_port,
                            self.server_ssl_context(), advertised_host=self.settings.advertised_host)
         self.listeners.update(await self.sip.start())
+
+    async def _start_sip_registrations(self) -> None:
+        assert self.sip is not None and self.sip.ua is not None
+        self.callbacks = CallbackSender(self.store)
+        self.sip_registrations = RegistrationManager(self.sip.ua, self.store, on_transition=self.callbacks.send)
+        await self.sip_registrations.start()
 
     def session_log_url(self, session_id: int) -> str:
         return f"{self.listeners['api_http']['url']}/_voxsim/sessions/{session_id}/log"

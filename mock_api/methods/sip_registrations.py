@@ -26,9 +26,10 @@ from voxsim.store.sip_registrations import (
 )
 
 STATUS_NOTE = f"""
-    Until voxsim's SIP registration client registers them, records say so truthfully: `successful` false,
-    `in_progress` false, no `status_code`, and `error_message` "{NOT_RUNNING}" (a non-persistent one
-    says it waits for its user to log in).
+    Persistent registrations really REGISTER to their proxy (see docs/sip-registrations.md); the record
+    shows the last attempt: `in_progress` while one is pending, then `successful`, `status_code` and
+    `error_message`. Before the first attempt it says "{NOT_RUNNING}". Non-persistent ones are never
+    registered (SDK login is not emulated) and say they wait for their user to log in.
 """
 
 

@@ -14,8 +14,9 @@ from voxsim.store.sip_registrations import NOT_RUNNING, WAITS_FOR_USER, parse_st
 
 
 @pytest.fixture
-def world(voxsim_emulator):
+async def world(voxsim_emulator):
     """An application with a rule and two users, and a second application with a user."""
+    await voxsim_emulator.sip_registrations.stop()  # these tests play the SIP side themselves
     store, acc = voxsim_emulator.store, voxsim_emulator.account
     app = store.add_application(acc.account_id, "pbx")
     other = store.add_application(acc.account_id, "other")
@@ -44,6 +45,7 @@ async def ids(api, **filters):
 
 
 async def test_create_returns_every_field_and_says_it_is_not_registered(voxsim_api, voxsim_emulator):
+    await voxsim_emulator.sip_registrations.stop()  # what a record says before the client registers it
     before = int(time.time())
     reply = await create(voxsim_api, sip_username="alice", proxy="sip:pbx.example.com:5070;transport=tcp",
                          auth_user="alice-auth", outbound_proxy="10.0.0.1:5060", password="s3cret")

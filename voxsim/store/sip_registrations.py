@@ -65,7 +65,8 @@ CREATE INDEX IF NOT EXISTS sip_registrations_account ON sip_registrations(accoun
 
 SIP_REGISTRATION_LIMIT_PER_ACCOUNT = 100  # [INF] the platform's limit (code 272) is unpublished
 SIP_USERNAME_MAX = 128
-NOT_RUNNING = "not registered yet: voxsim's SIP registration client is not running"
+# What a new (or changed) record says until the registration client's first attempt reports.
+NOT_RUNNING = "not registered yet: the first REGISTER has not been sent"
 WAITS_FOR_USER = "not registered: a non-persistent registration registers only while its user is logged in"
 
 # RFC 3261 `user`: unreserved / escaped / user-unreserved characters; no '@', ':' or spaces.
