@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mock_api import control, media_resources
+from mock_api import control, media_resources, sessions_http
 from mock_api.app import build_app
 from mock_api.callbacks import CallbackSender
 from sip_edge.edge import SipEdge
@@ -22,6 +22,9 @@ from voxsim import bootstrap
 from voxsim.config import Settings
 from voxsim.keys import StateFiles, ensure_tls
 from voxsim.model import Account
+from voxsim.recording import StoreRecorder
+from voxsim.runtime import Runtime
+from voxsim.sessions import Sessions
 from voxsim.store import Store
 
 log = logging.getLogger("voxsim")
@@ -37,6 +40,9 @@ class Emulator:
         self.sip: SipEdge | None = None
         self.callbacks: CallbackSender | None = None
         self.sip_registrations: RegistrationManager | None = None
+        self.runtime: Runtime | None = None
+        self.recorder: StoreRecorder | None = None
+        self.sessions: Sessions
         self._tempdir: str | None = None
         self.store: Store
         self.files: StateFiles
@@ -67,12 +73,16 @@ class Emulator:
         self.store = Store(self.files.db)
         self.account = bootstrap.ensure_account(self.store, self.files, self.settings)
         ensure_tls(self.files)
+        await self._start_runtime()
         await self._start_api()
         await self._start_sip()
         await self._start_sip_registrations()
         log.info("voxsim ready: %s", self.listeners)
 
     async def stop(self) -> None:
+        if self.runtime is not None:  # sessions end first: their calls hang up while SIP still runs
+            await self.runtime.shutdown()
+            self.runtime = None
         if self.sip_registrations is not None:  # un-REGISTER while the edge's sockets are still open
             await self.sip_registrations.stop()
             self.sip_registrations = None
@@ -85,6 +95,9 @@ class Emulator:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.recorder is not None:
+            self.recorder.close()
+            self.recorder = None
         if getattr(self, "store", None) is not None:
             self.store.close()
         if self._tempdir:
@@ -109,6 +122,7 @@ class Emulator:
         app = build_app(self.store, self)
         control.add_routes(app)
         media_resources.add_routes(app, self.settings.advertised_host)
+        sessions_http.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         host = self.settings.host
@@ -119,6 +133,15 @@ class Emulator:
         await https.start()
         self.listeners["api_http"] = self._listener("http", http)
         self.listeners["api_https"] = self._listener("https", https)
+
+    async def _start_runtime(self) -> None:
+        self.recorder = StoreRecorder(self.store)
+        self.runtime = Runtime(self.settings.runtime, recorder=self.recorder)
+        await self.runtime.start()
+        self.sessions = Sessions(
+            self.store, self.runtime, http_base=lambda: self.listeners["api_http"]["url"],
+            https_base=lambda: self.listeners["api_https"]["url"], log_url=self.session_log_url,
+            advertised_host=self.settings.advertised_host)
 
     async def _start_sip(self) -> None:
         self.sip = SipEdge(self.settings.host, self.settings.sip_port, self.settings.sips_port,

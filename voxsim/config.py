@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from voxsim.runtime.settings import RuntimeSettings
+
 
 @dataclass
 class Settings:
@@ -25,6 +27,8 @@ class Settings:
     account_email: str = "developer@voxsim.local"
     default_whitelist: list[str] = field(default_factory=lambda: ["127.0.0.0/8"])
     """Networks put in the SIP white list at first start and on reset, so local trunk calls just work."""
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+    """Scenario limits and timings (the platform's documented values by default)."""
     public_address: str = ""
     """Address written into URLs given to scenarios and clients; defaults to `host` (127.0.0.1 for 0.0.0.0)."""
 

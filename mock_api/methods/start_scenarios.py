@@ -1,0 +1,51 @@
+"""StartScenarios: start a VoxEngine session running a rule's scenarios, with no call."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from mock_api.methods import Context, Reply, method, ok
+from mock_api.params import Params
+from voxsim.errors import INVALID_APPLICATION_ID, INVALID_REFERENCE_IP, INVALID_RULE_ID, INVALID_USER_ID, VoxError
+
+
+@method("StartScenarios", notes="""
+    Starts a real session: `AppEvents.Started` fires (no CallAlerting), `VoxEngine.customData()` returns
+    `script_custom_data` (alias `custom_data`), and HTTP requests to `media_session_access_url`
+    (`http://<host>:<api port>/request/...`, the platform's path shape on voxsim's API port) fire
+    `AppEvents.HttpRequest` with the handler's return value as the reply. `reference_ip` is validated and
+    `server_location` accepted; both are otherwise ignored (there is one "media server": this machine).
+    Unknown rule: 147 (156 by name); a rule without scenarios: 375.
+""")
+async def start_scenarios(ctx: Context, p: Params) -> Reply:
+    account_id = ctx.account.account_id
+    p.one_of("rule_id", "rule_name", required=True)
+    p.one_of("user_id", "user_name")
+    app_key = p.one_of("application_id", "application_name")
+    application = None
+    if app_key:
+        application = ctx.store.get_application(
+            account_id, application_id=p.int("application_id", code=INVALID_APPLICATION_ID),
+            application_name=p.str("application_name"))
+    rule = ctx.store.get_rule(account_id, rule_id=p.int("rule_id", code=INVALID_RULE_ID),
+                              rule_name=p.str("rule_name"),
+                              application_id=application.application_id if application else None)
+    application = application or ctx.store.get_application(account_id, application_id=rule.application_id)
+    user_id = None
+    if "user_id" in p or "user_name" in p:
+        user_id = ctx.store.get_user(account_id, user_id=p.int("user_id", code=INVALID_USER_ID),
+                                     user_name=p.str("user_name"),
+                                     application_id=application.application_id).user_id
+    reference_ip = p.str("reference_ip")
+    if reference_ip is not None:
+        try:
+            ipaddress.ip_address(reference_ip)
+        except ValueError as exc:
+            raise VoxError(INVALID_REFERENCE_IP, "Invalid 'reference_ip'") from exc
+    custom_data = p.str("script_custom_data") or p.str("custom_data") or ""
+    sessions = ctx.services.sessions
+    session = await sessions.start(ctx.account, application, rule, custom_data=custom_data, user_id=user_id,
+                                   initiator_address=ctx.remote or "127.0.0.1")
+    http_url, https_url = sessions.access_urls(session.session_id)
+    return ok(media_session_access_url=http_url, media_session_access_secure_url=https_url,
+              call_session_history_id=session.session_id)

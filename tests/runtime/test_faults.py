@@ -1,0 +1,146 @@
+"""A faulty scenario ends only its own session ("JS session error"); the rest keep going."""
+
+from __future__ import annotations
+
+import pytest
+
+from voxsim.runtime import FINISH_JS_ERROR, FINISH_NORMAL, Runtime, Session
+
+from .conftest import start, user_lines
+
+HEALTHY = """
+let ticks = 0;
+setInterval(() => { ticks += 1; Logger.write('tick ' + ticks); }, 20);
+VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
+  e.call.addEventListener(CallEvents.Connected, () => Logger.write('healthy connected'));
+  e.call.answer();
+});
+"""
+
+
+def ticks(session: Session) -> int:
+    return sum(1 for line in user_lines(session) if line.startswith("tick "))
+
+
+async def assert_still_healthy(runtime: Runtime, healthy: Session) -> None:
+    before = ticks(healthy)
+    await healthy.wait_until(lambda: ticks(healthy) >= before + 2, timeout=3)
+    caller = await runtime.simulate_call(healthy, callerid="1", destination="2")
+    await healthy.wait_until(lambda: "healthy connected" in user_lines(healthy), timeout=3)
+    assert caller.leg.answered and healthy.state == "running"
+
+
+def error_line(session: Session) -> str:
+    return next(line[24:] for line in session.log.lines if line[24:].startswith("[error]"))
+
+
+IN_HANDLER = [
+    (
+        "throw",
+        "VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {\n  e.call.answer();\n  null.boom;\n});",
+        "at line 3: TypeError: Cannot read properties of null",
+    ),
+    (
+        "endless-loop",
+        "VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {\n  while (true) {}\n});",
+        "at line 1: a handler did not finish within 0.5 s",
+    ),
+    (
+        "async-throw",
+        "VoxEngine.addEventListener(AppEvents.CallAlerting, async (e) => {\n"
+        "  await null;\n  throw new Error('late');\n});",
+        "at line 3: Error: late",
+    ),
+    (
+        "async-endless-loop",
+        "VoxEngine.addEventListener(AppEvents.CallAlerting, async (e) => {\n"
+        "  await null;\n  for (;;) {}\n});",
+        "a handler did not finish within 0.5 s",
+    ),
+    (
+        "memory",
+        "const hoard = [];\nVoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {\n"
+        "  while (true) hoard.push(new Array(100000).fill(1.5));\n});",
+        "the scenario exhausted the memory limit (64 MB)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "script", "expected"), IN_HANDLER, ids=[c[0] for c in IN_HANDLER])
+async def test_fault_in_a_handler_ends_only_its_session(
+    runtime: Runtime, name: str, script: str, expected: str
+):
+    healthy = await start(runtime, HEALTHY)
+    bad = await start(runtime, script, names=[name])
+    caller = await runtime.simulate_call(bad, callerid="1", destination="2")
+    await bad.wait_finished(3)
+    assert bad.finish_reason == FINISH_JS_ERROR
+    line = error_line(bad)
+    assert f"in scenario '{name}'" in line and expected in line, line
+    assert caller.leg.rejected_code == 500 and not caller.leg.answered
+    assert runtime.recorder.sessions[bad.session_id].finish_reason == FINISH_JS_ERROR
+    await assert_still_healthy(runtime, healthy)
+
+
+async def test_endless_loop_in_a_timer_callback(runtime: Runtime):
+    healthy = await start(runtime, HEALTHY)
+    script = "Logger.write('armed');\nsetTimeout(() => {\n  while (true) {}\n}, 30);"
+    bad = await start(runtime, script, names=["timer"])
+    await bad.wait_finished(3)
+    assert bad.finish_reason == FINISH_JS_ERROR
+    assert "in scenario 'timer' at line 2: a handler did not finish" in error_line(bad)
+    await assert_still_healthy(runtime, healthy)
+
+
+async def test_connected_calls_are_hung_up_on_error(runtime: Runtime):
+    script = (
+        "VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {\n"
+        "  e.call.addEventListener(CallEvents.Connected,\n"
+        "    () => setTimeout(() => { throw new Error('x'); }, 10));\n"
+        "  e.call.answer();\n});"
+    )
+    bad = await start(runtime, script)
+    caller = await runtime.simulate_call(bad, callerid="1", destination="2")
+    await bad.wait_finished(3)
+    assert caller.leg.answered and caller.leg.hung_up
+    assert "at line 3: Error: x" in error_line(bad)
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("var a = 1;\nfunction broken( {\n  return a;\n}\n", "at line 3: SyntaxError: Unexpected identifier"),
+        ("var a = 1;\nfunction f() {\n", "at line 3: SyntaxError: Unexpected end of input"),
+        ("Logger.write('top');\nnoSuchThing();\n", "at line 2: ReferenceError: noSuchThing is not defined"),
+        ("while (true) {}\n", "a handler did not finish"),
+    ],
+)
+async def test_scenario_that_fails_to_load(runtime: Runtime, script: str, expected: str):
+    healthy = await start(runtime, HEALTHY)
+    bad = await start(runtime, "Logger.write('first ok');", script, names=["ok", "broken scenario"])
+    assert bad.finished and bad.finish_reason == FINISH_JS_ERROR
+    line = error_line(bad)
+    assert expected in line, line
+    if "handler" not in expected:
+        assert "in scenario 'broken scenario'" in line
+    caller = await runtime.simulate_call(bad, callerid="1", destination="2")
+    assert caller.leg.rejected_code == 500
+    await assert_still_healthy(runtime, healthy)
+
+
+async def test_scenario_too_long(runtime: Runtime):
+    bad = await start(runtime, "//" + "x" * (256 * 1024), names=["huge"])
+    assert bad.finish_reason == FINISH_JS_ERROR
+    assert "in scenario 'huge'" in error_line(bad) and "the limit is 262144" in error_line(bad)
+
+
+async def test_too_many_timers_is_an_error(runtime: Runtime):
+    bad = await start(runtime, "for (let i = 0; i < 101; i++) setTimeout(() => {}, 10000);")
+    assert bad.finish_reason == FINISH_JS_ERROR
+    assert "Too many active timers" in error_line(bad)
+
+
+async def test_a_clean_session_ends_normally(runtime: Runtime):
+    ok = await start(runtime, "VoxEngine.addEventListener(AppEvents.Started, () => VoxEngine.terminate());")
+    await ok.wait_finished(2)
+    assert ok.finish_reason == FINISH_NORMAL

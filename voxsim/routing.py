@@ -1,0 +1,130 @@
+"""Request URI -> (account, application, destination) -> rule. Pure functions, no I/O.
+
+Addressing (reference §4): `destination@application.account.voximplant.com`, or
+`app_id#account_id#destination@sip.voximplant.com` with numeric ids. Rules (reference §5):
+tried in order; `rule_pattern` must match the whole destination; a match of
+`rule_pattern_exclude` (whole string too) vetoes; the first rule left wins. A pattern that
+is not a valid regex never raises: it simply matches nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, TypeVar
+from urllib.parse import unquote
+
+DEFAULT_DOMAIN = "voximplant.com"
+
+Rule = TypeVar("Rule")
+
+
+@dataclass(frozen=True)
+class NamedTarget:
+    """`destination@application.account.<domain>`"""
+
+    account_name: str
+    application_name: str
+    destination: str
+
+
+@dataclass(frozen=True)
+class IdTarget:
+    """`app_id#account_id#destination@sip.<domain>`"""
+
+    application_id: int
+    account_id: int
+    destination: str
+
+
+def split_uri(uri: str) -> tuple[str, str] | None:
+    """(user, host) of a SIP URI or bare `user@host`; tolerates <>, scheme, port, params."""
+    text = uri.strip()
+    if text.startswith("<") and ">" in text:
+        text = text[1 : text.index(">")]
+    text = re.sub(r"^(sips?|tel):", "", text, flags=re.IGNORECASE)
+    text = text.split(";", 1)[0].split("?", 1)[0]
+    if "@" not in text:
+        return None
+    user, _, host = text.rpartition("@")
+    user = user.split(":", 1)[0]  # drop a password (user:pass@host)
+    host = host.split(":", 1)[0].lower().rstrip(".")
+    if not user or not host:
+        return None
+    return unquote(user), host
+
+
+def parse_request_uri(uri: str, domain: str = DEFAULT_DOMAIN) -> NamedTarget | IdTarget | None:
+    """The account, application and destination a request URI addresses, or None."""
+    parts = split_uri(uri)
+    if parts is None:
+        return None
+    user, host = parts
+    suffix = "." + domain.lower()
+    if not host.endswith(suffix):
+        return None
+    labels = host[: -len(suffix)].split(".")
+    if labels == ["sip"]:
+        return parse_id_destination(user)
+    if len(labels) == 2 and all(labels):
+        return NamedTarget(account_name=labels[1], application_name=labels[0], destination=user)
+    return None
+
+
+def parse_id_destination(user: str) -> IdTarget | None:
+    """`app_id#account_id#destination` (the user part of the sip.<domain> form)."""
+    pieces = user.split("#", 2)
+    if len(pieces) != 3 or not pieces[0].isdigit() or not pieces[1].isdigit() or not pieces[2]:
+        return None
+    return IdTarget(application_id=int(pieces[0]), account_id=int(pieces[1]), destination=pieces[2])
+
+
+@lru_cache(maxsize=1024)
+def _compiled(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return None
+
+
+def _field(rule: Any, name: str) -> str:
+    value = rule.get(name) if isinstance(rule, Mapping) else getattr(rule, name, None)
+    return "" if value is None else str(value)
+
+
+def rule_verdict(rule: Any, destination: str) -> str:
+    """"match", "no match", "excluded" or "invalid pattern" (for `voxsim route explain`)."""
+    pattern = _compiled(_field(rule, "rule_pattern"))
+    if pattern is None:
+        return "invalid pattern"
+    if pattern.fullmatch(destination) is None:
+        return "no match"
+    exclude_text = _field(rule, "rule_pattern_exclude")
+    exclude = _compiled(exclude_text) if exclude_text else None
+    if exclude is not None and exclude.fullmatch(destination) is not None:
+        return "excluded"
+    return "match"
+
+
+def match_rule(rules: Iterable[Rule], destination: str) -> Rule | None:
+    """The first rule whose pattern matches the whole destination and is not excluded.
+
+    Rules are objects or mappings with `rule_pattern` and `rule_pattern_exclude`.
+    """
+    for rule in rules:
+        if rule_verdict(rule, destination) == "match":
+            return rule
+    return None
+
+
+def explain(rules: Iterable[Rule], destination: str) -> list[tuple[Rule, str]]:
+    """Every rule with its verdict, in order, up to and including the winner."""
+    out: list[tuple[Rule, str]] = []
+    for rule in rules:
+        verdict = rule_verdict(rule, destination)
+        out.append((rule, verdict))
+        if verdict == "match":
+            break
+    return out

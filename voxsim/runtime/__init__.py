@@ -1,0 +1,52 @@
+"""VoxEngine scenarios in V8: the shim, the bridge, sessions and the runtime that owns them.
+
+This package must not import `sip_edge` or `mock_api`: they depend on it, through the
+Protocols in `host.py`.
+"""
+
+from voxsim.runtime.bridge import ScenarioError
+from voxsim.runtime.calls import Call
+from voxsim.runtime.host import (
+    CallLeg,
+    CallRecord,
+    DialError,
+    InMemoryRecorder,
+    NoDialer,
+    OutboundDialer,
+    SessionInfo,
+    SessionPort,
+    SessionRecorder,
+)
+from voxsim.runtime.runtime import Runtime
+from voxsim.runtime.session import (
+    FINISH_ADMIN,
+    FINISH_JS_ERROR,
+    FINISH_NORMAL,
+    FINISH_TIMEOUT,
+    Session,
+)
+from voxsim.runtime.settings import RuntimeSettings
+from voxsim.runtime.virtual import VirtualCaller, VirtualLeg
+
+__all__ = [
+    "FINISH_ADMIN",
+    "FINISH_JS_ERROR",
+    "FINISH_NORMAL",
+    "FINISH_TIMEOUT",
+    "Call",
+    "CallLeg",
+    "CallRecord",
+    "DialError",
+    "InMemoryRecorder",
+    "NoDialer",
+    "OutboundDialer",
+    "Runtime",
+    "RuntimeSettings",
+    "ScenarioError",
+    "Session",
+    "SessionInfo",
+    "SessionPort",
+    "SessionRecorder",
+    "VirtualCaller",
+    "VirtualLeg",
+]

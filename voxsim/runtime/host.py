@@ -1,0 +1,167 @@
+"""The runtime's interfaces to the rest of voxsim, as Protocols that other packages implement.
+
+Dependency direction: `sip_edge` and `mock_api` implement these; the runtime never imports
+them. A `CallLeg` is a call's signalling (a SIP dialog, or a simulated caller); it reports
+what the far end does through `SessionPort.call_event`. An `OutboundDialer` turns
+`VoxEngine.callSIP/callUser/...` into legs. A `SessionRecorder` persists sessions, logs and
+calls (the composition root wires it to the SQLite store).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from voxsim.runtime.calls import Call
+
+Headers = Mapping[str, str]
+
+
+@runtime_checkable
+class CallLeg(Protocol):
+    """Signalling of one call. The session calls these when the scenario acts on the call.
+
+    Events flow back through `SessionPort.call_event(call_id, name, payload)`:
+    - inbound: `Call.Connected` once the answer is confirmed (SIP: ACK received),
+      `Call.Disconnected` when the far end hangs up (BYE/CANCEL), `Call.ToneReceived`,
+      `Call.MessageReceived`, `Call.InfoReceived`, ...
+    - outbound: `Call.Ringing`, `Call.AudioStarted`, `Call.Connected`, `Call.Failed`
+      (code/reason of the final response), `Call.Disconnected`.
+    The session itself fires the events of what the scenario did (reject, hangup,
+    terminate) and ignores anything reported for a call that has already ended, so a leg
+    may report a BYE it sent without harm.
+    """
+
+    async def answer(self, headers: Headers, params: Mapping[str, Any]) -> None: ...
+    async def reject(self, code: int, headers: Headers) -> None: ...
+    async def hangup(self, headers: Headers) -> None: ...
+    async def ring(self, headers: Headers) -> None: ...
+    async def start_early_media(self, headers: Headers) -> None: ...
+    async def send_message(self, text: str, headers: Headers) -> None: ...
+    async def send_info(self, mime_type: str, body: str, headers: Headers) -> None: ...
+    async def send_digits(self, digits: str) -> None: ...
+
+
+class SessionPort(Protocol):
+    """What a leg or a dialer may see of a session."""
+
+    session_id: int
+    account_id: int
+    application_id: int
+
+    def call_event(self, call_id: str, name: str, payload: Mapping[str, Any] | None = None) -> None: ...
+
+
+class DialError(Exception):
+    """An outbound call that could not be placed: becomes `Call.Failed` with code/reason."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"{code} {reason}")
+        self.code = code
+        self.reason = reason
+
+
+class OutboundDialer(Protocol):
+    """Places calls for callSIP ("sip"), callUser ("user"), callUserDirect ("userDirect"),
+    callPSTN ("pstn") and callConference ("conference"). `params` is what the scenario
+    passed, normalised (see voxengine.js `callSIP`). Raise `DialError` to fail the call.
+    """
+
+    async def place_call(
+        self, session: SessionPort, call: Call, kind: str, params: Mapping[str, Any]
+    ) -> CallLeg: ...
+
+
+class NoDialer:
+    """The default until the SIP edge provides outbound calls: every call fails clearly."""
+
+    async def place_call(
+        self, session: SessionPort, call: Call, kind: str, params: Mapping[str, Any]
+    ) -> CallLeg:
+        raise DialError(501, f"outbound calls ({kind}) are not emulated yet by voxsim")
+
+
+@dataclass
+class SessionInfo:
+    session_id: int
+    account_id: int
+    application_id: int
+    application_name: str
+    rule_id: int | None
+    rule_name: str
+    started_at: datetime
+    custom_data: str
+    access_url: str
+    access_secure_url: str
+    log_url: str
+
+
+@dataclass
+class CallRecord:
+    """One call of a session, as call history needs it."""
+
+    call_id: str
+    session_id: int
+    incoming: bool
+    client_type: str
+    local_number: str
+    remote_number: str
+    started_at: datetime
+    connected_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration: float = 0.0
+    successful: bool = False
+    code: int = 0
+    reason: str = ""
+
+
+class SessionRecorder(Protocol):
+    """Persistence sink. Called on the event loop: keep each call short (buffer if needed)."""
+
+    def session_started(self, info: SessionInfo) -> None: ...
+    def log(self, session_id: int, ts: datetime, text: str) -> None: ...
+    def call_started(self, session_id: int, call: CallRecord) -> None: ...
+    def call_ended(self, session_id: int, call: CallRecord) -> None: ...
+    def session_finished(
+        self, session_id: int, finish_reason: str, duration: float, custom_data: str
+    ) -> None: ...
+
+
+@dataclass
+class RecordedSession:
+    info: SessionInfo
+    log: list[tuple[datetime, str]] = field(default_factory=list)
+    calls: dict[str, CallRecord] = field(default_factory=dict)
+    finish_reason: str | None = None
+    duration: float = 0.0
+    custom_data: str = ""
+
+
+class InMemoryRecorder:
+    """A `SessionRecorder` that keeps everything in dicts (tests, and a store-less runtime)."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[int, RecordedSession] = {}
+
+    def session_started(self, info: SessionInfo) -> None:
+        self.sessions[info.session_id] = RecordedSession(info=info, custom_data=info.custom_data)
+
+    def log(self, session_id: int, ts: datetime, text: str) -> None:
+        self.sessions[session_id].log.append((ts, text))
+
+    def call_started(self, session_id: int, call: CallRecord) -> None:
+        self.sessions[session_id].calls[call.call_id] = call
+
+    def call_ended(self, session_id: int, call: CallRecord) -> None:
+        self.sessions[session_id].calls[call.call_id] = call
+
+    def session_finished(
+        self, session_id: int, finish_reason: str, duration: float, custom_data: str
+    ) -> None:
+        rec = self.sessions[session_id]
+        rec.finish_reason = finish_reason
+        rec.duration = duration
+        rec.custom_data = custom_data

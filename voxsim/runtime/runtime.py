@@ -1,0 +1,186 @@
+"""The runtime: owns the isolate pool, the HTTP client and every live session."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from voxsim.runtime.bridge import Bridge, IsolatePool
+from voxsim.runtime.calls import Call
+from voxsim.runtime.host import (
+    CallLeg,
+    InMemoryRecorder,
+    NoDialer,
+    OutboundDialer,
+    SessionInfo,
+    SessionRecorder,
+)
+from voxsim.runtime.net import HttpClient
+from voxsim.runtime.session import FINISH_ADMIN, Session, SessionServices
+from voxsim.runtime.settings import RuntimeSettings
+from voxsim.runtime.virtual import VirtualCaller, VirtualLeg
+
+# Finished sessions stay inspectable (/_voxsim/sessions/<N>) until this many newer ones end.
+KEEP_FINISHED = 1000
+
+
+class Runtime:
+    """Starts VoxEngine sessions and routes calls, HTTP requests and lookups to them.
+
+    `dialer` may be replaced after construction (the composition root installs the SIP
+    edge's); sessions ask for it each time they place a call.
+    """
+
+    def __init__(
+        self,
+        settings: RuntimeSettings | None = None,
+        *,
+        recorder: SessionRecorder | None = None,
+        dialer: OutboundDialer | None = None,
+    ) -> None:
+        self.settings = settings or RuntimeSettings()
+        self.recorder: SessionRecorder = recorder or InMemoryRecorder()
+        self.dialer: OutboundDialer = dialer or NoDialer()
+        self._pool = IsolatePool(self.settings)
+        self._http = HttpClient(self.settings)
+        self._live: dict[int, Session] = {}
+        self._finished: OrderedDict[int, Session] = OrderedDict()
+
+    async def start(self) -> None:
+        """Warms the isolate pool (call inside the running loop, at start-up)."""
+        self._pool.fill()
+
+    async def start_session(
+        self,
+        *,
+        account_id: int,
+        application_id: int,
+        application_name: str,
+        rule_id: int | None,
+        rule_name: str,
+        scenarios: Sequence[tuple[str, str]],
+        session_id: int,
+        custom_data: str = "",
+        access_url: str = "",
+        access_secure_url: str = "",
+        log_url: str = "",
+    ) -> Session:
+        """Loads the scenarios (in order, one context) and delivers Application.Started.
+
+        A scenario that fails to load ends the session at once ("JS session error"); the
+        session is returned all the same, finished.
+        """
+        if session_id in self._live:
+            raise ValueError(f"session {session_id} is already running")
+        info = SessionInfo(
+            session_id=session_id, account_id=account_id, application_id=application_id,
+            application_name=application_name, rule_id=rule_id, rule_name=rule_name,
+            started_at=datetime.now(UTC), custom_data=custom_data, access_url=access_url,
+            access_secure_url=access_secure_url, log_url=log_url,
+        )
+        services = SessionServices(
+            settings=self.settings, recorder=self.recorder, dialer=lambda: self.dialer,
+            http=self._http, on_finished=self._on_finished,
+        )
+        session = Session(info, list(scenarios), Bridge(self._pool.take(), self.settings), services)
+        self._live[session_id] = session
+        await session.start()
+        return session
+
+    async def inbound_call(
+        self,
+        session: Session,
+        leg: CallLeg,
+        *,
+        callerid: str,
+        display_name: str,
+        destination: str,
+        from_uri: str,
+        to_uri: str,
+        headers: Mapping[str, str] | None = None,
+        client_type: str = "sip",
+        custom_data: str = "",
+        scheme: Any = None,
+        call_id: str | None = None,
+    ) -> Call:
+        return await session.inbound_call(
+            leg, callerid=callerid, display_name=display_name, destination=destination,
+            from_uri=from_uri, to_uri=to_uri, headers=headers, client_type=client_type,
+            custom_data=custom_data, scheme=scheme, call_id=call_id,
+        )
+
+    async def simulate_call(
+        self,
+        session: Session,
+        *,
+        callerid: str = "",
+        display_name: str = "",
+        destination: str = "",
+        from_uri: str = "",
+        to_uri: str = "",
+        headers: Mapping[str, str] | None = None,
+        client_type: str = "sip",
+    ) -> VirtualCaller:
+        """An inbound call from a simulated caller (no SIP): returns the caller to drive."""
+        leg = VirtualLeg()
+        call_id = uuid.uuid4().hex
+        leg.bind(session, call_id)
+        await self.inbound_call(
+            session, leg, callerid=callerid, display_name=display_name, destination=destination,
+            from_uri=from_uri, to_uri=to_uri, headers=headers, client_type=client_type, call_id=call_id,
+        )
+        return VirtualCaller(leg)
+
+    async def http_request(
+        self, session_id: int, method: str, path: str, body: str, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, str, str]:
+        """An HTTP request to the session's media_session_access_url: (status, content type, body)."""
+        session = self._live.get(session_id)
+        if session is None:
+            return 404, "text/plain", f"no running session {session_id}"
+        return await session.http_request(method, path, body, headers)
+
+    def session(self, session_id: int) -> Session | None:
+        """A live session, or a recently finished one."""
+        return self._live.get(session_id) or self._finished.get(session_id)
+
+    def live_sessions(self) -> list[Session]:
+        return list(self._live.values())
+
+    def find_call(self, call_id: str) -> tuple[Session, Call] | None:
+        for sessions in (self._live, self._finished):
+            for session in sessions.values():
+                call = session.calls.get(call_id)
+                if call is not None:
+                    return session, call
+        return None
+
+    def virtual_caller(self, call_id: str) -> VirtualCaller | None:
+        found = self.find_call(call_id)
+        if found is None or not isinstance(found[1].leg, VirtualLeg):
+            return None
+        return VirtualCaller(found[1].leg)
+
+    async def shutdown(self, grace: float = 5.0) -> None:
+        """Terminates every session ("Terminated administratively"), then frees everything."""
+        sessions = list(self._live.values())
+        for session in sessions:
+            session.terminate(FINISH_ADMIN)
+        for session in sessions:
+            try:
+                await session.wait_finished(grace)
+            except TimeoutError:
+                session.abort(FINISH_ADMIN)
+        await asyncio.gather(*(s.settled() for s in sessions), return_exceptions=True)
+        self._pool.close()
+        await self._http.close()
+
+    def _on_finished(self, session: Session) -> None:
+        self._live.pop(session.session_id, None)
+        self._finished[session.session_id] = session
+        while len(self._finished) > KEEP_FINISHED:
+            self._finished.popitem(last=False)

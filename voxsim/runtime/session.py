@@ -1,0 +1,607 @@
+"""One VoxEngine session: an isolate running a rule's scenarios, its calls, timers and log.
+
+Lifecycle: the scenarios load in order into one context, `Application.Started` fires
+first, then `Application.CallAlerting` for an inbound call. Everything the session hears
+(leg events, timers, media, HTTP results, HTTP requests) goes through one queue, so the
+scenario sees one event at a time. The session ends at `VoxEngine.terminate()`, 60 s after
+its last call (settings.session_idle_timeout), or when the scenario fails: a throw, a
+handler that overruns its deadline, or memory exhaustion end only this session, with
+finish_reason "JS session error", and its calls are hung up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from voxsim.runtime.bridge import Bridge, ScenarioError
+from voxsim.runtime.calls import ALERTING, CONNECTED, PROGRESSING, Call, scenario_headers
+from voxsim.runtime.dispatch import Dispatcher
+from voxsim.runtime.host import CallLeg, DialError, OutboundDialer, SessionInfo, SessionRecorder
+from voxsim.runtime.log import SessionLog, format_ts
+from voxsim.runtime.media import MediaSim
+from voxsim.runtime.net import HttpClient, SessionNet
+from voxsim.runtime.settings import RuntimeSettings
+from voxsim.runtime.timers import TimerSet
+
+FINISH_NORMAL = "Normal termination"
+FINISH_JS_ERROR = "JS session error"
+FINISH_ADMIN = "Terminated administratively"
+FINISH_TIMEOUT = "Timeout"
+
+STARTING = "starting"
+RUNNING = "running"
+TERMINATING = "terminating"
+FINISHED = "finished"
+
+SIP_REASONS = {
+    200: "Normal call clearing", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
+    480: "Temporarily Unavailable", 486: "Busy Here", 487: "Request Terminated",
+    500: "Server Internal Error", 501: "Not Implemented", 503: "Service Unavailable", 603: "Decline",
+}
+_CLIENT_TYPES = {"sip": "sip", "user": "user", "userDirect": "user", "pstn": "pstn", "conference": "sip"}
+
+
+def reason_for(code: int) -> str:
+    return SIP_REASONS.get(code, "")
+
+
+@dataclass
+class SessionServices:
+    """What a session needs from its runtime (the runtime owns them)."""
+
+    settings: RuntimeSettings
+    recorder: SessionRecorder
+    dialer: Callable[[], OutboundDialer]
+    http: HttpClient
+    on_finished: Callable[[Session], None]
+
+
+@dataclass
+class _Item:
+    event: dict[str, Any] | None = None
+    control: str = ""
+    reason: str = ""
+    done: asyncio.Future[None] | None = None
+
+
+class Session:
+    def __init__(
+        self,
+        info: SessionInfo,
+        scenarios: list[tuple[str, str]],
+        bridge: Bridge,
+        services: SessionServices,
+    ) -> None:
+        self.info = info
+        self.session_id = info.session_id
+        self.account_id = info.account_id
+        self.application_id = info.application_id
+        self.custom_data = info.custom_data
+        self.state = STARTING
+        self.finish_reason: str | None = None
+        self.ended_at: datetime | None = None
+        self.calls: dict[str, Call] = {}
+        self.terminate_requested = False
+        self.hide_tones = False
+        self._scenarios = scenarios
+        self._bridge = bridge
+        self._services = services
+        self.settings = services.settings
+        self.recorder = services.recorder
+        self.events: deque[dict[str, Any]] = deque(maxlen=self.settings.max_journal)
+        self.commands: deque[dict[str, Any]] = deque(maxlen=self.settings.max_journal)
+        self.log = SessionLog(info.session_id, services.recorder, on_write=self._changed_now)
+        self.timers = TimerSet(lambda timer_id: self.enqueue({"k": "timer", "id": timer_id}))
+        self.media = MediaSim(info.session_id, self.settings, self.emit)
+        self.net = SessionNet(services.http, self.settings, self._http_result)
+        self._dispatcher = Dispatcher(self)
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._idle: asyncio.TimerHandle | None = None
+        self._deadline: asyncio.TimerHandle | None = None
+        self._replies: dict[int, asyncio.Future[tuple[int, str, str]]] = {}
+        self._reply_seq = 0
+        self._changed = asyncio.Event()
+        self._finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    # ------------------------------------------------------------ public API
+
+    @property
+    def finished(self) -> bool:
+        return self.state == FINISHED
+
+    def duration(self) -> float:
+        end = self.ended_at or datetime.now(UTC)
+        return round((end - self.info.started_at).total_seconds(), 3)
+
+    async def start(self) -> None:
+        """Loads the scenarios and delivers Application.Started (awaited by the caller)."""
+        self.recorder.session_started(self.info)
+        self.write_log(
+            f"[session] started: session {self.session_id}, application {self.info.application_name} "
+            f"({self.application_id}), rule {self.info.rule_name!r}"
+        )
+        try:
+            await self._load()
+        except ScenarioError as err:
+            await self._fail(err)
+            return
+        self.state = RUNNING
+        loop = asyncio.get_running_loop()
+        self._deadline = loop.call_later(self.settings.max_session_duration, self.terminate, FINISH_TIMEOUT)
+        await self._deliver(self._started_event())
+        self._worker = loop.create_task(self._work())
+        self._update_idle()
+
+    async def _load(self) -> None:
+        limits = {
+            "maxTimers": self.settings.max_timers,
+            "httpMaxPending": self.settings.http_max_pending,
+            "idPrefix": f"{self.session_id}-",
+        }
+        await self._bridge.init(limits, self.custom_data)
+        for name, source in self._scenarios:
+            commands = await self._bridge.load(name, source)
+            self.write_log(f"[session] scenario {name!r} loaded ({len(source)} characters)")
+            self._dispatcher.apply_all(commands)
+
+    def _started_event(self) -> dict[str, Any]:
+        data = {
+            "accessURL": self.info.access_url,
+            "accessSecureURL": self.info.access_secure_url,
+            "accountId": self.account_id,
+            "applicationId": self.application_id,
+            "logURL": self.info.log_url,
+            "sessionId": self.session_id,
+        }
+        return {"k": "app", "n": "Application.Started", "d": data}
+
+    async def inbound_call(
+        self,
+        leg: CallLeg,
+        *,
+        callerid: str,
+        display_name: str,
+        destination: str,
+        from_uri: str,
+        to_uri: str,
+        headers: Mapping[str, str] | None = None,
+        client_type: str = "sip",
+        custom_data: str = "",
+        scheme: Any = None,
+        call_id: str | None = None,
+    ) -> Call:
+        """Offers an inbound call to the scenario (Application.CallAlerting).
+
+        Returns once the CallAlerting handlers have run. A session that is not running
+        (its scenario failed to load, say) rejects the call with 500 at once.
+        """
+        call = Call(
+            id=call_id or uuid.uuid4().hex, session_id=self.session_id, incoming=True,
+            client_type=client_type, callerid=callerid, display_name=display_name,
+            number=destination, leg=leg, custom_data=custom_data,
+        )
+        if self.state != RUNNING:
+            call.mark_ended(500, reason_for(500))
+            await call.run_in_order(lambda: leg.reject(500, {}), self._leg_error(call, "reject"))
+            return call
+        self.calls[call.id] = call
+        self.recorder.call_started(self.session_id, call.record())
+        loop = asyncio.get_running_loop()
+        call.timeout = loop.call_later(self.settings.alerting_timeout, self._alerting_expired, call)
+        self._update_idle()
+        data = {
+            "callerid": callerid, "displayName": display_name, "destination": destination,
+            "fromURI": from_uri, "toURI": to_uri, "headers": scenario_headers(headers),
+            "scheme": scheme if scheme is not None else {}, "customData": custom_data,
+        }
+        info = {
+            "id": call.id, "incoming": True, "callerid": callerid, "displayName": display_name,
+            "number": destination, "clientType": client_type, "customData": custom_data,
+        }
+        await self.enqueue({"k": "app", "n": "Application.CallAlerting", "d": data, "call": info})
+        return call
+
+    def call_event(self, call_id: str, name: str, payload: Mapping[str, Any] | None = None) -> None:
+        """A leg reports what its far end did. Events for ended calls are dropped."""
+        call = self.calls.get(call_id)
+        if call is None or not call.live or self.state != RUNNING:
+            return
+        data = dict(payload or {})
+        if "headers" in data:
+            data["headers"] = scenario_headers(data["headers"])
+        if name == "Call.ToneReceived" and not self._tone_allowed(call, data):
+            return
+        if name in ("Call.Disconnected", "Call.Failed"):
+            self.end_call(call, name, data)
+            return
+        if name == "Call.Connected":
+            call.mark_connected()
+            data.setdefault("headers", {})
+        elif name in ("Call.Ringing", "Call.AudioStarted") and call.state == ALERTING:
+            call.state = PROGRESSING
+        self.emit("call", call.id, name, data)
+
+    async def http_request(
+        self, method: str, path: str, body: str, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, str, str]:
+        """Fires Application.HttpRequest; the handler's return value is the reply body."""
+        if self.state != RUNNING:
+            return 404, "text/plain", "the session is not running"
+        self._reply_seq += 1
+        rid = self._reply_seq
+        future = self._replies[rid] = asyncio.get_running_loop().create_future()
+        x_headers = [{"key": k, "value": v} for k, v in (headers or {}).items() if k.lower().startswith("x-")]
+        data = {"method": method, "path": path, "content": body, "headers": x_headers}
+        self.enqueue({"k": "app", "n": "Application.HttpRequest", "d": data, "reply": rid})
+        try:
+            return await asyncio.wait_for(future, self.settings.http_reply_timeout)
+        except TimeoutError:
+            return 504, "text/plain", "the scenario did not reply in time"
+        finally:
+            self._replies.pop(rid, None)
+
+    def terminate(self, reason: str = FINISH_ADMIN) -> None:
+        """Ends the session from outside (admin, idle timeout): Terminating, Terminated."""
+        if self.state in (STARTING, RUNNING):
+            self._queue.put_nowait(_Item(control="terminate", reason=reason))
+
+    async def wait_finished(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(asyncio.shield(self._finished), timeout)
+
+    async def settled(self) -> None:
+        """Waits for outstanding signalling operations (hangups sent at the end, say)."""
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
+
+    async def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Waits until `predicate()` is truthy; re-checked after every event and log line."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            result = predicate()
+            if result:
+                return result
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"condition not met within {timeout} s")
+            changed = self._changed
+            try:
+                await asyncio.wait_for(changed.wait(), remaining)
+            except TimeoutError:
+                continue
+
+    async def wait_for_event(
+        self, name: str, *, call_id: str | None = None, timeout: float = 5.0
+    ) -> dict[str, Any]:
+        def find() -> dict[str, Any] | None:
+            for event in self.events:
+                if event["name"] == name and (call_id is None or event.get("id") == call_id):
+                    return event
+            return None
+
+        result: dict[str, Any] = await self.wait_until(find, timeout)
+        return result
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "account_id": self.account_id,
+            "application_id": self.application_id,
+            "application_name": self.info.application_name,
+            "rule_id": self.info.rule_id,
+            "rule_name": self.info.rule_name,
+            "state": self.state,
+            "finish_reason": self.finish_reason,
+            "started_at": format_ts(self.info.started_at),
+            "ended_at": format_ts(self.ended_at) if self.ended_at else None,
+            "duration": self.duration(),
+            "custom_data": self.custom_data,
+            "calls": [self._call_snapshot(c) for c in self.calls.values()],
+            "events": list(self.events),
+            "commands": list(self.commands),
+        }
+
+    @staticmethod
+    def _call_snapshot(call: Call) -> dict[str, Any]:
+        return {
+            "call_id": call.id, "incoming": call.incoming, "state": call.state,
+            "client_type": call.client_type, "callerid": call.callerid,
+            "display_name": call.display_name, "number": call.number,
+            "duration": call.duration(), "code": call.end_code, "reason": call.end_reason,
+        }
+
+    # ------------------------------------------------------------ used by the dispatcher
+
+    def write_log(self, text: str) -> None:
+        self.log.write(text)
+
+    def emit(self, kind: str, unit_id: str, name: str, data: dict[str, Any]) -> None:
+        """Queues an event for a call, player or recorder."""
+        if self.state == RUNNING:
+            self.enqueue({"k": kind, "id": unit_id, "n": name, "d": data})
+
+    def enqueue(self, event: dict[str, Any]) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.state == FINISHED:
+            done.set_result(None)
+        else:
+            self._queue.put_nowait(_Item(event=event, done=done))
+        return done
+
+    def live_call(self, call_id: str) -> Call | None:
+        call = self.calls.get(call_id)
+        return call if call is not None and call.live else None
+
+    def leg_op(self, call: Call, what: str, op: Callable[[CallLeg], Awaitable[None]]) -> None:
+        """Runs a signalling operation on the call's leg, in order with its others."""
+
+        async def run() -> None:
+            if call.leg is not None:
+                await op(call.leg)
+
+        self._track(call.run_in_order(run, self._leg_error(call, what)))
+
+    def end_call(self, call: Call, name: str, data: dict[str, Any]) -> None:
+        """The call is over: fire Disconnected/Failed (when the session still runs), record it."""
+        if not call.live:
+            return
+        if name == "Call.Disconnected":
+            code = int(data.get("internalCode", 200))
+            call.mark_ended(code, str(data.get("reason") or reason_for(code)))
+            data.setdefault("internalCode", code)
+            data.setdefault("reason", call.end_reason)
+            data.setdefault("duration", call.duration())
+            data.setdefault("cost", 0)
+            data.setdefault("direction", "incoming" if call.incoming else "outgoing")
+        else:
+            code = int(data.get("code", 500))
+            call.mark_ended(code, str(data.get("reason") or reason_for(code)))
+            data.setdefault("code", code)
+            data.setdefault("reason", call.end_reason)
+        data.setdefault("headers", {})
+        self.emit("call", call.id, name, data)
+        self.media.call_ended(call.id)
+        self.recorder.call_ended(self.session_id, call.record())
+        self._update_idle()
+
+    def dial(self, call_id: str, kind: str, to: str, params: dict[str, Any]) -> None:
+        call = Call(
+            id=call_id, session_id=self.session_id, incoming=False,
+            client_type=_CLIENT_TYPES.get(kind, "sip"), callerid=str(params.get("callerid") or ""),
+            display_name=str(params.get("displayName") or ""), number=to,
+        )
+        self.calls[call.id] = call
+        self.recorder.call_started(self.session_id, call.record())
+        loop = asyncio.get_running_loop()
+        call.timeout = loop.call_later(self.settings.outbound_answer_timeout, self._outbound_expired, call)
+        self._update_idle()
+
+        async def place() -> None:
+            try:
+                call.leg = await self._services.dialer().place_call(self, call, kind, params)
+            except DialError as exc:
+                self.end_call(call, "Call.Failed", {"code": exc.code, "reason": exc.reason})
+
+        def failed(exc: BaseException) -> None:
+            self.write_log(f"[error] dialing {kind} {to} failed: {exc!r}")
+            self.end_call(call, "Call.Failed", {"code": 500, "reason": reason_for(500)})
+
+        self._track(call.run_in_order(place, failed))
+
+    def resolve_reply(self, rid: int, status: int, content_type: str, body: str) -> None:
+        future = self._replies.get(rid)
+        if future is not None and not future.done():
+            future.set_result((status, content_type, body))
+
+    def journal_command(self, cmd: dict[str, Any]) -> None:
+        self.commands.append({"ts": format_ts(datetime.now(UTC)), **cmd})
+
+    # ------------------------------------------------------------ the queue
+
+    async def _work(self) -> None:
+        while self.state != FINISHED:
+            item = await self._queue.get()
+            try:
+                await self._process(item)
+            except Exception as exc:  # a voxsim bug: end this session, never the emulator
+                self.write_log(f"[error] voxsim internal error: {exc!r}")
+                self.abort(FINISH_JS_ERROR)
+            finally:
+                if item.done is not None and not item.done.done():
+                    item.done.set_result(None)
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item.done is not None and not item.done.done():
+                item.done.set_result(None)
+
+    async def _process(self, item: _Item) -> None:
+        if item.control == "terminate":
+            if self.state == RUNNING:
+                await self._begin_termination(item.reason)
+        elif item.control == "complete":
+            if self.state == TERMINATING:
+                await self._complete_termination()
+        elif item.event is not None and self._accepts(item.event):
+            await self._deliver(item.event)
+
+    def _accepts(self, event: dict[str, Any]) -> bool:
+        if self.state == RUNNING:
+            return True
+        # While terminating only HTTP results still reach the scenario.
+        return self.state == TERMINATING and event["k"] == "http"
+
+    async def _deliver(self, event: dict[str, Any]) -> None:
+        entry = self._journal_event(event)
+        delivery = await self._bridge.deliver(event)
+        # Journaled once its handlers have run, so waiting for an event means its effects.
+        self.events.append(entry)
+        self._changed_now()
+        if delivery.error is not None:
+            self._dispatcher.apply_logs(delivery.commands)
+            await self._fail(delivery.error)
+            return
+        self._dispatcher.apply_all(delivery.commands)
+        if self.terminate_requested and self.state == RUNNING:
+            await self._begin_termination(FINISH_NORMAL)
+
+    def _journal_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        kind = event["k"]
+        name = event.get("n") or kind
+        data = event.get("d") or {}
+        entry: dict[str, Any] = {"ts": format_ts(datetime.now(UTC)), "kind": kind, "name": name, "data": data}
+        if "id" in event:
+            entry["id"] = event["id"]
+        elif "call" in event:
+            entry["id"] = event["call"]["id"]
+        self.write_log(f"[event] {name}{self._describe(kind, event, data)}")
+        return entry
+
+    def _describe(self, kind: str, event: dict[str, Any], data: dict[str, Any]) -> str:
+        if kind == "timer":
+            return f" #{event['id']}"
+        if kind == "http":
+            return f" #{event['id']} code={data.get('code')}"
+        if self.hide_tones and event.get("n") == "Call.ToneReceived":
+            data = {**data, "tone": "*"}
+        target = f" {kind}={event['id']}" if kind in ("call", "player", "recorder") else ""
+        return f"{target} {json.dumps(data, ensure_ascii=False, default=str)}"
+
+    def _changed_now(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    # ------------------------------------------------------------ endings
+
+    async def _begin_termination(self, reason: str) -> None:
+        self.state = TERMINATING
+        self.finish_reason = reason
+        self.write_log(f"[session] terminating: {reason}")
+        self._stop_clocks()
+        self._teardown_calls(inbound_code=480)
+        await self._deliver({"k": "app", "n": "Application.Terminating", "d": {"systemError": False}})
+        if self.state != TERMINATING:
+            return
+        if self.net.pending:
+            self._track(asyncio.get_running_loop().create_task(self._complete_after_http()))
+        else:
+            await self._complete_termination()
+
+    async def _complete_after_http(self) -> None:
+        await self.net.wait_idle(self.settings.terminating_http_grace)
+        self._queue.put_nowait(_Item(control="complete"))
+
+    async def _complete_termination(self) -> None:
+        await self._deliver({"k": "app", "n": "Application.Terminated", "d": {"systemError": False}})
+        if self.state == TERMINATING:
+            self._finalize(self.finish_reason or FINISH_NORMAL)
+
+    def abort(self, reason: str = FINISH_ADMIN) -> None:
+        """Ends the session now, without Terminating/Terminated (shutdown past its grace)."""
+        if self.state == FINISHED:
+            return
+        self._bridge.close()
+        self._stop_clocks()
+        self._teardown_calls(inbound_code=480)
+        self._finalize(reason)
+
+    async def _fail(self, err: ScenarioError) -> None:
+        if self.state == FINISHED:
+            return
+        self.write_log(f"[error] {err}")
+        self._bridge.close()  # first: this also stops a continuation that no eval owns
+        self._stop_clocks()
+        self._teardown_calls(inbound_code=500)
+        self._finalize(FINISH_JS_ERROR)
+
+    def _teardown_calls(self, inbound_code: int) -> None:
+        """Hangs up every live call without telling the scenario (no Disconnected)."""
+        for call in self.calls.values():
+            if not call.live:
+                continue
+            if call.incoming and call.state != CONNECTED:
+                self.leg_op(call, "reject", lambda leg: leg.reject(inbound_code, {}))
+                call.mark_ended(inbound_code, reason_for(inbound_code))
+            else:
+                self.leg_op(call, "hangup", lambda leg: leg.hangup({}))
+                call.mark_ended(200 if call.state == CONNECTED else 487, "Session terminated")
+            self.recorder.call_ended(self.session_id, call.record())
+
+    def _stop_clocks(self) -> None:
+        for handle in (self._idle, self._deadline):
+            if handle is not None:
+                handle.cancel()
+        self._idle = self._deadline = None
+        self.timers.clear_all()
+        self.media.close()
+
+    def _finalize(self, reason: str) -> None:
+        self.state = FINISHED
+        self.finish_reason = reason
+        self.ended_at = datetime.now(UTC)
+        self._bridge.close()
+        self._stop_clocks()
+        self.net.cancel_all()
+        for future in self._replies.values():
+            if not future.done():
+                future.set_result((500, "text/plain", "the session ended"))
+        self.write_log(f"[session] finished: {reason} after {self.duration():.3f} s")
+        self.recorder.session_finished(self.session_id, reason, self.duration(), self.custom_data)
+        self._queue.put_nowait(_Item())  # wakes the worker so that it exits
+        if not self._finished.done():
+            self._finished.set_result(None)
+        self._services.on_finished(self)
+
+    # ------------------------------------------------------------ clocks and helpers
+
+    def _update_idle(self) -> None:
+        if self.state != RUNNING:
+            return
+        if any(call.live for call in self.calls.values()):
+            if self._idle is not None:
+                self._idle.cancel()
+                self._idle = None
+        elif self._idle is None:
+            loop = asyncio.get_running_loop()
+            self._idle = loop.call_later(self.settings.session_idle_timeout, self.terminate, FINISH_NORMAL)
+
+    def _alerting_expired(self, call: Call) -> None:
+        """The platform drops an inbound call nobody answered (reference §5)."""
+        call.timeout = None
+        if call.live and call.state != CONNECTED:
+            self.leg_op(call, "reject", lambda leg: leg.reject(480, {}))
+            self.end_call(call, "Call.Disconnected", {"internalCode": 480, "reason": reason_for(480)})
+
+    def _outbound_expired(self, call: Call) -> None:
+        call.timeout = None
+        if call.live and call.state != CONNECTED:
+            self.leg_op(call, "hangup", lambda leg: leg.hangup({}))
+            self.end_call(call, "Call.Failed", {"code": 408, "reason": reason_for(408)})
+
+    @staticmethod
+    def _tone_allowed(call: Call, data: dict[str, Any]) -> bool:
+        if not call.tones:
+            return False
+        return call.tone_type == 0 or str(call.tone_type) == str(data.get("type", "1"))
+
+    def _http_result(self, request_id: int, result: dict[str, Any]) -> None:
+        if self.state in (RUNNING, TERMINATING):
+            self.enqueue({"k": "http", "id": request_id, "d": result})
+
+    def _leg_error(self, call: Call, what: str) -> Callable[[BaseException], None]:
+        def report(exc: BaseException) -> None:
+            self.write_log(f"[error] {what} on call {call.id} failed: {exc!r}")
+
+        return report
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

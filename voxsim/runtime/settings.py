@@ -1,0 +1,52 @@
+"""Runtime settings: the platform's documented limits (reference §3.1) and voxsim's choices.
+
+Every value has a default that works on a laptop; tests shrink the timeouts and media
+durations instead of waiting for real minutes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    # The platform gives each callback 1 s; a delivery that overruns ends its session.
+    handler_timeout: float = 1.0
+    # Top-level code of all the rule's scenarios; not a platform figure, generous on purpose.
+    load_timeout: float = 5.0
+    # The platform's JS heap is 16 MB, but V8 itself (code space, the shim, handles) needs
+    # headroom on top, so the hard limit given to `set_hard_memory_limit` is larger.
+    memory_limit: int = 64 * 1024 * 1024
+    max_scenario_chars: int = 256 * 1024
+    max_timers: int = 100
+    # Isolates created ahead of need (with the shim already loaded).
+    pool_size: int = 4
+    # A session ends this long after its last call ends (or after start when it never had one).
+    session_idle_timeout: float = 60.0
+    # An inbound call the scenario neither answers nor rejects is dropped after this long.
+    alerting_timeout: float = 60.0
+    # An outbound call not answered by then fails with 408.
+    outbound_answer_timeout: float = 60.0
+    # No documented platform cap [UNK]; a runaway session still ends some day.
+    max_session_duration: float = 4 * 3600.0
+    # Simulated media (until real audio exists). TTS: ~60 ms a character is about
+    # 150 words a minute for English text; never shorter than tts_min_ms.
+    tts_ms_per_char: float = 60.0
+    tts_min_ms: float = 500.0
+    # URL playback and tone scripts have no audio to measure: a fixed duration.
+    url_playback_ms: float = 3000.0
+    # Base of the fake record URLs handed to RecordStarted/RecordStopped.
+    record_url_base: str = "http://127.0.0.1:8080/records"
+    # Net limits (reference §3.1).
+    http_max_concurrent: int = 3
+    http_max_pending: int = 35
+    http_connect_timeout: float = 6.0
+    http_total_timeout: float = 90.0
+    http_max_response_bytes: int = 2 * 1024 * 1024
+    # How long an AppEvents.HttpRequest caller waits for the handler's (possibly async) reply.
+    http_reply_timeout: float = 30.0
+    # After Terminating, VoxEngine waits this long for pending HTTP requests.
+    terminating_http_grace: float = 90.0
+    # Entries of events/commands kept in memory for inspection (the log itself is not capped).
+    max_journal: int = 10_000

@@ -1,0 +1,101 @@
+"""A simulated caller: a `CallLeg` with no SIP behind it, for tests and /_voxsim/simulate.
+
+`VirtualLeg` is the signalling side the session drives (it records what the scenario did
+and, on answer, confirms at once with Call.Connected). `VirtualCaller` is the person at
+the other end: `dtmf("12#")` fires Call.ToneReceived (the session passes tones on only
+after `handleTones(true)`), `hangup()` fires Call.Disconnected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from voxsim.runtime.host import Headers, SessionPort
+
+
+class VirtualLeg:
+    def __init__(self, *, answer_connects: bool = True) -> None:
+        self.answer_connects = answer_connects
+        self.actions: list[tuple[str, dict[str, Any]]] = []
+        self.session: SessionPort | None = None
+        self.call_id = ""
+
+    def bind(self, session: SessionPort, call_id: str) -> None:
+        self.session = session
+        self.call_id = call_id
+
+    def report(self, name: str, payload: Mapping[str, Any] | None = None) -> None:
+        if self.session is not None:
+            self.session.call_event(self.call_id, name, payload)
+
+    def did(self, action: str) -> list[dict[str, Any]]:
+        """The arguments of every `action` the scenario performed on this leg."""
+        return [args for name, args in self.actions if name == action]
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.did("answer"))
+
+    @property
+    def rejected_code(self) -> int | None:
+        rejects = self.did("reject")
+        return int(rejects[-1]["code"]) if rejects else None
+
+    @property
+    def hung_up(self) -> bool:
+        return bool(self.did("hangup"))
+
+    # ------------------------------------------------------------ CallLeg
+
+    async def answer(self, headers: Headers, params: Mapping[str, Any]) -> None:
+        self.actions.append(("answer", {"headers": dict(headers), "params": dict(params)}))
+        if self.answer_connects:
+            self.report("Call.Connected", {"headers": {}})
+
+    async def reject(self, code: int, headers: Headers) -> None:
+        self.actions.append(("reject", {"code": code, "headers": dict(headers)}))
+
+    async def hangup(self, headers: Headers) -> None:
+        self.actions.append(("hangup", {"headers": dict(headers)}))
+
+    async def ring(self, headers: Headers) -> None:
+        self.actions.append(("ring", {"headers": dict(headers)}))
+
+    async def start_early_media(self, headers: Headers) -> None:
+        self.actions.append(("start_early_media", {"headers": dict(headers)}))
+
+    async def send_message(self, text: str, headers: Headers) -> None:
+        self.actions.append(("send_message", {"text": text, "headers": dict(headers)}))
+
+    async def send_info(self, mime_type: str, body: str, headers: Headers) -> None:
+        self.actions.append(("send_info", {"mime_type": mime_type, "body": body, "headers": dict(headers)}))
+
+    async def send_digits(self, digits: str) -> None:
+        self.actions.append(("send_digits", {"digits": digits}))
+
+
+class VirtualCaller:
+    """The far end of a `VirtualLeg`: what a person with a phone would do."""
+
+    def __init__(self, leg: VirtualLeg) -> None:
+        self.leg = leg
+
+    @property
+    def call_id(self) -> str:
+        return self.leg.call_id
+
+    def dtmf(self, digits: str, dtmf_type: int = 1) -> None:
+        """Presses keys (RFC 2833 by default: ToneReceived `type` "1")."""
+        for tone in digits:
+            self.leg.report("Call.ToneReceived", {"tone": tone, "type": str(dtmf_type)})
+
+    def hangup(self, code: int = 200, reason: str = "Normal call clearing") -> None:
+        self.leg.report("Call.Disconnected", {"internalCode": code, "reason": reason, "headers": {}})
+
+    def message(self, text: str, headers: Mapping[str, str] | None = None) -> None:
+        self.leg.report("Call.MessageReceived", {"text": text, "headers": dict(headers or {})})
+
+    def info(self, mime_type: str, body: str, headers: Mapping[str, str] | None = None) -> None:
+        payload = {"mimeType": mime_type, "body": body, "headers": dict(headers or {})}
+        self.leg.report("Call.InfoReceived", payload)

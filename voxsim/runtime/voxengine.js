@@ -1,0 +1,986 @@
+/*
+ * voxsim: the VoxEngine shim. Loaded once into every isolate, before the rule's scenarios.
+ *
+ * JS never calls Python. Every API call pushes a command onto `outbox`; Python drains it
+ * after each delivery (one eval: `__vox.deliver(event)` returns the drained commands as
+ * JSON). Results that JS waits for (HTTP responses, timers, media events) come back as
+ * later deliveries. Names and string values follow the official typings (reference §3).
+ */
+(function (global) {
+  'use strict';
+
+  // Intrinsics captured before any scenario runs, so a scenario that reassigns them
+  // cannot break the bridge.
+  const stringify = JSON.stringify;
+  const parse = JSON.parse;
+  const defineProperty = Object.defineProperty;
+  const freeze = Object.freeze;
+  const NativePromise = Promise;
+
+  // ---------------------------------------------------------------- enums (§3.3-§3.9)
+
+  const AppEvents = freeze({
+    CallAlerting: 'Application.CallAlerting',
+    Started: 'Application.Started',
+    HttpRequest: 'Application.HttpRequest',
+    Terminating: 'Application.Terminating',
+    Terminated: 'Application.Terminated',
+    WebSocket: 'AppEvents.NewWebSocketConnection',
+    NewWebSocketFailed: 'Application.OnNewWebSocketFailed',
+  });
+
+  const CALL_EVENT_NAMES = [
+    'Connected', 'Disconnected', 'Failed', 'Ringing', 'AudioStarted', 'ToneReceived',
+    'ToneDetected', 'PlaybackStarted', 'PlaybackReady', 'PlaybackFinished', 'MessageReceived',
+    'InfoReceived', 'RecordStarted', 'RecordStopped', 'RecordError', 'StateChanged', 'Statistics',
+    'OnHold', 'OffHold', 'MicStatusChange', 'ReInviteReceived', 'ReInviteAccepted',
+    'ReInviteRejected', 'TransferComplete', 'TransferFailed', 'BlindTransferRequested',
+    'Forwarding', 'PushSent', 'FirstAudioPacketReceived', 'FirstVideoPacketReceived',
+    'RtpStopped', 'RtpResumed', 'AudioIdentificationStarted', 'AudioIdentificationResult',
+    'AudioIdentificationStopped', 'AudioIdentificationError', 'BeepDetectionComplete',
+    'BeepDetectionError', 'AudioQualityDetected',
+  ];
+  const callEvents = {};
+  for (const n of CALL_EVENT_NAMES) callEvents[n] = 'Call.' + n;
+  callEvents.VideoTrackCreated = 'Call.Video.TrackCreated';
+  const CallEvents = freeze(callEvents);
+
+  const PlayerEvents = freeze({
+    Created: 'Player.Created',
+    PlaybackReady: 'Player.PlaybackReady',
+    Started: 'Player.Started',
+    Stopped: 'Player.Stopped',
+    PlaybackFinished: 'Player.PlaybackFinished',
+    Error: 'Player.Error',
+    PlaybackMarkerReached: 'Player.PlaybackMarkerReached',
+    PlaybackBuffering: 'Player.Buffering',
+  });
+
+  // Values follow the '<Class>.<Event>' pattern of every other VoxEngine enum [INF].
+  const RecorderEvents = freeze({
+    Started: 'Recorder.Started',
+    Stopped: 'Recorder.Stopped',
+    RecorderError: 'Recorder.Error',
+  });
+
+  const WebSocketEvents = freeze({
+    OPEN: 'WebSocket.Open',
+    CLOSE: 'WebSocket.Close',
+    MESSAGE: 'WebSocket.Message',
+    ERROR: 'WebSocket.Error',
+    CREATED: 'WebSocket.Created',
+    MEDIA_STARTED: 'WebSocket.MediaEventStarted',
+    MEDIA_ENDED: 'WebSocket.MediaEventEnded',
+  });
+
+  // The reference names the members only; the string values are voxsim's [INF].
+  const WebSocketAudioEncoding = freeze({
+    PCM8: 'PCM16_8KHZ', PCM16_8KHZ: 'PCM16_8KHZ',
+    PCM16: 'PCM16_16KHZ', PCM16_16KHZ: 'PCM16_16KHZ',
+    ALAW: 'ALAW', ULAW: 'ULAW', OPUS: 'OPUS',
+  });
+
+  const DTMFType = freeze({ ALL: 0, TELEPHONE_EVENT: 1, IN_BAND: 2, SIP_INFO: 3 });
+
+  const ACDEvents = freeze({
+    OperatorReached: 'ACD.OperatorReached',
+    OperatorCallAttempt: 'ACD.OperatorCallAttempt',
+    OperatorFailed: 'ACD.OperatorFailed',
+    Error: 'ACD.Error',
+    Waiting: 'ACD.Waiting',
+    Queued: 'ACD.Queued',
+    Offline: 'ACD.Offline',
+    QueueFull: 'ACD.QueueFull',
+  });
+
+  const Modules = freeze({
+    ACD: 'acd', AI: 'ai', ApplicationStorage: 'applicationstorage', ASR: 'asr',
+    Avatar: 'avatar', Conference: 'conference', ElevenLabs: 'elevenlabs', Gemini: 'gemini',
+    IVR: 'ivr', OpenAI: 'openai', PushService: 'pushservice', Recorder: 'recorder',
+    SmartQueue: 'smartqueue', StreamingAgent: 'streamingagent', Ultravox: 'ultravox',
+    Cartesia: 'cartesia', Yandex: 'yandex', VoximplantAPI: 'voximplantapi',
+  });
+
+  // ---------------------------------------------------------------- session state
+
+  const cfg = { maxTimers: 100, httpMaxPending: 35, maxLogChars: 15000, idPrefix: 'js-' };
+  let outbox = [];
+  let fatal = null;        // the first uncaught error: ends the session ("JS session error")
+  let asyncSeen = false;   // promises in play: Python must drain again after microtasks
+  let stage = 'running';   // 'terminating' after Application.Terminating, then 'terminated'
+  let customData = '';
+  let idSeq = 0;
+  let timerSeq = 0;
+  let httpSeq = 0;
+  let httpAfterTerminating = 0;
+  let current = null;      // the handler running now, reported when a delivery times out
+  const appHandlers = new Map();
+  const handlersOf = new WeakMap();
+  const units = new Map(); // id -> Call | Player | Recorder
+  const timers = new Map();
+  const httpPending = new Map();
+
+  function push(cmd) { outbox.push(cmd); }
+  function newId(kind) { idSeq += 1; return cfg.idPrefix + kind + idSeq; }
+
+  function describe(err) {
+    if (err instanceof Error) {
+      return { name: err.name, message: String(err.message), stack: String(err.stack || '') };
+    }
+    let text;
+    try { text = typeof err === 'string' ? err : stringify(err); } catch (e) { text = String(err); }
+    return { name: 'Uncaught', message: String(text), stack: '' };
+  }
+
+  function fail(err) { if (!fatal) fatal = describe(err); }
+
+  // "Modules.ASR is not emulated by voxsim (used: ASREvents.Result)"
+  function notEmulated(what, used) {
+    return new Error(what + ' is not emulated by voxsim' + (used ? ' (used: ' + used + ')' : ''));
+  }
+
+  // A deep copy with JSON semantics: commands must survive JSON.stringify in `drain`.
+  function plain(value, what) {
+    if (value === undefined || value === null) return null;
+    try { return parse(stringify(value)); } catch (e) {
+      throw new TypeError((what || 'argument') + ' must be JSON-serializable: ' + e.message);
+    }
+  }
+
+  function headersOf(value) {
+    if (value === undefined || value === null) return {};
+    if (typeof value !== 'object') return {};
+    const out = {};
+    for (const k of Object.keys(value)) {
+      const v = value[k];
+      if (v !== undefined && v !== null) out[k] = String(v);
+    }
+    return out;
+  }
+
+  function isThenable(r) {
+    return r !== null && (typeof r === 'object' || typeof r === 'function') && typeof r.then === 'function';
+  }
+
+  // Runs one scenario callback. A throw (or a rejected promise it returns) is fatal for
+  // the session, as on the platform; so is a handler that is not a function.
+  function invoke(fn, self, args) {
+    if (fatal) return undefined;
+    if (typeof fn !== 'function') {
+      fail(new TypeError('Event handler is not a function: ' + String(fn)));
+      return undefined;
+    }
+    current = fn;
+    try {
+      const r = fn.apply(self, args);
+      if (isThenable(r)) {
+        asyncSeen = true;
+        r.then(undefined, fail);
+      }
+      return r;
+    } catch (e) {
+      fail(e);
+      return undefined;
+    } finally {
+      current = null;
+    }
+  }
+
+  // ---------------------------------------------------------------- event emitters
+
+  function listeners(owner) {
+    let map = handlersOf.get(owner);
+    if (!map) { map = new Map(); handlersOf.set(owner, map); }
+    return map;
+  }
+
+  function addListener(map, event, cb) {
+    let list = map.get(event);
+    if (!list) { list = []; map.set(event, list); }
+    list.push(cb);
+  }
+
+  function removeListener(map, event, cb) {
+    if (cb === undefined) { map.delete(event); return; }
+    const list = map.get(event);
+    if (!list) return;
+    const i = list.indexOf(cb);
+    if (i >= 0) list.splice(i, 1);
+  }
+
+  function emit(map, event, self, payload) {
+    const list = map.get(event);
+    if (!list) return undefined;
+    let value;
+    for (const fn of list.slice()) {
+      const r = invoke(fn, self, [payload]);
+      if (r !== undefined) value = r;
+      if (fatal) break;
+    }
+    return value;
+  }
+
+  const Emitter = {
+    addEventListener(event, cb) { addListener(listeners(this), String(event), cb); },
+    removeEventListener(event, cb) { removeListener(listeners(this), String(event), cb); },
+  };
+
+  // ---------------------------------------------------------------- media units
+
+  function unitRef(unit, what) {
+    if (unit && typeof unit === 'object' && units.get(unit._vox_id) === unit) {
+      return { kind: unit._vox_kind, id: unit._vox_id };
+    }
+    throw new TypeError((what || 'argument') + ' is not a media unit voxsim emulates (Call, Player, Recorder)');
+  }
+
+  function register(unit, kind, id) {
+    defineProperty(unit, '_vox_id', { value: id });
+    defineProperty(unit, '_vox_kind', { value: kind });
+    units.set(id, unit);
+  }
+
+  const MediaSource = {
+    sendMediaTo(unit, parameters) {
+      push({ op: 'media.send', from: unitRef(this), to: unitRef(unit, 'mediaUnit'),
+        params: plain(parameters, 'parameters') });
+    },
+    stopMediaTo(unit) {
+      push({ op: 'media.stop', from: unitRef(this), to: unitRef(unit, 'mediaUnit') });
+    },
+  };
+
+  // ---------------------------------------------------------------- Call (§3.4)
+
+  function Call(info) {
+    register(this, 'call', info.id);
+    this._incoming = !!info.incoming;
+    this._callerid = info.callerid || '';
+    this._displayName = info.displayName || '';
+    this._number = info.number || '';
+    this._clientType = info.clientType || 'sip';
+    this._customData = info.customData || '';
+    this._state = info.state || 'ALERTING';
+    this.is_conf = !!info.isConference;
+  }
+
+  function callCommand(call, op, extra) {
+    const cmd = { op: op, call: call._vox_id };
+    if (extra) Object.assign(cmd, extra);
+    push(cmd);
+  }
+
+  Object.assign(Call.prototype, Emitter, MediaSource, {
+    id() { return this._vox_id; },
+    state() { return this._state; },
+    toString() { return 'Call(' + this._vox_id + ')'; },
+    incoming() { return this._incoming; },
+    callerid() { return this._callerid; },
+    displayName() { return this._displayName; },
+    number() { return this._number; },
+    clientType() { return this._clientType; },
+    vad() { return false; },
+    customData(data) {
+      if (data !== undefined) {
+        this._customData = String(data);
+        callCommand(this, 'call.customData', { data: this._customData });
+      }
+      return this._customData;
+    },
+    answer(extraHeaders, parameters) {
+      callCommand(this, 'call.answer', { headers: headersOf(extraHeaders), params: plain(parameters, 'parameters') });
+    },
+    answerDirect(peerCall, extraHeaders, parameters) {
+      callCommand(this, 'call.answer', { headers: headersOf(extraHeaders), params: plain(parameters, 'parameters'),
+        direct: true, peer: unitRef(peerCall, 'peerCall').id });
+    },
+    reject(code, extraHeaders) {
+      callCommand(this, 'call.reject', { code: Number(code) || 486, headers: headersOf(extraHeaders) });
+    },
+    decline(code, extraHeaders) { this.reject(code, extraHeaders); },
+    hangup(extraHeaders) { callCommand(this, 'call.hangup', { headers: headersOf(extraHeaders) }); },
+    ring(extraHeaders) { callCommand(this, 'call.ring', { headers: headersOf(extraHeaders) }); },
+    startEarlyMedia(extraHeaders, scheme) {
+      callCommand(this, 'call.startEarlyMedia', { headers: headersOf(extraHeaders), scheme: plain(scheme, 'scheme') });
+    },
+    say(text, parameters) {
+      // Legacy form say(text, language, ttsOptions): the 2nd argument is a voice, not an object.
+      let params = parameters;
+      if (parameters !== undefined && (typeof parameters !== 'object' || parameters === null || parameters._vox_voice)) {
+        params = { voice: parameters, ttsOptions: arguments[2] };
+      }
+      callCommand(this, 'call.say', { text: String(text), params: plain(params, 'parameters') });
+    },
+    startPlayback(url, parameters) {
+      const params = typeof parameters === 'boolean' ? { loop: parameters } : plain(parameters, 'parameters');
+      callCommand(this, 'call.startPlayback', { url: String(url), params: params });
+    },
+    stopPlayback() { callCommand(this, 'call.stopPlayback'); },
+    playProgressTone(country) { callCommand(this, 'call.playProgressTone', { country: String(country || 'US') }); },
+    sendDigits(digits) { callCommand(this, 'call.sendDigits', { digits: String(digits) }); },
+    handleTones(doHandle, supportedDtmfTypes) {
+      callCommand(this, 'call.handleTones', { enable: !!doHandle, type: Number(supportedDtmfTypes) || 0 });
+    },
+    sendMessage(text) { callCommand(this, 'call.sendMessage', { text: String(text) }); },
+    sendInfo(mimeType, body, headers) {
+      callCommand(this, 'call.sendInfo', { mimeType: String(mimeType), body: String(body), headers: headersOf(headers) });
+    },
+    record(parameters) { callCommand(this, 'call.record', { params: plain(parameters, 'parameters') }); },
+    stopRecording() { callCommand(this, 'call.stopRecording'); },
+    handleMicStatus(handle) { callCommand(this, 'call.handleMicStatus', { enable: !!handle }); },
+    handleBlindTransfer(handle) { callCommand(this, 'call.handleBlindTransfer', { enable: handle !== false }); },
+    notifyBlindTransferSuccess(headers) {
+      callCommand(this, 'call.notifyBlindTransfer', { success: true, headers: headersOf(headers) });
+    },
+    notifyBlindTransferFailed(code, reason, headers) {
+      callCommand(this, 'call.notifyBlindTransfer', { success: false, code: Number(code), reason: String(reason || ''),
+        headers: headersOf(headers) });
+    },
+    enableBeepDetection(parameters) { callCommand(this, 'call.beepDetection', { enable: true, params: plain(parameters) }); },
+    disableBeepDetection() { callCommand(this, 'call.beepDetection', { enable: false }); },
+    transferTo(parameters) {
+      const p = parameters || {};
+      callCommand(this, 'call.transferTo', { to: p.to === undefined ? null : String(p.to),
+        target: p.call ? unitRef(p.call, 'call').id : null, headers: headersOf(p.headers) });
+    },
+    reInvite(headers, mimeType, body) {
+      callCommand(this, 'call.reInvite', reInviteArgs(headers, mimeType, body));
+    },
+    acceptReInvite(headers, mimeType, body) {
+      callCommand(this, 'call.acceptReInvite', reInviteArgs(headers, mimeType, body));
+    },
+    rejectReInvite(headers, parameters) {
+      callCommand(this, 'call.rejectReInvite', { headers: headersOf(headers), params: plain(parameters) });
+    },
+  });
+
+  function reInviteArgs(headers, mimeType, body) {
+    return { headers: headersOf(headers), mimeType: String(mimeType || ''), body: String(body || '') };
+  }
+
+  function callFromInfo(info) {
+    const known = units.get(info.id);
+    return known || new Call(info);
+  }
+
+  // ---------------------------------------------------------------- Player, Recorder (§3.9)
+
+  function Player(kind, source, parameters) {
+    register(this, 'player', newId('p'));
+    push({ op: 'player.create', player: this._vox_id, kind: kind, source: source, params: plain(parameters, 'parameters') });
+  }
+  Object.assign(Player.prototype, Emitter, MediaSource, {
+    id() { return this._vox_id; },
+    pause() { push({ op: 'player.pause', player: this._vox_id }); },
+    resume() { push({ op: 'player.resume', player: this._vox_id }); },
+    stop() { push({ op: 'player.stop', player: this._vox_id }); },
+    addMarker(offset) { push({ op: 'player.addMarker', player: this._vox_id, offset: Number(offset) || 0 }); },
+  });
+
+  function Recorder(parameters) {
+    register(this, 'recorder', newId('r'));
+    push({ op: 'recorder.create', recorder: this._vox_id, params: plain(parameters, 'parameters') });
+  }
+  Object.assign(Recorder.prototype, Emitter, {
+    id() { return this._vox_id; },
+    stop() { push({ op: 'recorder.stop', recorder: this._vox_id }); },
+    mute(doMute) { push({ op: 'recorder.mute', recorder: this._vox_id, mute: !!doMute }); },
+  });
+
+  // ---------------------------------------------------------------- outbound calls (§3.6)
+
+  function isObject(v) { return typeof v === 'object' && v !== null; }
+  function opt(v) { return v === undefined || v === null ? null : v; }
+  function optString(v) { return v === undefined || v === null ? null : String(v); }
+
+  function dial(kind, number, info, params) {
+    const call = new Call(Object.assign({ id: newId('c'), incoming: false, number: String(number) }, info));
+    push({ op: 'dial', kind: kind, call: call._vox_id, to: String(number), params: params });
+    return call;
+  }
+
+  function callSIP(to, a2) {
+    let p;
+    if (isObject(a2)) {
+      p = {
+        callerid: optString(a2.callerid), displayName: optString(a2.displayName),
+        password: optString(a2.password), authUser: optString(a2.authUser),
+        headers: headersOf(a2.headers !== undefined && a2.headers !== null ? a2.headers : a2.extraHeaders),
+        video: !!a2.video, outProxy: optString(a2.outProxy), regId: opt(a2.regId), scheme: plain(a2.scheme),
+      };
+    } else {
+      const a = arguments;
+      p = {
+        callerid: optString(a[1]), displayName: optString(a[2]), password: optString(a[3]),
+        authUser: optString(a[4]), headers: headersOf(a[5]), video: !!a[6], outProxy: optString(a[7]),
+        regId: null, scheme: plain(a[8]),
+      };
+    }
+    return dial('sip', to, { callerid: p.callerid || '', displayName: p.displayName || '', clientType: 'sip' }, p);
+  }
+
+  function callUser(a1) {
+    let p;
+    if (isObject(a1)) {
+      p = {
+        username: String(a1.username), callerid: optString(a1.callerid), displayName: optString(a1.displayName),
+        headers: headersOf(a1.extraHeaders !== undefined && a1.extraHeaders !== null ? a1.extraHeaders : a1.headers),
+        video: !!a1.video, scheme: plain(a1.scheme), analyticsLabel: optString(a1.analyticsLabel),
+        pushNotificationTimeout: opt(a1.pushNotificationTimeout),
+      };
+    } else {
+      const a = arguments;
+      p = { username: String(a[0]), callerid: optString(a[1]), displayName: optString(a[2]),
+        headers: headersOf(a[3]), video: !!a[4], scheme: plain(a[5]) };
+    }
+    return dial('user', p.username, { callerid: p.callerid || '', displayName: p.displayName || '', clientType: 'user' }, p);
+  }
+
+  function callUserDirect(incomingCall, username, a3) {
+    let p;
+    if (isObject(a3)) {
+      p = { callerid: optString(a3.callerid), displayName: optString(a3.displayName), headers: headersOf(a3.extraHeaders) };
+    } else {
+      p = { callerid: optString(a3), displayName: optString(arguments[3]), headers: headersOf(arguments[4]) };
+    }
+    p.username = String(username);
+    p.incomingCall = unitRef(incomingCall, 'incomingCall').id;
+    return dial('userDirect', username, { callerid: p.callerid || '', displayName: p.displayName || '', clientType: 'user' }, p);
+  }
+
+  function callPSTN(number, callerid, parameters) {
+    const p = { callerid: optString(callerid), followDiversion: !!(parameters && parameters.followDiversion),
+      amd: !!(parameters && parameters.amd) };
+    return dial('pstn', number, { callerid: p.callerid || '', clientType: 'pstn' }, p);
+  }
+
+  function callConference(conferenceId, callerid, displayName, headers, scheme) {
+    const p = { callerid: optString(callerid), displayName: optString(displayName), headers: headersOf(headers),
+      scheme: plain(scheme) };
+    return dial('conference', conferenceId, { callerid: p.callerid || '', displayName: p.displayName || '',
+      clientType: 'sip', isConference: true }, p);
+  }
+
+  // ---------------------------------------------------------------- easyProcess (§3.7)
+
+  function easyProcess(call1, call2, onEstablished, direct) {
+    const isConf = (c) => !!c.is_conf;
+    const isPSTN = (c) => c.clientType() === 'pstn';
+    call2.addEventListener(CallEvents.Connected, (e) => {
+      if (direct) {
+        call1.answerDirect(call2, e.headers, { displayName: e.call.displayName() });
+        return;
+      }
+      const params = { displayName: e.call.displayName() };
+      if (e.scheme && !isConf(call1) && !isConf(call2)) params.scheme = e.scheme;
+      call1.answer(e.headers, params);
+    });
+    VoxEngine.sendMediaBetween(call1, call2);
+    if (typeof onEstablished === 'function') {
+      call1.addEventListener(CallEvents.Connected, () => onEstablished(call1, call2));
+    }
+    call2.addEventListener(CallEvents.Ringing, () => call1.ring());
+    call2.addEventListener(CallEvents.AudioStarted, (e) => {
+      if (e.scheme) call1.startEarlyMedia(null, e.scheme); else call1.startEarlyMedia();
+    });
+    const relay = (from, to) => {
+      from.addEventListener(CallEvents.MessageReceived, (e) => to.sendMessage(e.text));
+      from.addEventListener(CallEvents.InfoReceived, (e) => to.sendInfo(e.mimeType, e.body, e.headers));
+    };
+    relay(call1, call2);
+    relay(call2, call1);
+    if (!isPSTN(call1) && !isPSTN(call2)) {
+      const reinvites = (from, to) => {
+        from.addEventListener(CallEvents.ReInviteReceived, (e) => to.reInvite(e.headers, e.mimeType, e.body));
+        from.addEventListener(CallEvents.ReInviteAccepted, (e) => to.acceptReInvite(e.headers, e.mimeType, e.body));
+        from.addEventListener(CallEvents.ReInviteRejected, (e) =>
+          to.rejectReInvite(e.headers, { code: e.code, reason: e.reason }));
+      };
+      reinvites(call1, call2);
+      reinvites(call2, call1);
+    }
+    for (const c of [call1, call2]) {
+      c.addEventListener(CallEvents.Failed, () => JSession.close());
+      c.addEventListener(CallEvents.Disconnected, () => JSession.close());
+    }
+  }
+
+  function onAlerting(fn) { VoxEngine.addEventListener(AppEvents.CallAlerting, fn); }
+
+  function forwardCallToPSTN(numberTransform, onEstablished, options) {
+    onAlerting((e) => {
+      const o = options || {};
+      const number = typeof numberTransform === 'function' ? numberTransform(e.destination) : e.destination;
+      const params = o.followDiversion !== undefined ? { followDiversion: o.followDiversion } : undefined;
+      const call2 = VoxEngine.callPSTN(number, o.callerid || e.callerid, params);
+      VoxEngine.easyProcess(e.call, call2, onEstablished);
+    });
+  }
+
+  function forwardCallToSIP(onEstablished, video) {
+    onAlerting((e) => {
+      const call2 = VoxEngine.callSIP(e.toURI, e.callerid, e.displayName, null, null, null, video);
+      VoxEngine.easyProcess(e.call, call2, onEstablished);
+    });
+  }
+
+  function forwardCallToUser(onEstablished, video) {
+    onAlerting((e) => {
+      const call2 = VoxEngine.callUser(e.destination, e.callerid, e.displayName, null, video, e.scheme);
+      VoxEngine.easyProcess(e.call, call2, onEstablished);
+    });
+  }
+
+  function forwardCallToUserDirect(onEstablished) {
+    onAlerting((e) => {
+      const call2 = VoxEngine.callUserDirect(e.call, e.destination,
+        { callerid: e.callerid, displayName: e.displayName, extraHeaders: null });
+      VoxEngine.easyProcess(e.call, call2, onEstablished, true);
+    });
+  }
+
+  function playSoundAndHangup(fileURL) {
+    onAlerting((e) => {
+      const call = e.call;
+      call.addEventListener(CallEvents.Connected, () => call.startPlayback(fileURL));
+      call.addEventListener(CallEvents.PlaybackFinished, () => call.hangup());
+      call.addEventListener(CallEvents.Failed, () => VoxEngine.terminate());
+      call.addEventListener(CallEvents.Disconnected, () => VoxEngine.terminate());
+      call.answer();
+    });
+  }
+
+  // ---------------------------------------------------------------- VoxEngine (§3.2)
+
+  function thrower(what, used) { return function () { throw notEmulated(what, used); }; }
+
+  const VoxEngine = {
+    addEventListener(event, cb) { addListener(appHandlers, String(event), cb); },
+    removeEventListener(event, cb) { removeListener(appHandlers, String(event), cb); },
+    customData(data) {
+      if (data !== undefined) {
+        customData = String(data);
+        push({ op: 'customData', data: customData });
+      }
+      return customData;
+    },
+    terminate() { push({ op: 'terminate' }); },
+    callSIP, callUser, callUserDirect, callPSTN, callConference,
+    callWhatsappUser: thrower('VoxEngine.callWhatsappUser'),
+    sendMediaBetween(unit1, unit2) {
+      push({ op: 'media.between', a: unitRef(unit1, 'unit1'), b: unitRef(unit2, 'unit2') });
+    },
+    stopMediaBetween(unit1, unit2) {
+      push({ op: 'media.unbridge', a: unitRef(unit1, 'unit1'), b: unitRef(unit2, 'unit2') });
+    },
+    easyProcess, forwardCallToPSTN, forwardCallToSIP, forwardCallToUser, forwardCallToUserDirect,
+    playSoundAndHangup,
+    createTTSPlayer(text, parameters) { return new Player('tts', String(text), parameters); },
+    createURLPlayer(request, parameters) {
+      const req = typeof request === 'string' ? { url: request } : plain(request, 'request');
+      return new Player('url', req, parameters);
+    },
+    createToneScriptPlayer(script, parameters) { return new Player('tone', String(script), parameters); },
+    createRecorder(parameters) { return new Recorder(parameters); },
+    createSequencePlayer: thrower('VoxEngine.createSequencePlayer'),
+    createASR: thrower('Modules.ASR', 'VoxEngine.createASR'),
+    createConference: thrower('Modules.Conference', 'VoxEngine.createConference'),
+    destroyConference: thrower('Modules.Conference', 'VoxEngine.destroyConference'),
+    createWebSocket: thrower('WebSocket', 'VoxEngine.createWebSocket'),
+    allowWebSocketConnections: thrower('WebSocket', 'VoxEngine.allowWebSocketConnections'),
+    enqueueACDRequest: thrower('Modules.ACD', 'VoxEngine.enqueueACDRequest'),
+    enqueueTask: thrower('Modules.SmartQueue', 'VoxEngine.enqueueTask'),
+    enableStatisticsForIncomingWebsockets() {},
+    disableStatisticsForIncomingWebsockets() {},
+    enableTraceForIncomingWebsockets() {},
+    disableTraceForIncomingWebsockets() {},
+  };
+
+  const JSession = { close() { VoxEngine.terminate(); } };
+
+  // ---------------------------------------------------------------- Logger, console
+
+  function logText(text) { push({ op: 'log', text: String(text).slice(0, cfg.maxLogChars) }); }
+
+  const Logger = {
+    write(message) { logText(message); },
+    hideTones(flag) { push({ op: 'log.hideTones', hide: !!flag }); },
+  };
+
+  function consoleArg(v) {
+    if (typeof v === 'string') return v;
+    if (v instanceof Error) return String(v.stack || v);
+    try { const s = stringify(v); return s === undefined ? String(v) : s; } catch (e) { return String(v); }
+  }
+  function consoleWrite() { logText(Array.prototype.map.call(arguments, consoleArg).join(' ')); }
+  const console = {
+    log: consoleWrite, info: consoleWrite, warn: consoleWrite, error: consoleWrite, debug: consoleWrite,
+  };
+
+  // ---------------------------------------------------------------- timers (Python fires them)
+
+  function setTimer(fn, ms, args, repeat) {
+    if (stage !== 'running') return 0;  // timers are dead once Terminating fires
+    if (typeof fn !== 'function') throw new TypeError('The timer callback must be a function');
+    if (timers.size >= cfg.maxTimers) {
+      throw new Error('Too many active timers: a session may have at most ' + cfg.maxTimers);
+    }
+    timerSeq += 1;
+    const delay = Math.max(0, Number(ms) || 0);
+    timers.set(timerSeq, { fn: fn, args: args, repeat: repeat });
+    push({ op: 'timer.set', id: timerSeq, ms: delay, repeat: repeat });
+    return timerSeq;
+  }
+
+  function clearTimer(id) {
+    if (timers.delete(id)) push({ op: 'timer.clear', id: id });
+  }
+
+  function fireTimer(id) {
+    const t = timers.get(id);
+    if (!t) return;
+    if (!t.repeat) timers.delete(id);
+    invoke(t.fn, global, t.args);
+  }
+
+  // ---------------------------------------------------------------- Net (§3.8)
+
+  function httpOptions(options) {
+    const o = options || {};
+    let postData = null;
+    if (Array.isArray(o.postData)) postData = { bytes: o.postData.map((b) => Number(b) & 255) };
+    else if (o.postData !== undefined && o.postData !== null) postData = { text: String(o.postData) };
+    return {
+      method: String(o.method || 'GET').toUpperCase(), postData: postData, headers: headersOf(o.headers),
+      params: headersOf(o.params), rawOutput: !!o.rawOutput,
+      timeout: o.timeout === undefined ? null : Number(o.timeout),
+      connectionTimeout: o.connectionTimeout === undefined ? null : Number(o.connectionTimeout),
+    };
+  }
+
+  function httpStart(url, options, onResult) {
+    if (stage === 'terminated') throw new Error('HTTP requests are not allowed after Application.Terminated');
+    if (stage === 'terminating') {
+      if (httpAfterTerminating >= 1) throw new Error('Only one HTTP request is allowed after Application.Terminating');
+      httpAfterTerminating += 1;
+    }
+    if (httpPending.size >= cfg.httpMaxPending) throw new Error('Exceeded the HTTP connection count limit!');
+    httpSeq += 1;
+    httpPending.set(httpSeq, onResult);
+    push({ op: 'http', id: httpSeq, url: String(url), options: httpOptions(options) });
+  }
+
+  const Net = {
+    httpRequestAsync(url, options) {
+      asyncSeen = true;
+      let resolve;
+      const p = new NativePromise((r) => { resolve = r; });
+      httpStart(url, options, resolve);
+      return p;
+    },
+    httpRequest(url, callback, options) {
+      httpStart(url, options, (result) => invoke(callback, global, [result]));
+    },
+    sendMail: thrower('Net.sendMail'),
+    sendMailAsync: thrower('Net.sendMailAsync'),
+  };
+
+  function finishHttp(id, result) {
+    const onResult = httpPending.get(id);
+    if (!onResult) return;
+    httpPending.delete(id);
+    onResult(result);
+  }
+
+  // ---------------------------------------------------------------- helpers (§3.1)
+
+  function utf8Encode(str) {
+    const out = [];
+    const s = String(str);
+    for (let i = 0; i < s.length; i++) {
+      let c = s.codePointAt(i);
+      if (c > 0xffff) i++;
+      if (c < 0x80) out.push(c);
+      else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
+      else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+      else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    }
+    return out;
+  }
+
+  function utf8Decode(bytes) {
+    let out = '';
+    for (let i = 0; i < bytes.length;) {
+      const b = bytes[i] & 255;
+      let c;
+      let n;
+      if (b < 0x80) { c = b; n = 1; }
+      else if (b >= 0xf0) { c = b & 7; n = 4; }
+      else if (b >= 0xe0) { c = b & 15; n = 3; }
+      else { c = b & 31; n = 2; }
+      for (let k = 1; k < n; k++) c = (c << 6) | ((bytes[i + k] & 255) & 63);
+      out += String.fromCodePoint(c);
+      i += n;
+    }
+    return out;
+  }
+
+  function str2bytes(str, encoding) {
+    const enc = String(encoding || 'utf-8').toLowerCase();
+    if (enc === 'utf-8' || enc === 'utf8') return utf8Encode(str);
+    return Array.prototype.map.call(String(str), (ch) => ch.charCodeAt(0) & 255);
+  }
+
+  function bytes2str(bytes, encoding) {
+    const enc = String(encoding || 'utf-8').toLowerCase();
+    if (enc === 'utf-8' || enc === 'utf8') return utf8Decode(bytes);
+    return Array.prototype.map.call(bytes, (b) => String.fromCharCode(b & 255)).join('');
+  }
+
+  const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+  function base64_encode(data) {
+    const bytes = typeof data === 'string' ? utf8Encode(data) : Array.from(data);
+    let out = '';
+    for (let i = 0; i < bytes.length; i += 3) {
+      const n = (bytes[i] << 16) | ((bytes[i + 1] || 0) << 8) | (bytes[i + 2] || 0);
+      out += B64[(n >> 18) & 63] + B64[(n >> 12) & 63];
+      out += i + 1 < bytes.length ? B64[(n >> 6) & 63] : '=';
+      out += i + 2 < bytes.length ? B64[n & 63] : '=';
+    }
+    return out;
+  }
+
+  function base64_decode(str) {
+    const s = String(str).replace(/[^A-Za-z0-9+/]/g, '');
+    const out = [];
+    for (let i = 0; i < s.length; i += 4) {
+      const n = (B64.indexOf(s[i]) << 18) | (B64.indexOf(s[i + 1]) << 12) |
+        ((s[i + 2] ? B64.indexOf(s[i + 2]) : 0) << 6) | (s[i + 3] ? B64.indexOf(s[i + 3]) : 0);
+      out.push((n >> 16) & 255);
+      if (s[i + 2]) out.push((n >> 8) & 255);
+      if (s[i + 3]) out.push(n & 255);
+    }
+    return out;
+  }
+
+  function bytes2hex(bytes, upperCase) {
+    const hex = Array.prototype.map.call(bytes, (b) => ((b & 255) + 0x100).toString(16).slice(1)).join('');
+    return upperCase ? hex.toUpperCase() : hex;
+  }
+
+  function hex2bytes(str) {
+    const out = [];
+    const s = String(str);
+    for (let i = 0; i + 1 < s.length; i += 2) out.push(parseInt(s.substr(i, 2), 16));
+    return out;
+  }
+
+  function uuidgen() {
+    const h = [];
+    for (let i = 0; i < 16; i++) h.push(Math.floor(Math.random() * 256));
+    h[6] = (h[6] & 0x0f) | 0x40;
+    h[8] = (h[8] & 0x3f) | 0x80;
+    const x = bytes2hex(h);
+    return x.slice(0, 8) + '-' + x.slice(8, 12) + '-' + x.slice(12, 16) + '-' + x.slice(16, 20) + '-' + x.slice(20);
+  }
+
+  // A Date whose UTC fields read as the wall-clock time in `timezone`.
+  function getLocalTime(timezone, date) {
+    const d = date === undefined ? new Date() : new Date(date);
+    const fmt = new Intl.DateTimeFormat('en-US', { timeZone: String(timezone), hourCycle: 'h23',
+      year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+    const f = {};
+    for (const part of fmt.formatToParts(d)) f[part.type] = Number(part.value);
+    return new Date(Date.UTC(f.year, f.month - 1, f.day, f.hour, f.minute, f.second, d.getUTCMilliseconds()));
+  }
+
+  function levenshtein_distance(a, b) {
+    const s = String(a);
+    const t = String(b);
+    let prev = Array.from({ length: t.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= s.length; i++) {
+      const row = [i];
+      for (let j = 1; j <= t.length; j++) {
+        row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (s[i - 1] === t[j - 1] ? 0 : 1));
+      }
+      prev = row;
+    }
+    return prev[t.length];
+  }
+
+  // ---------------------------------------------------------------- modules (require)
+
+  // Any property of a namespace voxsim does not emulate throws when the scenario uses
+  // it, so that `require(Modules.X)` alone never breaks a scenario (LocalStack style).
+  function unsupported(moduleName, globalName) {
+    const fail = (used) => { throw notEmulated(moduleName, used); };
+    return new Proxy(function () {}, {
+      get(target, prop) {
+        if (typeof prop === 'symbol' || prop === 'then' || prop === 'toJSON') return undefined;
+        return fail(globalName + '.' + String(prop));
+      },
+      set(target, prop) { return fail(globalName + '.' + String(prop)); },
+      apply() { return fail(globalName + '()'); },
+      construct() { return fail('new ' + globalName + '()'); },
+    });
+  }
+
+  const MODULE_GLOBALS = {
+    acd: ['ACDRequest'],
+    ai: ['AI'],
+    applicationstorage: ['ApplicationStorage'],
+    asr: ['ASR', 'ASREvents', 'ASRLanguage', 'ASRProfileList', 'ASRModelList'],
+    avatar: ['Avatar', 'AvatarEvents'],
+    conference: ['Conference', 'ConferenceEvents'],
+    elevenlabs: ['ElevenLabs'],
+    gemini: ['Gemini'],
+    ivr: ['IVR', 'IVRState', 'IVRSettings'],
+    openai: ['OpenAI'],
+    pushservice: ['PushService'],
+    recorder: [],
+    smartqueue: ['SmartQueue', 'SmartQueueEvents'],
+    streamingagent: ['StreamingAgent', 'StreamingAgentEvents'],
+    ultravox: ['Ultravox'],
+    cartesia: ['Cartesia'],
+    yandex: ['Yandex'],
+    voximplantapi: ['VoximplantAPI', 'VoximplantApi'],
+  };
+
+  function require(module) {
+    const key = String(module);
+    const names = MODULE_GLOBALS[key];
+    if (!names) {
+      logText('voxsim: require(' + key + '): unknown module, ignored');
+      return undefined;
+    }
+    const member = Object.keys(Modules).find((k) => Modules[k] === key);
+    if (key === 'acd') global.ACDEvents = ACDEvents;
+    for (const name of names) {
+      if (!(name in global)) global[name] = unsupported('Modules.' + member, name);
+    }
+    return undefined;
+  }
+
+  // Voices are opaque values passed back to say()/createTTSPlayer(); any path works.
+  function voices(path) {
+    const target = { _vox_voice: true, toString: () => path, toJSON: () => path };
+    return new Proxy(target, {
+      get(t, prop) {
+        if (typeof prop === 'symbol' || prop in t) return t[prop];
+        return voices(path + '.' + String(prop));
+      },
+    });
+  }
+
+  // ---------------------------------------------------------------- deliveries from Python
+
+  const CALL_STATE_AFTER = {
+    'Call.Connected': 'CONNECTED', 'Call.Disconnected': 'TERMINATED', 'Call.Failed': 'TERMINATED',
+  };
+
+  function deliverApp(ev) {
+    if (ev.n === AppEvents.Terminating) stage = 'terminating';
+    if (ev.n === AppEvents.Terminated) stage = 'terminated';
+    const payload = Object.assign({ name: ev.n }, ev.d);
+    if (ev.call) payload.call = callFromInfo(ev.call);
+    const value = emit(appHandlers, ev.n, VoxEngine, payload);
+    if (ev.reply !== undefined) reply(ev.reply, value);
+  }
+
+  function replyBody(value) {
+    if (value === undefined || value === null) return { body: '', type: 'text/plain' };
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      return { body: String(value), type: 'text/plain' };
+    }
+    return { body: stringify(value), type: 'application/json' };
+  }
+
+  // The HttpRequest handler's return value is the HTTP reply (a promise is awaited).
+  function reply(id, value) {
+    if (isThenable(value)) {
+      value.then((v) => push(Object.assign({ op: 'http.reply', req: id }, replyBody(v))),
+        () => push({ op: 'http.reply', req: id, body: '', type: 'text/plain', error: true }));
+      return;
+    }
+    let body;
+    try { body = replyBody(value); } catch (e) { fail(e); body = { body: '', type: 'text/plain', error: true }; }
+    push(Object.assign({ op: 'http.reply', req: id }, body));
+  }
+
+  function deliverUnit(ev) {
+    const unit = units.get(ev.id);
+    if (!unit) return;
+    const payload = Object.assign({ name: ev.n }, ev.d);
+    if (ev.k === 'call') {
+      const next = CALL_STATE_AFTER[ev.n];
+      if (next) unit._state = next;
+      else if ((ev.n === 'Call.Ringing' || ev.n === 'Call.AudioStarted') && unit._state === 'ALERTING') {
+        unit._state = 'PROGRESSING';
+      }
+      payload.call = unit;
+      payload.id = unit._vox_id;
+    } else {
+      payload[ev.k] = unit;
+    }
+    emit(listeners(unit), ev.n, unit, payload);
+  }
+
+  function dispatch(ev) {
+    switch (ev.k) {
+      case 'app': deliverApp(ev); break;
+      case 'call': case 'player': case 'recorder': deliverUnit(ev); break;
+      case 'timer': fireTimer(ev.id); break;
+      case 'http': finishHttp(ev.id, ev.d); break;
+      default: throw new Error('voxsim: unknown delivery kind ' + ev.k);
+    }
+  }
+
+  function drain() {
+    const out = outbox;
+    outbox = [];
+    const result = { c: out, a: asyncSeen };
+    if (fatal) result.f = fatal;
+    return stringify(result);
+  }
+
+  function deliver(ev) {
+    if (!fatal) {
+      try { dispatch(ev); } catch (e) { fail(e); }
+    }
+    return drain();
+  }
+
+  const bridge = freeze({
+    init(options) {
+      Object.assign(cfg, options.limits || {});
+      customData = String(options.customData || '');
+      return drain();
+    },
+    deliver: deliver,
+    drain: drain,
+    current() { return current === null ? '' : String(current); },
+  });
+
+  // ---------------------------------------------------------------- globals
+
+  const globals = {
+    AppEvents, CallEvents, PlayerEvents, RecorderEvents, WebSocketEvents, WebSocketAudioEncoding,
+    DTMFType, Modules, VoxEngine, JSession, Logger, Net, Call, Player, Recorder, console, require,
+    VoiceList: voices('VoiceList'), Language: voices('Language'),
+    Crypto: unsupported('Crypto', 'Crypto'), PhoneNumber: unsupported('PhoneNumber', 'PhoneNumber'),
+    setTimeout(fn, ms) { return setTimer(fn, ms, Array.prototype.slice.call(arguments, 2), false); },
+    setInterval(fn, ms) { return setTimer(fn, ms, Array.prototype.slice.call(arguments, 2), true); },
+    clearTimeout: clearTimer,
+    clearInterval: clearTimer,
+    base64_encode, base64_decode, str2bytes, bytes2str, bytes2hex, hex2bytes, uuidgen, getLocalTime,
+    levenshtein_distance,
+  };
+  // Plain assignment: mini-racer declared setTimeout with `var` (non-configurable).
+  for (const name of Object.keys(globals)) global[name] = globals[name];
+  // mini-racer's own setTimeout runs callbacks outside any eval, where no deadline can reach
+  // them; the Python-driven timers above replace it, and its building block goes too.
+  if (typeof Atomics === 'object') delete Atomics.waitAsync;
+  global.__timer_manager = undefined;
+  defineProperty(global, '__vox', { value: bridge, writable: false, configurable: false, enumerable: false });
+})(globalThis);
