@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
 
 from aiohttp import web  # noqa: E402
 
-from mock_api import control, media_resources  # noqa: E402
+from mock_api import control, media_resources, sessions_http  # noqa: E402
 from mock_api.methods import REGISTRY, load_all  # noqa: E402
 from mock_api.official_methods import OFFICIAL_METHODS  # noqa: E402
 
@@ -57,7 +57,38 @@ command list and what voxsim does with it; the notes say where voxsim differs fr
 - `/_voxsim/` endpoints: the emulator's own controls (like LocalStack's `/_localstack/`). `health` lists the
   listeners, `account` shows the account's id, name, e-mail and `api_key`, `reset` returns the state to the
   first-start account, keeping its keys. Because they reveal the key, they answer loopback clients only
-  unless voxsim runs with `--allow-remote-control`.
+  unless voxsim runs with `--allow-remote-control`. `simulate/call` starts a session for a virtual caller routed
+  like a real inbound call (`simulate/calls/<id>/dtmf` and `/hangup` drive it); `sessions/<N>` shows a session's
+  state, events and commands, `sessions/<N>/log` its log (the `log_file_url` of GetCallHistory).
+- `/request/<token>/<secret>`: a session's `media_session_access_url` (any method), which fires
+  `AppEvents.HttpRequest`; the handler's return value is the reply (strings as they are, anything else JSON).
+"""
+
+VOXENGINE = """## VoxEngine scenarios
+
+Scenarios run in V8 (mini-racer) under voxsim's shim, all of a rule's scenarios in order in one context.
+
+Real: the globals and every enum with the official string values; `AppEvents` Started, CallAlerting,
+HttpRequest, Terminating, Terminated; the `Call` class (queries and controls) and `CallEvents`; timers (at most
+100; every callback runs under the handler deadline); `Net.httpRequestAsync`/`Net.httpRequest` over real HTTP
+with the platform's limits (3 concurrent, 35 queued, 6 s connect, 90 s total, 2 MB); `VoxEngine.customData`,
+`terminate`, `easyProcess` and the `forwardCallTo*` helpers as the official source defines them; the helper
+functions (`base64_*`, `str2bytes`, `bytes2str`, `bytes2hex`, `hex2bytes`, `uuidgen`, `getLocalTime`);
+`Logger.write` and `console.log` into the session log; limits: 1 s per handler, 64 MB hard heap (the platform
+says 16 MB of JS heap; V8 needs headroom on top), 256 K characters of scenario. A scenario that fails to load,
+throws, loops or exhausts memory ends its own session with `finish_reason` "JS session error".
+
+Simulated (no audio flows yet): `say` (duration estimated at 60 ms a character, at least 0.5 s),
+`startPlayback`, TTS/URL/tone players (3 s) fire their events at that pace; `stopPlayback` suppresses
+`PlaybackFinished`; `record` fires `RecordStarted`/`RecordStopped` with a fake URL; `sendMediaBetween` and
+`sendMediaTo` are recorded, nothing is relayed. Durations in these events are milliseconds.
+
+Not emulated (a clear "... is not emulated by voxsim" error when used, not when required): ASR, Conference,
+ACD and SmartQueue, WebSocket, the voice-AI connectors (OpenAI, Ultravox, ElevenLabs, Gemini, Yandex,
+Cartesia), ApplicationStorage, the scenario-side VoximplantAPI module, `Crypto`, `PhoneNumber`,
+`Net.sendMail`, `callWhatsappUser`, `createSequencePlayer`. `callPSTN` and `callConference` fail the call.
+`transferTo` fires `TransferFailed` (501). Re-INVITE methods, mic status, blind transfer, beep detection and
+`playProgressTone` only log a line.
 """
 
 
@@ -70,6 +101,7 @@ def extra_routes() -> list[str]:
     app = web.Application()
     control.add_routes(app)
     media_resources.add_routes(app, "127.0.0.1")
+    sessions_http.add_routes(app)
     seen: dict[str, None] = {}
     for route in app.router.routes():
         path = route.resource.canonical if route.resource is not None else ""
@@ -97,7 +129,8 @@ def render() -> str:
         lines += ["", "## Methods voxsim answers that are not in the official list", "",
                   "| Method | Notes |", "|---|---|"]
         lines += [f"| {name} | {_cell(REGISTRY[name].notes)} |" for name in extras]
-    return "\n".join(lines) + "\n"
+    lines += ["", VOXENGINE]
+    return "\n".join(lines)
 
 
 def main(argv: list[str]) -> int:

@@ -9,7 +9,7 @@ IVR = """
 VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
   Logger.write(`alerting ${e.callerid} "${e.displayName}" -> ${e.destination} ${JSON.stringify(e.headers)}`);
   e.call.answer();
-  e.call.addEventListener(CallEvents.Connected, () => e.call.handleTones(true));
+  e.call.addEventListener(CallEvents.Connected, () => { e.call.handleTones(true); Logger.write('menu ready'); });
   e.call.addEventListener(CallEvents.ToneReceived, (t) => Logger.write(`tone ${t.tone}`));
   e.call.addEventListener(CallEvents.Disconnected, () => VoxEngine.terminate());
 });
@@ -40,7 +40,7 @@ async def test_simulated_call_dtmf_and_hangup(voxsim_emulator, ivr_app):
     assert status == 200, started
     session_id, call_id = started["call_session_history_id"], started["call_id"]
     session = voxsim_emulator.runtime.session(session_id)
-    await session.wait_until(lambda: session.calls[call_id].state == "CONNECTED")
+    await session.wait_until(lambda: "menu ready" in session.log.text())  # tones count after handleTones(true)
 
     assert (await request("POST", f"{base}/_voxsim/simulate/calls/{call_id}/dtmf", json={"digits": "1#"}))[0] == 200
     await session.wait_until(lambda: "tone #" in session.log.text())
