@@ -27,9 +27,16 @@ def ephemeral_settings(state: Path | str, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+@pytest.fixture
+def voxsim_settings(tmp_path: Path) -> Settings:
+    """The settings `voxsim_emulator` starts with; override this fixture to change them
+    (for example shorter media durations: `runtime=RuntimeSettings(tts_ms_per_char=1)`)."""
+    return ephemeral_settings(tmp_path / "state")
+
+
 @pytest_asyncio.fixture
-async def voxsim_emulator(tmp_path: Path) -> AsyncIterator[Emulator]:
-    emulator = Emulator(ephemeral_settings(tmp_path / "state"))
+async def voxsim_emulator(voxsim_settings: Settings) -> AsyncIterator[Emulator]:
+    emulator = Emulator(voxsim_settings)
     await emulator.start()
     try:
         yield emulator
