@@ -2,56 +2,12 @@
 
 from datetime import datetime
 
-import aiohttp
 import pytest
-import pytest_asyncio
-from cryptography.hazmat.primitives import serialization
-from voximplant.apiclient import VoximplantException
 
-from voxsim.app import Emulator
-from voxsim.testing import ApiCaller, ephemeral_settings
+from voxsim.testing import expect_api_error as expect_error
+from voxsim.testing import raw_api_call as raw
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def emulator(tmp_path_factory):
-    emu = Emulator(ephemeral_settings(tmp_path_factory.mktemp("state")))
-    await emu.start()
-    yield emu
-    await emu.stop()
-
-
-@pytest.fixture(scope="module")
-def caller(emulator):
-    caller = ApiCaller(emulator)
-    # The client parses the PEM key for every JWT it mints (~40 ms each); hand it the parsed key instead.
-    # Same token on the wire; the client's code is untouched.
-    pem = caller.client.credentials["private_key"]
-    caller.client.credentials["private_key"] = serialization.load_pem_private_key(pem.encode(), password=None)
-    return caller
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def api(emulator, caller):
-    await emulator.reset()
-    return caller
-
-
-async def expect_error(api, code: int, method: str, **kwargs) -> str:
-    with pytest.raises(VoximplantException) as err:
-        await api(method, **kwargs)
-    assert err.value.code == code, (method, kwargs, str(err.value))
-    return str(err.value)
-
-
-async def raw(emulator, method: str, **params) -> dict:
-    """A plain HTTP call with api_key auth, for what the official client refuses to send."""
-    acc = emulator.account
-    url = f"{emulator.listeners['api_http']['url']}/platform_api/{method}"
-    async with aiohttp.ClientSession() as session, session.post(
-            url, data={"account_id": str(acc.account_id), "api_key": acc.api_key, **params}) as resp:
-        return await resp.json()
 
 
 async def test_add_get_set_delete(api, emulator):
