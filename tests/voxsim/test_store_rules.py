@@ -3,15 +3,6 @@
 import pytest
 
 from voxsim.errors import VoxError
-from voxsim.store import Store
-
-
-@pytest.fixture
-def store():
-    s = Store()
-    s.create_account(1, "acc", "a@example.com", "key")
-    yield s
-    s.close()
 
 
 @pytest.fixture

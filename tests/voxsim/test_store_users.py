@@ -3,17 +3,8 @@
 import pytest
 
 from voxsim.errors import VoxError
-from voxsim.store import Store
 from voxsim.store.db import timestamp
 from voxsim.store.users import USER_LIMIT, check_password
-
-
-@pytest.fixture
-def store():
-    s = Store()
-    s.create_account(1, "acc", "a@example.com", "key")
-    yield s
-    s.close()
 
 
 @pytest.fixture
