@@ -9,10 +9,15 @@ import signal
 import sys
 from pathlib import Path
 
+import aiohttp
+
+from voxsim import routing
 from voxsim.app import Emulator
 from voxsim.config import Settings
 from voxsim.deploy import Deployer, DeployError
 from voxsim.errors import VoxError
+
+DEFAULT_API = "http://127.0.0.1:8080"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--allow-remote-control", action="store_true",
                     help="let non-loopback clients use the /_voxsim/ controls")
     up.add_argument("--log-level", default="INFO")
+
+    deploy = sub.add_parser("deploy", help="provision a voxengine-ci 'voxfiles' folder into a running emulator")
+    deploy.add_argument("path", help="the voxfiles folder or its parent")
+    deploy.add_argument("--api", default=DEFAULT_API, help="the emulator's HTTP API (default %(default)s)")
+
+    route = sub.add_parser("route", help="routing tools")
+    route_sub = route.add_subparsers(dest="route_command", required=True)
+    explain = route_sub.add_parser("explain", help="which rule a request URI reaches, and why")
+    explain.add_argument("uri", help="e.g. sip:100@demo.voxsim.voximplant.com or 1#1000001#100@sip.voximplant.com")
+    explain.add_argument("--api", default=DEFAULT_API, help="the emulator's HTTP API (default %(default)s)")
     return parser
 
 
@@ -43,7 +58,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 async def seed(emulator: Emulator, paths: list[str]) -> None:
     for path in paths:
-        report = await Deployer(emulator.store, emulator.account).deploy(Path(path))
+        report = await Deployer.in_process(emulator.store, emulator.account).deploy(Path(path))
         print(f"voxsim: seeded {path}: applications {', '.join(report.applications) or '-'}; "
               f"rules {', '.join(report.rules) or '-'}", flush=True)
 
@@ -81,10 +96,70 @@ def print_ready(emulator: Emulator) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+    logging.basicConfig(level=getattr(logging, str(getattr(args, "log_level", "WARNING")).upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.command == "up":
-        return asyncio.run(run_up(settings_from(args), args.seed))
+    try:
+        if args.command == "up":
+            return asyncio.run(run_up(settings_from(args), args.seed))
+        if args.command == "deploy":
+            return asyncio.run(run_deploy(args.api.rstrip("/"), Path(args.path)))
+        if args.command == "route":
+            return asyncio.run(run_explain(args.api.rstrip("/"), args.uri))
+    except (aiohttp.ClientError, OSError) as error:
+        print(f"voxsim: cannot reach the emulator at {getattr(args, 'api', '?')}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def remote_deployer(session: aiohttp.ClientSession, api: str) -> Deployer:
+    async with session.get(f"{api}/_voxsim/account") as resp:
+        account = await resp.json()
+    return Deployer.over_http(session, api, int(account["account_id"]), str(account["api_key"]))
+
+
+async def run_deploy(api: str, path: Path) -> int:
+    async with aiohttp.ClientSession() as session:
+        deployer = await remote_deployer(session, api)
+        try:
+            report = await deployer.deploy(path)
+        except (DeployError, VoxError) as error:
+            print(f"voxsim: cannot deploy {path}: {error}", file=sys.stderr)
+            return 2
+    print(f"deployed {path}: applications {', '.join(report.applications) or '-'}; "
+          f"rules {', '.join(report.rules) or '-'}; scenarios {', '.join(report.scenarios) or '-'}")
+    return 0
+
+
+async def run_explain(api: str, uri: str) -> int:
+    target = routing.parse_request_uri(uri)
+    if target is None:
+        print(f"{uri}: not an application address (dest@app.account.voximplant.com or "
+              "app_id#account_id#dest@sip.voximplant.com): the edge answers 404")
+        return 1
+    async with aiohttp.ClientSession() as session:
+        deployer = await remote_deployer(session, api)
+        query = ({"application_id": target.application_id} if isinstance(target, routing.IdTarget)
+                 else {"application_name": target.application_name})
+        found = (await deployer.call("GetApplications", count=1000, **query))["result"]
+        apps = [a for a in found if isinstance(target, routing.IdTarget)
+                or a["application_name"].split(".")[0] == target.application_name]
+        if not apps:
+            print(f"{uri}: no such application: the edge answers 404")
+            return 1
+        app = apps[0]
+        rules = (await deployer.call("GetRules", application_id=app["application_id"], count=1000,
+                                     with_scenarios=True))["result"]
+    print(f"application {app['application_name']}, destination '{target.destination}'")
+    verdicts = routing.explain(rules, target.destination)
+    for rule, verdict in verdicts:
+        exclude = f" exclude /{rule['rule_pattern_exclude']}/" if rule.get("rule_pattern_exclude") else ""
+        print(f"  {rule['rule_name']:<20} /{rule['rule_pattern']}/{exclude}: {verdict}")
+    if not verdicts or verdicts[-1][1] != "match":
+        print("no rule matches: the edge answers 404")
+        return 1
+    winner = verdicts[-1][0]
+    scenarios = ", ".join(s["scenario_name"] for s in winner.get("scenarios", [])) or "none"
+    print(f"-> rule {winner['rule_name']} runs: {scenarios}")
     return 0
 
 

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 from mock_api.methods import Context, lookup
 from mock_api.params import Params
@@ -65,19 +68,44 @@ def scenario_source(app_dir: Path, root: Path, name: str) -> str:
     raise DeployError(f"scenario '{name}' named in {app_dir / 'rules.config.json'} has no {SCRIPT_SUFFIX} file")
 
 
+Caller = Callable[[str, dict[str, str]], Awaitable[dict[str, Any]]]
+
+
 class Deployer:
-    def __init__(self, store: Store, account: Account) -> None:
-        self.ctx = Context(store=store, account=account, remote="127.0.0.1", auth="api_key")
+    """Provisions through a `Caller`: the API's handlers in process, or a running emulator over HTTP."""
+
+    def __init__(self, caller: Caller) -> None:
+        self._caller = caller
+
+    @classmethod
+    def in_process(cls, store: Store, account: Account) -> Deployer:
+        ctx = Context(store=store, account=account, remote="127.0.0.1", auth="api_key")
+
+        async def call(method: str, values: dict[str, str]) -> dict[str, Any]:
+            spec = lookup(method)
+            if spec is None:
+                raise DeployError(f"{method} is not available")
+            reply = spec.handler(ctx, Params(values))
+            if inspect.isawaitable(reply):
+                reply = await reply
+            return reply
+
+        return cls(call)
+
+    @classmethod
+    def over_http(cls, session: aiohttp.ClientSession, base_url: str, account_id: int, api_key: str) -> Deployer:
+        async def call(method: str, values: dict[str, str]) -> dict[str, Any]:
+            data = {"account_id": str(account_id), "api_key": api_key, **values}
+            async with session.post(f"{base_url}/platform_api/{method}", data=data) as resp:
+                reply = await resp.json()
+            if "error" in reply:
+                raise VoxError(int(reply["error"]["code"]), str(reply["error"]["msg"]))
+            return reply
+
+        return cls(call)
 
     async def call(self, method: str, **params: Any) -> dict[str, Any]:
-        spec = lookup(method)
-        if spec is None:
-            raise DeployError(f"{method} is not available")
-        values = {k: _text(v) for k, v in params.items() if v is not None}
-        reply = spec.handler(self.ctx, Params(values))
-        if inspect.isawaitable(reply):
-            reply = await reply
-        return reply
+        return await self._caller(method, {k: _text(v) for k, v in params.items() if v is not None})
 
     async def deploy(self, path: Path) -> DeployReport:
         root = find_root(path)

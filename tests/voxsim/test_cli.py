@@ -112,3 +112,44 @@ def test_acknowledged_write_survives_kill_9(tmp_path: Path):
 def test_help(flag: str):
     out = subprocess.run([sys.executable, "-m", "voxsim.cli", "up", flag], capture_output=True, text=True)
     assert out.returncode == 0 and "--state" in out.stdout
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "voxsim.cli", *args], capture_output=True, text=True, timeout=60)
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "voxfiles"
+
+
+def test_deploy_and_route_explain_against_a_running_emulator():
+    proc = Process(":memory:")
+    try:
+        deployed = run_cli("deploy", str(EXAMPLES), "--api", proc.base)
+        assert deployed.returncode == 0, deployed.stderr
+        assert "rules greeting, ivr, callback" in deployed.stdout
+
+        explained = run_cli("route", "explain", "sip:250@demo.voxsim.voximplant.com", "--api", proc.base)
+        assert explained.returncode == 0, explained.stderr
+        assert "greeting" in explained.stdout and "no match" in explained.stdout
+        assert "-> rule ivr runs: ivr" in explained.stdout
+
+        missing = run_cli("route", "explain", "sip:999@demo.voxsim.voximplant.com", "--api", proc.base)
+        assert missing.returncode == 1 and "no rule matches" in missing.stdout
+        nowhere = run_cli("route", "explain", "sip:1@example.com", "--api", proc.base)
+        assert nowhere.returncode == 1 and "not an application address" in nowhere.stdout
+    finally:
+        proc.stop()
+
+
+def test_deploy_reports_a_bad_folder(tmp_path: Path):
+    proc = Process(":memory:")
+    try:
+        bad = run_cli("deploy", str(tmp_path), "--api", proc.base)
+        assert bad.returncode == 2 and "applications" in bad.stderr
+    finally:
+        proc.stop()
+
+
+def test_unreachable_emulator_is_a_clear_error():
+    out = run_cli("deploy", str(EXAMPLES), "--api", "http://127.0.0.1:9")
+    assert out.returncode == 1 and "cannot reach the emulator" in out.stderr

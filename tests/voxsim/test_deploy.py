@@ -27,7 +27,7 @@ def app_folder(root: Path, rules: list[dict], scripts: dict[str, str], dist: dic
 
 
 async def test_examples_load_in_rule_order(voxsim_emulator, voxsim_api):
-    report = await Deployer(voxsim_emulator.store, voxsim_emulator.account).deploy(EXAMPLES)
+    report = await Deployer.in_process(voxsim_emulator.store, voxsim_emulator.account).deploy(EXAMPLES)
     assert report.applications == ["demo.voxsim.voximplant.com"]
     apps = (await voxsim_api("get_applications", application_name="demo"))["result"]
     rules = await voxsim_api("get_rules", application_id=apps[0]["application_id"], with_scenarios=True)
@@ -38,7 +38,7 @@ async def test_examples_load_in_rule_order(voxsim_emulator, voxsim_api):
 async def test_parent_folder_dist_first_and_reseeding(voxsim_emulator, voxsim_api, tmp_path):
     root = app_folder(tmp_path, [{"ruleName": "r1", "scenarios": ["a", "b"], "rulePattern": "1\\d+"}],
                       {"a.voxengine.js": "// src a", "b.voxengine.js": "// src b"}, {"a.voxengine.js": "// dist a"})
-    deployer = Deployer(voxsim_emulator.store, voxsim_emulator.account)
+    deployer = Deployer.in_process(voxsim_emulator.store, voxsim_emulator.account)
     await deployer.deploy(root)  # the parent of voxfiles is accepted
     await deployer.deploy(root / "voxfiles")  # and seeding again is harmless
     scenarios = (await voxsim_api("get_scenarios", scenario_name="a", with_script=True))["result"]
@@ -51,12 +51,12 @@ async def test_parent_folder_dist_first_and_reseeding(voxsim_emulator, voxsim_ap
 async def test_typescript_without_build_is_refused_with_advice(voxsim_emulator, tmp_path):
     root = app_folder(tmp_path, [{"ruleName": "r", "scenarios": ["t"]}], {"t.voxengine.ts": "const x: number = 1;"})
     with pytest.raises(DeployError, match="TypeScript"):
-        await Deployer(voxsim_emulator.store, voxsim_emulator.account).deploy(root)
+        await Deployer.in_process(voxsim_emulator.store, voxsim_emulator.account).deploy(root)
 
 
 async def test_not_a_voxfiles_folder(voxsim_emulator, tmp_path):
     with pytest.raises(DeployError, match="applications"):
-        await Deployer(voxsim_emulator.store, voxsim_emulator.account).deploy(tmp_path)
+        await Deployer.in_process(voxsim_emulator.store, voxsim_emulator.account).deploy(tmp_path)
 
 
 async def test_bad_pattern_fails_like_the_api(voxsim_emulator, tmp_path):
@@ -64,5 +64,5 @@ async def test_bad_pattern_fails_like_the_api(voxsim_emulator, tmp_path):
 
     root = app_folder(tmp_path, [{"ruleName": "r", "scenarios": ["a"], "rulePattern": "("}], {"a.voxengine.js": "//"})
     with pytest.raises(VoxError) as err:
-        await Deployer(voxsim_emulator.store, voxsim_emulator.account).deploy(root)
+        await Deployer.in_process(voxsim_emulator.store, voxsim_emulator.account).deploy(root)
     assert err.value.code == 148
