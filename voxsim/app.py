@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mock_api import control, media_resources, sessions_http
+from mock_api import console, control, media_resources, sessions_http
 from mock_api.app import build_app
 from mock_api.callbacks import CallbackSender
 from sip_edge.edge import SipEdge
@@ -123,6 +123,7 @@ class Emulator:
         control.add_routes(app)
         media_resources.add_routes(app, self.settings.advertised_host)
         sessions_http.add_routes(app)
+        console.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         host = self.settings.host
