@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
 
 from aiohttp import web  # noqa: E402
 
-from mock_api import control, media_resources, sessions_http  # noqa: E402
+from mock_api import console, control, media_resources, sessions_http  # noqa: E402
 from mock_api.methods import REGISTRY, load_all  # noqa: E402
 from mock_api.official_methods import OFFICIAL_METHODS  # noqa: E402
 
@@ -59,7 +59,8 @@ command list and what voxsim does with it; the notes say where voxsim differs fr
   first-start account, keeping its keys. Because they reveal the key, they answer loopback clients only
   unless voxsim runs with `--allow-remote-control`. `simulate/call` starts a session for a virtual caller routed
   like a real inbound call (`simulate/calls/<id>/dtmf` and `/hangup` drive it); `sessions/<N>` shows a session's
-  state, events and commands, `sessions/<N>/log` its log (the `log_file_url` of GetCallHistory).
+  state, events and commands, `sessions/<N>/log` its log (the `log_file_url` of GetCallHistory); `console` is a
+  read-only web page of applications, rules, sessions, registrations and the white list.
 - `/request/<token>/<secret>`: a session's `media_session_access_url` (any method), which fires
   `AppEvents.HttpRequest`; the handler's return value is the reply (strings as they are, anything else JSON).
 """
@@ -102,6 +103,7 @@ def extra_routes() -> list[str]:
     control.add_routes(app)
     media_resources.add_routes(app, "127.0.0.1")
     sessions_http.add_routes(app)
+    console.add_routes(app)
     seen: dict[str, None] = {}
     for route in app.router.routes():
         path = route.resource.canonical if route.resource is not None else ""
