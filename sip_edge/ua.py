@@ -16,8 +16,14 @@
 
 Time: the transaction layer is sans-IO; this class feeds it `loop.time()` and arms one
 `loop.call_at` for the earliest deadline of the layer and of the 2xx retransmitters.
-Not done here: forking (only the first 2xx makes the call), CANCEL from the UAC side, PRACK,
-session timers, RFC 3263 DNS (targets must be IP addresses or resolvable names with ports).
+Hooks for a back-to-back user agent (the emulator's call legs): `Call.on_request` sees every
+in-dialog request that passed the dialog checks (BYE, INFO, MESSAGE, re-INVITE...) before the
+default answer goes out, `Call.on_end` is told when the call ends, `Call.cancelled` says a CANCEL
+ended it, and `Call.local_sdp` is what a re-INVITE is answered with. `invite(handle=)` takes an
+`InviteHandle` whose `cancel()` sends CANCEL for the pending INVITE (RFC 3261 9.1); `on_call` sees
+the answered Call before `invite()` returns, so no in-dialog request can slip past the hooks.
+Not done here: forking (only the first 2xx makes the call), PRACK, session timers, RFC 3263 DNS
+(targets must be IP addresses or resolvable names with ports).
 """
 
 from __future__ import annotations
@@ -60,7 +66,7 @@ from sip_edge.transaction import (
 from sip_edge.transport import Address, SipTransport, SipTransportError
 from sip_edge.uri import format_host
 
-__all__ = ["DEFAULT_SDP", "Call", "CallFailed", "UserAgent"]
+__all__ = ["DEFAULT_SDP", "Call", "CallFailed", "InviteHandle", "UserAgent"]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +83,42 @@ NEEDS_DIALOG = frozenset({"BYE", "INFO", "UPDATE", "PRACK"})  # out of a dialog 
 
 InviteHook = Callable[["Call"], Awaitable[None] | None]
 RequestHook = Callable[[Request, Address], Response | None]
+
+
+class InviteHandle:
+    """Lets whoever placed an INVITE cancel it while it is pending (`UserAgent.invite(handle=)`).
+
+    `cancel()` before the INVITE leaves makes `invite()` fail at once with a synthesized 487; while it
+    is pending, a CANCEL goes out (after the first provisional response, RFC 3261 9.1) and the INVITE
+    ends with the far end's 487. A 2xx that crosses the CANCEL still makes the call: the caller hangs
+    it up. `request` is the INVITE last sent (None before the first).
+    """
+
+    def __init__(self) -> None:
+        self.cancelled = False
+        self.request: Request | None = None
+        self._ua: UserAgent | None = None
+        self._key: TransactionKey | None = None
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self._send_cancel()
+
+    def _attach(self, ua: UserAgent, key: TransactionKey, request: Request) -> None:
+        self._ua, self._key, self.request = ua, key, request
+        if self.cancelled:
+            self._send_cancel()
+
+    def _send_cancel(self) -> None:
+        if self._ua is None or self._key is None or self._key not in self._ua.layer:
+            return
+        ua = self._ua
+        try:
+            _, actions = ua.layer.cancel(self._key, ua.now())
+        except Exception as exc:  # the transaction is past cancelling
+            log.debug("no CANCEL for %s: %s", self._key, exc)
+            return
+        ua._run(actions)
 
 
 class CallFailed(Exception):
@@ -111,6 +153,10 @@ class Call:
         self.confirmed = asyncio.Event()
         self.ended = asyncio.Event()
         self.end_reason = ""
+        self.cancelled = False  # a CANCEL ended it (incoming calls)
+        self.local_sdp: bytes | None = None  # what a re-INVITE is answered with (default: the UA's)
+        self.on_request: Callable[[Request], None] | None = None
+        self.on_end: Callable[[Call], None] | None = None
         self._retransmitter: Uas2xxRetransmitter | None = None
 
     def __repr__(self) -> str:
@@ -118,11 +164,14 @@ class Call:
 
     # -- UAS controls
 
-    def ring(self, status: int = 180, reason: str | None = None) -> None:
-        """Sends a provisional response (100 has no To tag; 101-199 do)."""
+    def ring(self, status: int = 180, reason: str | None = None, *, headers: Iterable[tuple[str, str]] = (),
+             sdp: bytes | None = None) -> None:
+        """Sends a provisional response (100 has no To tag; 101-199 do), e.g. 183 with an `sdp` body."""
         tag = None if status == 100 else self.local_tag
-        self._respond(make_response(self.invite, status, reason, to_tag=tag,
-                                    headers=[("Contact", self.ua.contact(self.flow.transport))]))
+        extra = [("Contact", self.ua.contact(self.flow.transport)), *headers]
+        if sdp:
+            extra.append(("Content-Type", "application/sdp"))
+        self._respond(make_response(self.invite, status, reason, to_tag=tag, headers=extra, body=sdp or b""))
 
     def answer(self, sdp: bytes | None = None, *, status: int = 200,
                headers: Iterable[tuple[str, str]] = ()) -> None:
@@ -172,11 +221,11 @@ class Call:
 
     # -- both directions
 
-    async def bye(self) -> Response:
+    async def bye(self, *, headers: Iterable[tuple[str, str]] = ()) -> Response:
         """Hangs up an answered call; returns the response to the BYE."""
         if self.dialog is None or self.ended.is_set():
             raise RuntimeError("the call is not established")
-        request = self.dialog.create_request("BYE")
+        request = self.dialog.create_request("BYE", headers=headers)
         self._end("local BYE")
         return await self.ua._transact(request, self.ua._dialog_destination(self))
 
@@ -212,6 +261,11 @@ class Call:
         if self._retransmitter is not None:
             self._retransmitter.done = True
         self.ua._forget(self)
+        if self.on_end is not None:
+            try:
+                self.on_end(self)
+            except Exception:
+                log.exception("on_end of %s failed", self.call_id)
 
 
 class _Waiter:
@@ -514,6 +568,7 @@ class UserAgent:
         self._run(self.layer.send_response(make_response(cancel, 200, to_tag=tag), self.now(), key))
         txn = self.layer.get(invite)
         if call is not None and txn is not None and txn.state is State.PROCEEDING:
+            call.cancelled = True
             call.reject(487)  # §9.2: the INVITE gets 487 once the CANCEL is answered
 
     def _on_in_dialog(self, request: Request, key: TransactionKey) -> None:
@@ -525,6 +580,11 @@ class UserAgent:
         if problem is not None:
             self._reply(request, key, problem)
             return
+        if call.on_request is not None:
+            try:
+                call.on_request(request)
+            except Exception:
+                log.exception("on_request of %s failed", call.call_id)
         if request.method == "BYE":
             self._reply(request, key, 200)
             call._end("remote BYE")
@@ -532,7 +592,7 @@ class UserAgent:
             call.remote_sdp = request.body or call.remote_sdp
             response = make_response(
                 request, 200, headers=[("Contact", self.contact(call.flow.transport)),
-                                       ("Content-Type", "application/sdp")], body=self.sdp)
+                                       ("Content-Type", "application/sdp")], body=call.local_sdp or self.sdp)
             self._run(self.layer.send_response(response, self.now(), key))
             retransmitter = Uas2xxRetransmitter(response, call.flow, self.now(), timers=self.layer.timers,
                                                 retransmit=not call.flow.reliable)
@@ -606,12 +666,15 @@ class UserAgent:
     # ------------------------------------------------------------------ UAC
 
     async def _transact(self, request: Request, dest: Address,
-                        on_provisional: Callable[[Response], None] | None = None) -> Response:
+                        on_provisional: Callable[[Response], None] | None = None,
+                        handle: InviteHandle | None = None) -> Response:
         """Runs one client transaction; returns its final response (408/503 synthesized on failure)."""
         key, actions = self.layer.send_request(request, dest, self.now(), reliable=dest.reliable)
         waiter = _Waiter(request, on_provisional)
         self._waiters[key] = waiter
         try:
+            if handle is not None:
+                handle._attach(self, key, request)
             self._run(actions)
             return await waiter.future
         finally:
@@ -646,13 +709,16 @@ class UserAgent:
 
     async def _with_auth(self, build: Callable[[int, list[tuple[str, str]]], Request], dest: Address,
                          auth: tuple[str, str] | None,
-                         on_provisional: Callable[[Response], None] | None = None) -> tuple[Request, Response]:
+                         on_provisional: Callable[[Response], None] | None = None,
+                         handle: InviteHandle | None = None) -> tuple[Request, Response]:
         """Sends build(cseq, auth headers); answers 401/407 once (again only if the nonce was stale)."""
         client = DigestClient(*auth) if auth else None
         cseq, extra = 1, []
         for attempt in range(3):
             request = build(cseq, extra)
-            response = await self._transact(request, dest, on_provisional)
+            if handle is not None and handle.cancelled:
+                return request, make_response(request, 487)
+            response = await self._transact(request, dest, on_provisional, handle)
             if response.status not in (401, 407) or client is None:
                 return request, response
             challenge_name, answer_name = header_names(response.status)
@@ -706,24 +772,35 @@ class UserAgent:
     async def invite(self, uri: str, *, dest: Address | None = None, from_addr: str | None = None,
                      to: str | None = None, auth: tuple[str, str] | None = None, sdp: bytes | None = None,
                      headers: Iterable[tuple[str, str]] = (),
-                     on_provisional: Callable[[Response], None] | None = None) -> Call:
-        """Places a call to `uri`; returns the answered Call (ACK sent) or raises CallFailed."""
+                     on_provisional: Callable[[Response], None] | None = None,
+                     handle: InviteHandle | None = None,
+                     on_call: Callable[[Call], None] | None = None,
+                     max_forwards: int | None = None) -> Call:
+        """Places a call to `uri`; returns the answered Call (ACK sent) or raises CallFailed.
+
+        `handle` can cancel it while pending; `on_call(call)` runs as soon as the answered Call exists,
+        before the ACK goes out (to set its hooks); `max_forwards` replaces the usual 70 (a B2BUA
+        passes on the inbound call's count, so that call loops end)."""
         dest = dest or Address.from_uri(uri)
         body = self.sdp if sdp is None else sdp
         call_id, tag = new_call_id(self.advertised_host), new_tag()
         from_value = from_addr or f"<{self.uri(dest.transport)}>"
 
         def build(cseq: int, extra: list[tuple[str, str]]) -> Request:
-            return self._build("INVITE", uri, dest, from_addr=f"{from_value};tag={tag}", to_addr=to or f"<{uri}>",
-                               call_id=call_id, cseq=cseq, body=body, content_type="application/sdp",
-                               headers=[("Allow", ", ".join(self.allow)), *headers, *extra])
+            request = self._build("INVITE", uri, dest, from_addr=f"{from_value};tag={tag}", to_addr=to or f"<{uri}>",
+                                  call_id=call_id, cseq=cseq, body=body, content_type="application/sdp",
+                                  headers=[("Allow", ", ".join(self.allow)), *headers, *extra])
+            if max_forwards is not None:
+                request.headers.set("Max-Forwards", str(max_forwards))
+            return request
 
-        invite, response = await self._with_auth(build, dest, auth, on_provisional)
+        invite, response = await self._with_auth(build, dest, auth, on_provisional, handle)
         if not 200 <= response.status < 300:
             raise CallFailed(response)
         call = Call(self, "outgoing", invite, dest)
         call.response = response
         call.remote_sdp = response.body
+        call.local_sdp = body or None
         try:
             call.dialog = Dialog.uac(invite, response, secure=dest.transport == "tls")
         except DialogError as exc:
@@ -731,6 +808,8 @@ class UserAgent:
             log.info("2xx without a usable dialog (%s)", exc)
             call.dialog = Dialog.uac(invite, _with_contact(response, uri), secure=dest.transport == "tls")
         self._attach_dialog(call, call.dialog)
+        if on_call is not None:
+            on_call(call)
         auth_headers = [(n, v) for n, v in invite.headers.items() if n.lower() in ("authorization",
                                                                                    "proxy-authorization")]
         ack = call.dialog.create_ack(headers=auth_headers)

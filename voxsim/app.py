@@ -4,6 +4,7 @@ wires them together. Only this module (and what stands on it: cli, testing) know
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 import ssl
@@ -16,7 +17,8 @@ from aiohttp import web
 from mock_api import console, control, media_resources, sessions_http
 from mock_api.app import build_app
 from mock_api.callbacks import CallbackSender
-from sip_edge.edge import SipEdge
+from sip_edge.dialer import SipDialer
+from sip_edge.edge import EdgeServices, EdgeSettings, SipEdge
 from sip_edge.registration import RegistrationManager
 from voxsim import bootstrap
 from voxsim.config import Settings
@@ -145,14 +147,31 @@ class Emulator:
             advertised_host=self.settings.advertised_host)
 
     async def _start_sip(self) -> None:
+        assert self.runtime is not None
+        edge_settings = self._edge_settings()
+        services = EdgeServices(self.store, self.sessions, self.runtime)
         self.sip = SipEdge(self.settings.host, self.settings.sip_port, self.settings.sips_port,
-                           self.server_ssl_context(), advertised_host=self.settings.advertised_host)
+                           self.server_ssl_context(), advertised_host=self.settings.advertised_host,
+                           settings=edge_settings, services=services)
         self.listeners.update(await self.sip.start())
+        self.runtime.dialer = SipDialer(self.sip)
+
+    def _edge_settings(self) -> EdgeSettings:
+        """The SIP edge's settings: `Settings.sip` when the configuration has one (an EdgeSettings, or a
+        dataclass or mapping with some of its fields), else the defaults."""
+        given = getattr(self.settings, "sip", None)
+        if given is None or isinstance(given, EdgeSettings):
+            return given or EdgeSettings()
+        values = dataclasses.asdict(given) if dataclasses.is_dataclass(given) else dict(given)
+        known = {f.name for f in dataclasses.fields(EdgeSettings)}
+        return EdgeSettings(**{k: v for k, v in values.items() if k in known})
 
     async def _start_sip_registrations(self) -> None:
         assert self.sip is not None and self.sip.ua is not None
         self.callbacks = CallbackSender(self.store)
         self.sip_registrations = RegistrationManager(self.sip.ua, self.store, on_transition=self.callbacks.send)
+        if self.sip.services is not None:  # calls arriving through a registration run its bound rule
+            self.sip.services.registrations = self.sip_registrations
         await self.sip_registrations.start()
 
     def session_log_url(self, session_id: int) -> str:

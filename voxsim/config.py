@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from voxsim.runtime.settings import RuntimeSettings
 
@@ -27,6 +28,9 @@ class Settings:
     account_email: str = "developer@voxsim.local"
     default_whitelist: list[str] = field(default_factory=lambda: ["127.0.0.0/8"])
     """Networks put in the SIP white list at first start and on reset, so local trunk calls just work."""
+    sip: Any = None
+    """The SIP edge's choices (codes, digest realm, RTP ports, ...): a `sip_edge.edge.EdgeSettings`, or a
+    mapping with some of its fields. The core does not import sip_edge, hence the loose type."""
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     """Scenario limits and timings (the platform's documented values by default)."""
     public_address: str = ""

@@ -1,16 +1,26 @@
-"""SipEdge, the emulator's SIP listener, on ephemeral ports: honest answers to everything."""
+"""SipEdge on ephemeral ports: the bare edge's honest answers, then routing INVITEs to scenario sessions (trunks,
+users, SIP registrations) in the running emulator, with our UserAgent as the PBX or phone."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sip_edge.edge import SipEdge
+from sip_edge.auth import DigestClient
+from sip_edge.edge import EdgeSettings, SipEdge
 from sip_edge.message import parse_message
+from sip_edge.transaction import TimerConfig
 from sip_edge.transport import Address, free_port_pair
-from sip_edge.ua import Call, CallFailed, UserAgent
+from sip_edge.ua import Call, CallFailed, InviteHandle, UserAgent
+from voxsim.app import Emulator
+from voxsim.runtime import RuntimeSettings, Session
+from voxsim.store.sip_registrations import BindRequest
+from voxsim.testing import ephemeral_settings
 
 
 @pytest.fixture
@@ -177,3 +187,295 @@ async def test_requests_reach_the_edge_over_tls_with_the_connection_reused(edge:
     tls = [address for address in phone.transport.connections if address.transport == "tls"]
     assert tls == [Address("tls", "127.0.0.1", edge.listeners["sip_tls"]["port"])]
 
+
+
+# ------------------------------------------------------------------------------------------ routing to sessions
+# The running emulator (store, runtime, sessions) with our UserAgent as the PBX, trunk or phone.
+
+FAST = RuntimeSettings(pool_size=1, alerting_timeout=5.0, session_idle_timeout=5.0, outbound_answer_timeout=5.0)
+_names = itertools.count(1)
+
+ANSWER_THEN_HANG_UP = r"""
+VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
+  e.call.addEventListener(CallEvents.Connected, () => setTimeout(() => e.call.hangup({"X-Bye": "1"}), 200));
+  e.call.addEventListener(CallEvents.Disconnected, () => VoxEngine.terminate());
+  e.call.answer();
+});
+"""
+
+
+async def start_emulator(tmp_path: Path, runtime: RuntimeSettings = FAST, **edge: Any) -> Emulator:
+    settings = ephemeral_settings(tmp_path / f"state{next(_names)}", runtime=runtime)
+    edge.setdefault("request_timeout", 0.5)  # a far end a test already stopped answers no BYE
+    settings.sip = EdgeSettings(rtp_ports=(0, 0), **edge)
+    emulator = Emulator(settings)
+    await emulator.start()
+    assert emulator.sip_registrations is not None
+    emulator.sip_registrations.timers.unregister_timeout = 0.3
+    return emulator
+
+
+@pytest.fixture
+async def emulator(tmp_path: Path):
+    em = await start_emulator(tmp_path)
+    yield em
+    await em.stop()
+
+
+@pytest.fixture
+async def pbx():
+    ua = UserAgent(user="pbx", timers=TimerConfig(trying_delay=0))
+    await ua.start(tcp=None)
+    yield ua
+    await ua.stop()
+
+
+def provision(em: Emulator, script: str | None = ANSWER_THEN_HANG_UP, *, pattern: str = ".*",
+              app_name: str = "app") -> tuple[Any, Any]:
+    store, account_id = em.store, em.account.account_id
+    app = store.find_application(account_id, application_name=app_name) or store.add_application(account_id, app_name)
+    ids = []
+    if script is not None:
+        scenario = store.add_scenario(account_id, f"s{next(_names)}", script, application_id=app.application_id)
+        ids = [scenario.scenario_id]
+    rule = store.add_rule(account_id, app.application_id, f"rule{next(_names)}", pattern, scenario_ids=ids)
+    return app, rule
+
+
+def edge_address(em: Emulator, transport: str = "udp") -> Address:
+    return Address(transport, "127.0.0.1", em.listeners[f"sip_{transport}"]["port"])
+
+
+def all_sessions(em: Emulator) -> list[Session]:
+    assert em.runtime is not None
+    found = {s.session_id: s for s in em.runtime.live_sessions()}
+    found.update(em.runtime._finished)
+    return [found[k] for k in sorted(found)]
+
+
+async def last_session(em: Emulator, timeout: float = 3.0) -> Session:
+    for _ in range(int(timeout / 0.02)):
+        sessions = all_sessions(em)
+        if sessions:
+            return sessions[-1]
+        await asyncio.sleep(0.02)
+    raise AssertionError("no session started")
+
+
+async def call_edge(em: Emulator, ua: UserAgent, uri: str, transport: str = "udp", **kwargs: Any) -> Call:
+    return await ua.invite(uri, dest=edge_address(em, transport), **kwargs)
+
+
+async def refused(em: Emulator, ua: UserAgent, uri: str, **kwargs: Any):
+    with pytest.raises(CallFailed) as failure:
+        await call_edge(em, ua, uri, **kwargs)
+    return failure.value.response
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_trunk_call_runs_the_rule_and_the_scenario_hangs_up(emulator: Emulator, pbx: UserAgent,
+                                                                   transport: str) -> None:
+    app, _ = provision(emulator, pattern=r"\+?1\d+")
+    if transport == "tcp":
+        await pbx.transport.listen_tcp("127.0.0.1", 0)
+    call = await call_edge(emulator, pbx, f"sip:+15550001@{app.domain}", transport,
+                           from_addr='"Big PBX" <sip:+15557654321@pbx.example;user=phone>',
+                           headers=[("X-Trunk", "a"), ("User-to-User", "0102"), ("P-Private", "no")])
+    assert await call.wait_ended(3) == "remote BYE"
+    session = await last_session(emulator)
+    alerting = await session.wait_for_event("Application.CallAlerting")
+    assert alerting["data"] | {"scheme": None} == {
+        "callerid": "+15557654321", "displayName": "Big PBX", "destination": "+15550001",
+        "fromURI": "sip:+15557654321@pbx.example;user=phone", "toURI": f"sip:+15550001@{app.domain}",
+        "headers": {"X-Trunk": "a", "User-to-User": "0102"}, "scheme": None, "customData": ""}
+    snapshot = session.snapshot()["calls"][0]
+    assert snapshot["client_type"] == "sip" and snapshot["code"] == 200
+    await session.wait_finished(3)
+
+
+async def test_the_id_form_of_the_request_uri_routes_too(emulator: Emulator, pbx: UserAgent) -> None:
+    app, _ = provision(emulator)
+    call = await call_edge(emulator, pbx, f"sip:{app.application_id}%23{emulator.account.account_id}%23777"
+                                          "@sip.voximplant.com")
+    await call.wait_ended(3)
+    alerting = await (await last_session(emulator)).wait_for_event("Application.CallAlerting")
+    assert alerting["data"]["destination"] == "777"
+
+
+async def test_unknown_address_no_rule_and_no_scenario_are_404(emulator: Emulator, pbx: UserAgent) -> None:
+    app, _ = provision(emulator, pattern="1.*")
+    assert (await refused(emulator, pbx, "sip:1@nowhere.voxsim.voximplant.com")).status == 404
+    assert (await refused(emulator, pbx, "sip:1@127.0.0.1")).status == 404
+    no_rule = await refused(emulator, pbx, f"sip:2@{app.domain}")
+    assert no_rule.status == 404 and "no rule" in no_rule.reason
+    provision(emulator, None, pattern="3.*")
+    assert (await refused(emulator, pbx, f"sip:3@{app.domain}")).status == 404
+    assert all_sessions(emulator) == []
+
+
+async def test_a_source_outside_the_white_list_is_403(emulator: Emulator, pbx: UserAgent) -> None:
+    app, _ = provision(emulator)
+    account_id = emulator.account.account_id
+    for item in emulator.store.list_whitelist(account_id):
+        emulator.store.del_whitelist_item(account_id, item.sip_whitelist_id)
+    response = await refused(emulator, pbx, f"sip:1@{app.domain}")
+    assert response.status == 403 and "white list" in response.reason
+    emulator.store.add_whitelist_item(account_id, "127.0.0.1/32")
+    call = await call_edge(emulator, pbx, f"sip:1@{app.domain}")
+    await call.wait_ended(3)
+
+
+async def test_a_scenario_failing_before_answer_is_500(emulator: Emulator, pbx: UserAgent) -> None:
+    app, _ = provision(emulator, "VoxEngine.addEventListener(AppEvents.CallAlerting, () => { throw new Error('x'); });")
+    assert (await refused(emulator, pbx, f"sip:1@{app.domain}")).status == 500
+    app2, _ = provision(emulator, "this is not javascript", app_name="broken")
+    assert (await refused(emulator, pbx, f"sip:1@{app2.domain}")).status == 500
+
+
+async def test_not_answered_in_time_is_480(tmp_path: Path, pbx: UserAgent) -> None:
+    em = await start_emulator(tmp_path, RuntimeSettings(pool_size=1, alerting_timeout=0.4))
+    try:
+        app, _ = provision(em, "VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => e.call.ring());")
+        provisional: list[int] = []
+        response = await refused(em, pbx, f"sip:1@{app.domain}",
+                                 on_provisional=lambda r: provisional.append(r.status))
+        assert response.status == 480 and 180 in provisional
+    finally:
+        await em.stop()
+
+
+async def test_reject_sends_the_code_with_x_headers(emulator: Emulator, pbx: UserAgent) -> None:
+    app, _ = provision(emulator, 'VoxEngine.addEventListener(AppEvents.CallAlerting, '
+                                 '(e) => e.call.reject(486, {"X-Reason": "busy", "Server": "no"}));')
+    response = await refused(emulator, pbx, f"sip:1@{app.domain}")
+    assert response.status == 486 and response.headers.get("X-Reason") == "busy"
+    assert response.headers.get("Server") is None
+
+
+async def test_cancel_before_answer_is_disconnected_487(emulator: Emulator, pbx: UserAgent) -> None:
+    app, _ = provision(emulator, r"""
+      VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
+        e.call.addEventListener(CallEvents.Disconnected,
+                                (d) => Logger.write("gone " + d.internalCode + " " + d.reason));
+        e.call.ring();
+      });""")
+    handle = InviteHandle()
+    task = asyncio.ensure_future(call_edge(emulator, pbx, f"sip:1@{app.domain}", handle=handle,
+                                           on_provisional=lambda r: r.status == 180 and handle.cancel()))
+    with pytest.raises(CallFailed) as failure:
+        await task
+    assert failure.value.response.status == 487
+    session = await last_session(emulator)
+    await session.wait_until(lambda: any("gone 487 Request Terminated" in line for line in session.log.lines))
+
+
+async def test_messages_between_caller_and_scenario(emulator: Emulator, pbx: UserAgent) -> None:
+    app, _ = provision(emulator, r"""
+      VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
+        e.call.handleTones(true);
+        e.call.addEventListener(CallEvents.MessageReceived, (m) => e.call.sendMessage("echo " + m.text));
+        e.call.addEventListener(CallEvents.InfoReceived, (i) => e.call.sendInfo(i.mimeType, i.body, {"X-Echo": "1"}));
+        e.call.addEventListener(CallEvents.ToneReceived, (t) => e.call.sendMessage("tone " + t.tone + " " + t.type));
+        e.call.answer();
+      });""")
+    call = await call_edge(emulator, pbx, f"sip:1@{app.domain}")
+    seen: list[Any] = []
+    call.on_request = seen.append
+    await call.request("MESSAGE", body=b"hi", content_type="text/plain")
+    await call.request("INFO", body=b"x=1", content_type="application/x-test")
+    await call.request("INFO", body=b"Signal=9\r\nDuration=100\r\n", content_type="application/dtmf-relay")
+    for _ in range(100):
+        if len(seen) >= 3:
+            break
+        await asyncio.sleep(0.02)
+    assert [(r.method, r.body) for r in seen] == [("MESSAGE", b"echo hi"), ("INFO", b"x=1"), ("MESSAGE", b"tone 9 3")]
+    assert seen[1].headers.get("X-Echo") == "1" and seen[1].content_type == "application/x-test"
+    await call.bye()
+
+
+async def test_max_forwards_zero_is_483(emulator: Emulator, pbx: UserAgent) -> None:
+    app, _ = provision(emulator)
+    assert (await refused(emulator, pbx, f"sip:1@{app.domain}", max_forwards=0)).status == 483
+
+
+async def test_stop_hangs_up_established_calls(tmp_path: Path, pbx: UserAgent) -> None:
+    em = await start_emulator(tmp_path)
+    app, _ = provision(em, "VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => e.call.answer());")
+    call = await call_edge(em, pbx, f"sip:1@{app.domain}")
+    await em.stop()
+    assert await call.wait_ended(2) == "remote BYE"
+
+
+# ------------------------------------------------------------------------------------------ users
+
+
+async def test_a_user_is_challenged_407_then_routed_as_a_user(emulator: Emulator, pbx: UserAgent) -> None:
+    app, _ = provision(emulator)
+    user = emulator.store.add_user(emulator.account.account_id, app.application_id, "alice", "Alice A", "Secret123")
+    from_addr = f"<sip:alice@{app.domain}>"
+    challenge = await refused(emulator, pbx, f"sip:5000@{app.domain}", from_addr=from_addr)
+    assert challenge.status == 407
+    assert f'realm="{app.domain}"' in challenge.headers.get("Proxy-Authenticate")
+    wrong = await refused(emulator, pbx, f"sip:5000@{app.domain}", from_addr=from_addr, auth=("alice", "nope"))
+    assert wrong.status == 403
+    call = await call_edge(emulator, pbx, "sip:5000@127.0.0.1", from_addr=from_addr, auth=("alice", "Secret123"))
+    await call.wait_ended(3)
+    session = await last_session(emulator)
+    alerting = (await session.wait_for_event("Application.CallAlerting"))["data"]
+    assert (alerting["callerid"], alerting["destination"], alerting["displayName"]) == ("alice", "5000", "Alice A")
+    assert session.snapshot()["calls"][0]["client_type"] == "user"
+    assert emulator.store.get_session(session.session_id).user_id == user.user_id
+
+
+async def test_credentials_from_outside_the_white_list_prove_a_user(emulator: Emulator, pbx: UserAgent) -> None:
+    app, _ = provision(emulator)
+    account_id = emulator.account.account_id
+    emulator.store.add_user(account_id, app.application_id, "bob", "Bob", "Secret123")
+    for item in emulator.store.list_whitelist(account_id):
+        emulator.store.del_whitelist_item(account_id, item.sip_whitelist_id)
+    assert (await refused(emulator, pbx, f"sip:1@{app.domain}")).status == 403
+    challenge = await refused(emulator, pbx, f"sip:1@{app.domain}", from_addr=f"<sip:bob@{app.domain}>")
+    client = DigestClient("bob", "Secret123")
+    value = client.answer(challenge.headers.get_lines("Proxy-Authenticate"), "INVITE", f"sip:1@{app.domain}")
+    call = await call_edge(emulator, pbx, f"sip:1@{app.domain}", headers=[("Proxy-Authorization", value)])
+    await call.wait_ended(3)
+
+
+# ------------------------------------------------------------------------------------------ SIP registrations
+
+
+async def test_a_call_through_a_sip_registration_runs_its_rule(emulator: Emulator, pbx: UserAgent) -> None:
+    app, rule = provision(emulator, pattern="never")
+    registrar = UserAgent(user="registrar")
+    await registrar.start(tcp=None)
+    try:
+        store, account_id = emulator.store, emulator.account.account_id
+        bind = BindRequest(application_id=app.application_id, rule_id=rule.rule_id)
+        reg = store.create_sip_registration(account_id, "200", f"127.0.0.1:{registrar.ports['udp']}", bind=bind)
+        await emulator.sip_registrations_changed()
+        manager = emulator.sip_registrations
+        for _ in range(100):
+            if manager.registrations.get(reg.sip_registration_id, {}).get("successful"):
+                break
+            await asyncio.sleep(0.02)
+        contact = manager.registrations[reg.sip_registration_id]["contact"].strip("<>")
+        call = await call_edge(emulator, pbx, contact)  # what the PBX does with the registered Contact
+        await call.wait_ended(3)
+        alerting = (await (await last_session(emulator)).wait_for_event("Application.CallAlerting"))["data"]
+        assert alerting["destination"] == "200"
+    finally:
+        await registrar.stop()
+
+
+async def test_a_trunk_call_over_tls(emulator: Emulator) -> None:
+    import ssl
+
+    app, _ = provision(emulator)
+    pbx = UserAgent(user="pbx", client_ssl=ssl.create_default_context(cafile=str(emulator.files.ca)))
+    await pbx.start(udp=0, tcp=None)
+    try:
+        call = await call_edge(emulator, pbx, f"sips:1@{app.domain}", "tls")
+        assert call.flow.transport == "tls" and b"m=audio" in call.remote_sdp
+        assert await call.wait_ended(3) == "remote BYE"  # the scenario's BYE came back on the connection
+    finally:
+        await pbx.stop()

@@ -1,0 +1,703 @@
+"""SIP call legs: what a scenario does to a call, in SIP; what the far end does, as call events.
+
+Both legs implement `voxsim.runtime.host.CallLeg` over a `sip_edge.ua.Call` and report back with
+`SessionPort.call_event(call_id, name, payload)`:
+
+- `SipInboundLeg` (an INVITE that reached the edge): `answer` sends 200 with an SDP answer built
+  from the offer (PCMU or PCMA, plus telephone-event when offered) on a real UDP port reserved for
+  the call, and reports `Call.Connected` when the ACK arrives; `ring` sends 180, `start_early_media`
+  183 with the same SDP, `reject(code)` that final response, `hangup` BYE once answered (480 when
+  not). A BYE or CANCEL from the caller reports `Call.Disconnected` (200 "Normal call clearing" or
+  487 "Request Terminated"); a 2xx never ACKed is hung up and reported as 408.
+- `SipOutboundLeg` (callSIP, callUser...): one INVITE per `DialTarget`, sent at once (several
+  targets fork: the first 2xx wins, the others are cancelled, a late 2xx is hung up). 180/183 report
+  `Call.Ringing` once, the first SDP (183 or 200) `Call.AudioStarted` once, the 2xx `Call.Connected`
+  (its ACK sent), the best final response of all targets `Call.Failed`; `hangup` sends CANCEL while
+  pending and BYE once connected.
+- Either direction: BYE from the far end reports `Call.Disconnected`; INFO with
+  `application/dtmf-relay` (`Signal=5`) or `application/dtmf` reports `Call.ToneReceived` (type
+  "3", SIP INFO), other INFO `Call.InfoReceived`, MESSAGE `Call.MessageReceived`. `send_message`,
+  `send_info` and `send_digits` (INFO dtmf-relay, one per digit; `p` pauses) go inside the dialog.
+
+Only `X-` headers and `User-to-User` go out on the wire from the scenario's header maps, and only
+they come back in event payloads. The RTP port only absorbs what arrives: audio between legs
+belongs to the media work. Requests the legs send wait at most `request_timeout` for an answer,
+so a vanished peer cannot hold a session (or a shutdown) for the 32 s of a SIP transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import random
+import re
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sip_edge.message import Request, Response, make_response
+from sip_edge.transport import Address
+from sip_edge.ua import Call as SipCall
+from sip_edge.ua import CallFailed, InviteHandle, UserAgent
+from voxsim.runtime.host import Headers, SessionPort
+
+__all__ = [
+    "DialTarget",
+    "MediaDescription",
+    "MediaPort",
+    "SipInboundLeg",
+    "SipLeg",
+    "SipOutboundLeg",
+    "build_sdp",
+    "dtmf_of",
+    "parse_sdp",
+    "scenario_headers_of",
+    "wire_headers",
+]
+
+log = logging.getLogger(__name__)
+
+TONE_TYPE_SIP_INFO = "3"  # DTMFType.SIP_INFO
+TELEPHONE_EVENT_PT = 101
+_G711 = {0: "PCMU", 8: "PCMA"}
+_PASSED = ("x-", "user-to-user")
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!%*_+`'~.-]+")
+_DTMF = {str(d): str(d) for d in range(10)} | {"*": "*", "#": "#", "10": "*", "11": "#", "12": "A", "13": "B",
+                                               "14": "C", "15": "D", "A": "A", "B": "B", "C": "C", "D": "D"}
+REASONS = {200: "Normal call clearing", 408: "Request Timeout", 480: "Temporarily Unavailable",
+           487: "Request Terminated", 488: "Not Acceptable Here", 500: "Server Internal Error",
+           503: "Service Unavailable"}
+
+
+# ------------------------------------------------------------------------------------------ headers
+
+
+def wire_headers(headers: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """The scenario's headers that may go out: `X-...` and `User-to-User`, one line each."""
+    out: list[tuple[str, str]] = []
+    for name, value in (headers or {}).items():
+        name = str(name).strip()
+        if not name.lower().startswith(_PASSED) or not _HEADER_NAME.fullmatch(name) or value is None:
+            continue
+        out.append((name, " ".join(str(value).split())))
+    return out
+
+
+def scenario_headers_of(message: Request | Response) -> dict[str, str]:
+    """The headers of a SIP message a scenario may see: `X-...` and `User-to-User`."""
+    return {name: value for name, value in message.headers.items() if name.lower().startswith(_PASSED)}
+
+
+def dtmf_of(request: Request) -> str | None:
+    """The key an INFO carries as `application/dtmf-relay` (`Signal=5`) or `application/dtmf`, else None."""
+    content_type = (request.content_type or "").split(";")[0].strip().lower()
+    text = request.body.decode("utf-8", "replace")
+    if content_type == "application/dtmf-relay":
+        for line in text.splitlines():
+            name, _, value = line.partition("=")
+            if name.strip().lower() == "signal":
+                return _DTMF.get(value.strip().upper())
+        return None
+    if content_type == "application/dtmf":
+        return _DTMF.get(text.strip().upper())
+    return None
+
+
+# ------------------------------------------------------------------------------------------ SDP
+
+
+@dataclass
+class MediaDescription:
+    """The first audio stream of an SDP: where it goes and which payload types it offers."""
+
+    host: str
+    port: int
+    payloads: list[int]
+    names: dict[int, str] = field(default_factory=dict)  # payload type -> encoding name (upper case)
+
+    def name_of(self, pt: int) -> str:
+        return self.names.get(pt) or _G711.get(pt, "")
+
+    def g711(self) -> list[tuple[int, str]]:
+        """PCMU/PCMA payload types in the offer's order of preference."""
+        return [(pt, self.name_of(pt)) for pt in self.payloads if self.name_of(pt) in ("PCMU", "PCMA")]
+
+    def telephone_event(self) -> int | None:
+        return next((pt for pt in self.payloads if self.name_of(pt) == "TELEPHONE-EVENT"), None)
+
+
+def parse_sdp(body: bytes) -> MediaDescription | None:
+    """The first `m=audio` of an SDP body (None when there is none or the body is not SDP)."""
+    session_host, media, in_audio = "", None, False
+    for raw in body.decode("utf-8", "replace").splitlines():
+        line = raw.strip()
+        if line.startswith("m="):
+            if media is not None:
+                break
+            parts = line[2:].split()
+            in_audio = len(parts) >= 3 and parts[0] == "audio" and parts[1].isdigit()
+            if in_audio:
+                media = MediaDescription(session_host, int(parts[1]), [int(p) for p in parts[3:] if p.isdigit()])
+        elif line.startswith("c="):
+            parts = line[2:].split()
+            host = parts[2].split("/")[0] if len(parts) >= 3 else ""
+            if media is None and not in_audio:
+                session_host = host
+            elif media is not None:
+                media.host = host
+        elif line.startswith("a=rtpmap:") and media is not None:
+            pt, _, rest = line[len("a=rtpmap:"):].partition(" ")
+            if pt.isdigit():
+                media.names[int(pt)] = rest.split("/")[0].strip().upper()
+    return media
+
+
+def build_sdp(host: str, port: int, codecs: Iterable[tuple[int, str]], telephone_event: int | None, *,
+              session_id: int, version: int = 1) -> bytes:
+    """An SDP with one audio stream (G.711 codecs, optionally telephone-event), `sendrecv`."""
+    family = "IP6" if _is_ipv6(host) else "IP4"
+    codecs = list(codecs)
+    payloads = [pt for pt, _ in codecs] + ([telephone_event] if telephone_event is not None else [])
+    lines = [
+        "v=0", f"o=voxsim {session_id} {version} IN {family} {host}", "s=voxsim", f"c=IN {family} {host}",
+        "t=0 0", f"m=audio {port} RTP/AVP {' '.join(str(pt) for pt in payloads)}",
+        *[f"a=rtpmap:{pt} {name}/8000" for pt, name in codecs],
+    ]
+    if telephone_event is not None:
+        lines += [f"a=rtpmap:{telephone_event} telephone-event/8000", f"a=fmtp:{telephone_event} 0-16"]
+    lines += ["a=ptime:20", "a=sendrecv"]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def _is_ipv6(host: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(host.strip("[]")), ipaddress.IPv6Address)
+    except ValueError:
+        return False
+
+
+# ------------------------------------------------------------------------------------------ RTP port
+
+
+class _RtpSink(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.packets = 0
+        self.last_source: tuple[str, int] | None = None
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        self.packets += 1
+        self.last_source = (addr[0], addr[1])
+
+
+class MediaPort:
+    """A UDP port reserved for one call's RTP (an even port from `ports`, or any free one for (0, 0)).
+
+    It counts and drops what arrives; `close()` releases it.
+    """
+
+    def __init__(self, transport: asyncio.DatagramTransport, sink: _RtpSink, host: str, port: int) -> None:
+        self.transport = transport
+        self.sink = sink
+        self.host = host
+        self.port = port
+
+    @classmethod
+    async def open(cls, host: str, ports: tuple[int, int] = (0, 0), attempts: int = 50) -> MediaPort:
+        loop = asyncio.get_running_loop()
+        low, high = ports
+        candidates = [0] if not low else [random.randrange(low + low % 2, max(high, low + 2), 2)
+                                          for _ in range(attempts)]
+        error: OSError | None = None
+        for candidate in candidates:
+            try:
+                transport, sink = await loop.create_datagram_endpoint(_RtpSink, local_addr=(host, candidate))
+            except OSError as exc:
+                error = exc
+                continue
+            port = transport.get_extra_info("sockname")[1]
+            return cls(transport, sink, host, port)
+        raise OSError(f"no free RTP port in {low}-{high} on {host}: {error}")
+
+    @property
+    def packets(self) -> int:
+        return self.sink.packets
+
+    @property
+    def closed(self) -> bool:
+        return self.transport.is_closing()
+
+    def close(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+# ------------------------------------------------------------------------------------------ legs
+
+
+class SipLeg:
+    """What both directions share: event reporting, in-dialog requests, the RTP port.
+
+    `advertised_host` goes into the SDP; `open_media()` reserves the RTP port; `on_closed(leg)` is
+    told once the leg is over (the edge forgets it then).
+    """
+
+    def __init__(self, ua: UserAgent, *, advertised_host: str,
+                 open_media: Callable[[], Any] | None = None,
+                 on_closed: Callable[[SipLeg], None] | None = None,
+                 request_timeout: float = 2.0) -> None:
+        self.ua = ua
+        self.advertised_host = advertised_host
+        self.open_media = open_media
+        self.on_closed = on_closed
+        self.request_timeout = request_timeout
+        self.session: SessionPort | None = None
+        self.call_id = ""
+        self.sip: SipCall | None = None
+        self.media: MediaPort | None = None
+        self.local_end = False  # we ended the call (reject, hangup, BYE): nothing to report
+        self.max_forwards = 70  # of the INVITE that brought the call (outbound calls of its session get one less)
+        self.closed = False
+        self.events: list[tuple[str, dict[str, Any]]] = []  # what was reported, for tests and diagnostics
+        self._bye_headers: dict[str, str] = {}
+        self._held: list[tuple[str, dict[str, Any]]] | None = []  # events before the scenario has the call
+        self._sdp_id = secrets.randbelow(2**31)
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- reporting
+
+    def bind(self, session: SessionPort, call_id: str) -> None:
+        self.session = session
+        self.call_id = call_id
+
+    def offered(self) -> None:
+        """The session knows the call now: events held until then go out."""
+        held, self._held = self._held or [], None
+        for name, payload in held:
+            self._send(name, payload)
+
+    def report(self, name: str, payload: dict[str, Any] | None = None) -> None:
+        payload = dict(payload or {})
+        self.events.append((name, payload))
+        if self._held is not None:
+            self._held.append((name, payload))
+        else:
+            self._send(name, payload)
+
+    def _send(self, name: str, payload: dict[str, Any]) -> None:
+        if self.session is not None:
+            self.session.call_event(self.call_id, name, payload)
+
+    # -- the far end's requests inside the dialog
+
+    def _watch(self, sip: SipCall) -> None:
+        sip.on_request = lambda request: self._on_request(sip, request)
+        sip.on_end = lambda ended: self._on_end(ended)
+
+    def _on_request(self, sip: SipCall, request: Request) -> None:
+        if sip is not self.sip:
+            return
+        headers = scenario_headers_of(request)
+        if request.method == "BYE":
+            self._bye_headers = headers
+        elif request.method == "INFO":
+            tone = dtmf_of(request)
+            if tone is not None:
+                self.report("Call.ToneReceived", {"tone": tone, "type": TONE_TYPE_SIP_INFO})
+            else:
+                mime_type = (request.headers.get("Content-Type") or "").strip()
+                self.report("Call.InfoReceived", {"mimeType": mime_type,
+                                                  "body": request.body.decode("utf-8", "replace"),
+                                                  "headers": headers})
+        elif request.method == "MESSAGE":
+            self.report("Call.MessageReceived", {"text": request.body.decode("utf-8", "replace"),
+                                                 "headers": headers})
+
+    def _on_end(self, sip: SipCall) -> None:
+        if sip is not self.sip:
+            return
+        if not self.local_end:
+            if sip.cancelled:
+                code = 487
+            elif sip.end_reason == "remote BYE":
+                code = 200
+            elif sip.end_reason == "local BYE":  # the UA hung up a 2xx nobody ACKed
+                code = 408
+            else:
+                code = 500
+            self.report("Call.Disconnected", {"internalCode": code, "reason": REASONS[code],
+                                              "headers": self._bye_headers})
+        self.close()
+
+    # -- what the scenario does inside the dialog
+
+    async def send_message(self, text: str, headers: Headers) -> None:
+        await self._in_dialog("MESSAGE", headers, text.encode(), "text/plain")
+
+    async def send_info(self, mime_type: str, body: str, headers: Headers) -> None:
+        await self._in_dialog("INFO", headers, body.encode(), mime_type or "text/plain")
+
+    async def send_digits(self, digits: str) -> None:
+        for key in digits:
+            if key.lower() == "p":
+                await asyncio.sleep(0.5)
+            elif key.upper() in "0123456789*#ABCD":
+                body = f"Signal={key.upper()}\r\nDuration=160\r\n".encode()
+                await self._in_dialog("INFO", {}, body, "application/dtmf-relay")
+
+    async def _in_dialog(self, method: str, headers: Headers, body: bytes, content_type: str) -> None:
+        sip = self.sip
+        if sip is None or sip.dialog is None or sip.ended.is_set():
+            log.info("%s on call %s dropped: no dialog", method, self.call_id)
+            return
+        try:
+            response = await asyncio.wait_for(
+                sip.request(method, headers=wire_headers(headers), body=body, content_type=content_type),
+                self.request_timeout)
+        except (TimeoutError, RuntimeError) as exc:
+            log.info("%s on call %s: %r", method, self.call_id, exc)
+            return
+        if response.status >= 300:
+            log.info("%s on call %s answered %s %s", method, self.call_id, response.status, response.reason)
+
+    async def _bye(self, headers: Headers) -> None:
+        sip = self.sip
+        self.local_end = True
+        if sip is None or sip.ended.is_set() or sip.dialog is None:
+            return
+        with contextlib.suppress(TimeoutError, RuntimeError):
+            await asyncio.wait_for(sip.bye(headers=wire_headers(headers)), self.request_timeout)
+
+    # -- media and the end
+
+    async def _media(self) -> MediaPort | None:
+        if self.media is None and self.open_media is not None and not self.closed:
+            self.media = await self.open_media()
+            if self.closed:  # ended while the port was being bound
+                self.media.close()
+        return self.media
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def close(self) -> None:
+        """Releases the RTP port and tells the owner; idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.media is not None:
+            self.media.close()
+        if self.on_closed is not None:
+            self.on_closed(self)
+
+    def abort(self) -> None:
+        """The edge is going away: stop whatever is pending, release everything."""
+        for task in list(self._tasks):
+            task.cancel()
+        self.close()
+
+    # -- CallLeg methods that do not apply to every direction
+
+    async def answer(self, headers: Headers, params: Mapping[str, Any]) -> None:
+        log.info("answer on call %s: not an incoming call", self.call_id)
+
+    async def reject(self, code: int, headers: Headers) -> None:
+        await self.hangup(headers)
+
+    async def hangup(self, headers: Headers) -> None:
+        await self._bye(headers)
+        self.close()
+
+    async def ring(self, headers: Headers) -> None:
+        log.info("ring on call %s: not an incoming call", self.call_id)
+
+    async def start_early_media(self, headers: Headers) -> None:
+        log.info("startEarlyMedia on call %s: not an incoming call", self.call_id)
+
+
+class SipInboundLeg(SipLeg):
+    """An INVITE that reached the edge, driven by its scenario; see the module docstring."""
+
+    def __init__(self, ua: UserAgent, sip: SipCall, *, advertised_host: str,
+                 open_media: Callable[[], Any] | None = None,
+                 on_closed: Callable[[SipLeg], None] | None = None,
+                 request_timeout: float = 2.0, ack_timeout: float = 32.0) -> None:
+        super().__init__(ua, advertised_host=advertised_host, open_media=open_media, on_closed=on_closed,
+                         request_timeout=request_timeout)
+        self.sip = sip
+        self.ack_timeout = ack_timeout
+        self.offer = parse_sdp(sip.invite.body) if sip.invite.body else None
+        self._sdp: bytes | None = None
+        self._watch(sip)
+        if sip.ended.is_set():  # gone before we were watching
+            self._on_end(sip)
+
+    async def _local_sdp(self) -> bytes | None:
+        """Our answer to the offer (or our offer when the INVITE had none); None: no common codec."""
+        if self._sdp is not None:
+            return self._sdp
+        media = await self._media()
+        if media is None:
+            return None
+        if self.offer is None:
+            codecs, event = [(0, "PCMU"), (8, "PCMA")], TELEPHONE_EVENT_PT
+        else:
+            codecs, event = self.offer.g711()[:1], self.offer.telephone_event()
+            if not codecs:
+                return None
+        self._sdp = build_sdp(self.advertised_host, media.port, codecs, event, session_id=self._sdp_id)
+        return self._sdp
+
+    def _unanswered(self) -> bool:
+        sip = self.sip
+        return sip is not None and not sip.ended.is_set() and sip.response is None
+
+    async def answer(self, headers: Headers, params: Mapping[str, Any]) -> None:
+        sip = self.sip
+        assert sip is not None
+        if not self._unanswered():
+            return
+        try:
+            sdp = await self._local_sdp()
+        except OSError as exc:  # no RTP port to be had
+            log.warning("cannot answer call %s: %s", self.call_id, exc)
+            self._refuse(503, "Service Unavailable - no RTP port")
+            return
+        if sdp is None:
+            self._refuse(488, "Not Acceptable Here - voxsim offers PCMU and PCMA only")
+            return
+        if not self._unanswered():
+            return
+        sip.local_sdp = sdp
+        sip.answer(sdp, headers=wire_headers(headers))
+        ended = asyncio.ensure_future(sip.ended.wait())
+        confirmed = asyncio.ensure_future(sip.confirmed.wait())
+        try:
+            await asyncio.wait([confirmed, ended], timeout=self.ack_timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ended.cancel()
+            confirmed.cancel()
+        if sip.confirmed.is_set() and not sip.ended.is_set():
+            self.report("Call.Connected", {"headers": {}})
+
+    def _refuse(self, code: int, reason: str) -> None:
+        """The scenario answered but the call cannot be: a final response, and Disconnected for the scenario."""
+        if self._unanswered():
+            assert self.sip is not None
+            self.local_end = True
+            self.sip.reject(code, reason)
+            self.report("Call.Disconnected", {"internalCode": code, "reason": REASONS[code], "headers": {}})
+            self.close()
+
+    async def reject(self, code: int, headers: Headers) -> None:
+        sip = self.sip
+        assert sip is not None
+        if sip.ended.is_set():
+            return
+        if sip.answered:
+            await self.hangup(headers)
+            return
+        self.local_end = True
+        code = code if 300 <= code <= 699 else 603
+        sip.reject(code, headers=wire_headers(headers))
+        self.close()
+
+    async def hangup(self, headers: Headers) -> None:
+        sip = self.sip
+        assert sip is not None
+        self.local_end = True
+        if sip.ended.is_set():
+            self.close()
+            return
+        if sip.answered:
+            if not sip.confirmed.is_set():  # RFC 3261 15: no BYE before the ACK of our 2xx
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(sip.confirmed.wait(), self.request_timeout)
+            await self._bye(headers)
+        else:
+            sip.reject(480, headers=wire_headers(headers))
+        self.close()
+
+    async def ring(self, headers: Headers) -> None:
+        if self._unanswered():
+            assert self.sip is not None
+            self.sip.ring(180, headers=wire_headers(headers))
+
+    async def start_early_media(self, headers: Headers) -> None:
+        if not self._unanswered():
+            return
+        try:
+            sdp = await self._local_sdp()
+        except OSError as exc:
+            log.warning("no early media for call %s: %s", self.call_id, exc)
+            sdp = None
+        if self._unanswered():
+            assert self.sip is not None
+            self.sip.ring(183, "Session Progress", headers=wire_headers(headers), sdp=sdp)
+
+
+@dataclass
+class DialTarget:
+    """One INVITE an outbound leg sends: Request-URI, next hop, From/To, credentials, extra headers."""
+
+    uri: str
+    dest: Address
+    from_addr: str
+    to_addr: str
+    auth: tuple[str, str] | None = None
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    max_forwards: int | None = None
+
+
+class SipOutboundLeg(SipLeg):
+    """A call the scenario placed, to one target or forked to several; see the module docstring.
+
+    `timeout` (seconds, e.g. from `VI-CallTimeout`) fails the call with 408 when nobody answered by
+    then; without it the session's own outbound no-answer timer applies.
+    """
+
+    def __init__(self, ua: UserAgent, targets: list[DialTarget], *, advertised_host: str,
+                 open_media: Callable[[], Any] | None = None,
+                 on_closed: Callable[[SipLeg], None] | None = None,
+                 request_timeout: float = 2.0, timeout: float | None = None) -> None:
+        super().__init__(ua, advertised_host=advertised_host, open_media=open_media, on_closed=on_closed,
+                         request_timeout=request_timeout)
+        self.targets = targets
+        self.timeout = timeout
+        self.handles: list[InviteHandle] = []
+        self.failures: list[Response] = []
+        self.rang = False
+        self.audio_started = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._pending = 0
+
+    def bind(self, session: SessionPort, call_id: str) -> None:
+        super().bind(session, call_id)
+        self._held = None  # the session created the call itself: it knows it already
+
+    async def start(self) -> None:
+        """Reserves the RTP port and sends the INVITEs (returns without waiting for answers)."""
+        media = await self._media()
+        port = media.port if media is not None else 9
+        offer = build_sdp(self.advertised_host, port, [(0, "PCMU"), (8, "PCMA")], TELEPHONE_EVENT_PT,
+                          session_id=self._sdp_id)
+        self._pending = len(self.targets)
+        for target in self.targets:
+            handle = InviteHandle()
+            self.handles.append(handle)
+            self._spawn(self._branch(target, handle, offer))
+        if self.timeout:
+            self._timer = asyncio.get_running_loop().call_later(self.timeout, self._expired)
+
+    async def _branch(self, target: DialTarget, handle: InviteHandle, offer: bytes) -> None:
+        try:
+            call = await self.ua.invite(target.uri, dest=target.dest, from_addr=target.from_addr, to=target.to_addr,
+                                        auth=target.auth, sdp=offer, headers=target.headers,
+                                        on_provisional=self._provisional, handle=handle, on_call=self._watch,
+                                        max_forwards=target.max_forwards)
+        except CallFailed as failure:
+            self._failed(failure.response)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.info("INVITE to %s failed: %r", target.uri, exc)
+            request = handle.request
+            self._failed(make_response(request, 503, f"Service Unavailable - {exc}") if request else None)
+            return
+        if self.sip is not None or self.local_end or self.closed:
+            self._spawn(self._hang_up_quietly(call))  # lost the race, or hung up meanwhile
+            return
+        self.sip = call
+        self._cancel_timer()
+        for other in self.handles:
+            if other is not handle:
+                other.cancel()
+        headers = scenario_headers_of(call.response) if call.response is not None else {}
+        if not self.audio_started:
+            self.audio_started = True
+            self.report("Call.AudioStarted", {"headers": headers})
+        self.report("Call.Connected", {"headers": headers})
+        if call.ended.is_set():
+            self._on_end(call)
+
+    def _provisional(self, response: Response) -> None:
+        if self.sip is not None or self.local_end or response.status < 180:
+            return
+        headers = scenario_headers_of(response)
+        if not self.rang:
+            self.rang = True
+            self.report("Call.Ringing", {"headers": headers})
+        if response.body and not self.audio_started:
+            self.audio_started = True
+            self.report("Call.AudioStarted", {"headers": headers})
+
+    def _failed(self, response: Response | None) -> None:
+        if response is not None:
+            self.failures.append(response)
+        self._pending -= 1
+        if self._pending > 0 or self.sip is not None:
+            return
+        self._cancel_timer()
+        if not self.local_end:
+            best = _best_failure(self.failures)
+            code = best.status if best is not None else 503
+            reason = best.reason if best is not None else REASONS[503]
+            headers = scenario_headers_of(best) if best is not None else {}
+            self.local_end = True
+            self.report("Call.Failed", {"code": code, "reason": reason, "headers": headers})
+        self.close()
+
+    def _expired(self) -> None:
+        self._timer = None
+        if self.sip is None and not self.local_end:
+            self.local_end = True
+            for handle in self.handles:
+                handle.cancel()
+            self.report("Call.Failed", {"code": 408, "reason": REASONS[408], "headers": {}})
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    async def _hang_up_quietly(self, call: SipCall) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(call.bye(), self.request_timeout)
+
+    async def hangup(self, headers: Headers) -> None:
+        self.local_end = True
+        self._cancel_timer()
+        if self.sip is not None:
+            await self._bye(headers)
+            self.close()
+            return
+        for handle in self.handles:
+            handle.cancel()
+        if self._pending <= 0:
+            self.close()
+
+    def close(self) -> None:
+        self._cancel_timer()
+        super().close()
+
+    def abort(self) -> None:
+        for handle in self.handles:
+            handle.cancel()
+        super().abort()
+
+
+def _best_failure(responses: list[Response]) -> Response | None:
+    """Which final response a forked call fails with (after RFC 3261 16.7.6): a 6xx, else a busy, else
+    the lowest code."""
+    if not responses:
+        return None
+    for wanted in (lambda r: r.status >= 600, lambda r: r.status == 486):
+        chosen = [r for r in responses if wanted(r)]
+        if chosen:
+            return chosen[0]
+    return min(responses, key=lambda r: r.status)

@@ -1,0 +1,451 @@
+"""SIP call legs against our own UserAgent as the far end, with a fake session recording the events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from sip_edge.dialog import build_request
+from sip_edge.legs import (
+    DialTarget,
+    MediaPort,
+    SipInboundLeg,
+    SipOutboundLeg,
+    build_sdp,
+    dtmf_of,
+    parse_sdp,
+    wire_headers,
+)
+from sip_edge.message import Request
+from sip_edge.transaction import TimerConfig
+from sip_edge.transport import Address
+from sip_edge.ua import Call, CallFailed, UserAgent
+
+OFFER = (b"v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n"
+         b"m=audio 4000 RTP/AVP 18 8 0 96\r\na=rtpmap:96 telephone-event/8000\r\n"
+         b"m=video 4002 RTP/AVP 99\r\na=rtpmap:99 H264/90000\r\n")
+
+
+class FakeSession:
+    session_id = 7
+    account_id = 1
+    application_id = 2
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, dict[str, Any]]] = []
+        self.changed = asyncio.Event()
+
+    def call_event(self, call_id: str, name: str, payload: Any = None) -> None:
+        self.events.append((call_id, name, dict(payload or {})))
+        self.changed.set()
+
+    def names(self) -> list[str]:
+        return [name for _, name, _ in self.events]
+
+    async def wait(self, name: str, timeout: float = 3.0) -> dict[str, Any]:
+        async def find() -> dict[str, Any]:
+            while True:
+                for _, event, payload in self.events:
+                    if event == name:
+                        return payload
+                self.changed.clear()
+                await self.changed.wait()
+
+        return await asyncio.wait_for(find(), timeout)
+
+
+@pytest.fixture
+async def pair() -> AsyncIterator[tuple[UserAgent, UserAgent, asyncio.Queue[Call]]]:
+    """`edge` (our side; incoming calls queued, not answered) and `phone` (the far end)."""
+    incoming: asyncio.Queue[Call] = asyncio.Queue()
+    timers = TimerConfig(t1=0.05, t2=0.2, trying_delay=0)
+    edge = UserAgent(user="edge", on_invite=incoming.put_nowait, timers=timers)
+    phone = UserAgent(user="phone", timers=timers)
+    await edge.start(tcp=None)
+    await phone.start(tcp=None)
+    yield edge, phone, incoming
+    await phone.stop()
+    await edge.stop()
+
+
+async def open_media() -> MediaPort:
+    return await MediaPort.open("127.0.0.1", (0, 0))
+
+
+async def inbound(edge: UserAgent, phone: UserAgent, incoming: asyncio.Queue[Call], *, sdp: bytes = OFFER,
+                  headers: list[tuple[str, str]] | None = None):
+    session = FakeSession()
+    provisional: list[Any] = []
+    task = asyncio.ensure_future(phone.invite(f"sip:1001@127.0.0.1:{edge.ports['udp']}", sdp=sdp,
+                                              headers=headers or [], on_provisional=provisional.append))
+    sip_call = await asyncio.wait_for(incoming.get(), 3)
+    leg = SipInboundLeg(edge, sip_call, advertised_host="127.0.0.1", open_media=open_media, request_timeout=1,
+                        ack_timeout=3)
+    leg.bind(session, "c1")
+    leg.offered()
+    return session, leg, task, provisional
+
+
+# ------------------------------------------------------------------------------------------ pure helpers
+
+
+def test_parse_sdp_takes_the_first_audio_stream() -> None:
+    media = parse_sdp(OFFER)
+    assert media is not None
+    assert (media.host, media.port, media.payloads) == ("10.0.0.9", 4000, [18, 8, 0, 96])
+    assert media.g711() == [(8, "PCMA"), (0, "PCMU")] and media.telephone_event() == 96
+    assert parse_sdp(b"v=0\r\nm=video 1 RTP/AVP 99\r\n") is None
+
+
+def test_build_sdp_answers_one_codec_and_telephone_event() -> None:
+    sdp = build_sdp("127.0.0.1", 10002, [(8, "PCMA")], 96, session_id=5).decode()
+    assert "m=audio 10002 RTP/AVP 8 96\r\n" in sdp and "c=IN IP4 127.0.0.1" in sdp
+    assert "a=rtpmap:96 telephone-event/8000" in sdp and "a=fmtp:96 0-16" in sdp
+    assert "IN IP6 ::1" in build_sdp("::1", 1, [(0, "PCMU")], None, session_id=1).decode()
+
+
+def test_wire_headers_keep_x_and_user_to_user_only() -> None:
+    assert wire_headers({"X-A": "1", "x-b": "two\r\nInjected: yes", "P-Asserted-Identity": "no",
+                         "User-to-User": "abc", "X-Bad Name": "no"}) == [
+        ("X-A", "1"), ("x-b", "two Injected: yes"), ("User-to-User", "abc")]
+
+
+@pytest.mark.parametrize(("content_type", "body", "tone"), [
+    ("application/dtmf-relay", "Signal=5\r\nDuration=160\r\n", "5"),
+    ("application/dtmf-relay", "Signal= 11\r\nDuration=160\r\n", "#"),
+    ("application/dtmf-relay", "signal=*\r\n", "*"),
+    ("application/dtmf", "10", "*"),
+    ("application/dtmf", "D", "D"),
+    ("application/json", "{}", None),
+])
+def test_dtmf_of_info_bodies(content_type: str, body: str, tone: str | None) -> None:
+    from sip_edge.message import Headers
+
+    request = Request("INFO", "sip:a@b", Headers([("Content-Type", content_type)]), body.encode())
+    assert dtmf_of(request) == tone
+
+
+async def test_media_port_reserves_an_even_port_in_range_and_releases_it() -> None:
+    port = await MediaPort.open("127.0.0.1", (30000, 30100))
+    assert 30000 <= port.port < 30100 and port.port % 2 == 0
+    port.close()
+    await asyncio.sleep(0)  # the socket goes on the loop's next turn
+    again = await MediaPort.open("127.0.0.1", (port.port, port.port + 1))
+    assert again.port == port.port
+    again.close()
+
+
+# ------------------------------------------------------------------------------------------ inbound
+
+
+async def test_answer_sends_200_with_an_sdp_answer_and_connected_follows_the_ack(pair) -> None:
+    edge, phone, incoming = pair
+    session, leg, task, _ = await inbound(edge, phone, incoming, headers=[("X-In", "1")])
+    await leg.answer({"X-Out": "yes", "Contact": "no"}, {})
+    call = await task
+    assert call.response.headers.get("X-Out") == "yes"
+    assert call.response.headers.get_all("Contact") != ["no"]
+    answer = parse_sdp(call.remote_sdp)
+    assert answer is not None and answer.payloads == [8, 96] and answer.port == leg.media.port
+    assert session.names() == ["Call.Connected"]
+    assert (await call.bye()).status == 200
+    payload = await session.wait("Call.Disconnected")
+    assert payload["internalCode"] == 200 and payload["reason"] == "Normal call clearing"
+    assert leg.closed and leg.media.closed
+
+
+async def test_a_late_offer_gets_our_offer_in_the_200(pair) -> None:
+    edge, phone, incoming = pair
+    session, leg, task, _ = await inbound(edge, phone, incoming, sdp=b"")
+    await leg.answer({}, {})
+    call = await task
+    assert parse_sdp(call.remote_sdp).payloads == [0, 8, 101]
+    await call.bye()
+
+
+async def test_no_common_codec_is_488(pair) -> None:
+    edge, phone, incoming = pair
+    session, leg, task, _ = await inbound(edge, phone, incoming,
+                                          sdp=b"v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 9 RTP/AVP 18\r\n")
+    await leg.answer({}, {})
+    with pytest.raises(CallFailed) as failure:
+        await task
+    assert failure.value.response.status == 488
+    assert session.events[-1][2]["internalCode"] == 488
+
+
+async def test_ring_early_media_and_reject_with_headers(pair) -> None:
+    edge, phone, incoming = pair
+    session, leg, task, provisional = await inbound(edge, phone, incoming)
+    await leg.ring({"X-Ring": "1"})
+    await leg.start_early_media({})
+    await leg.reject(486, {"X-Why": "busy"})
+    with pytest.raises(CallFailed) as failure:
+        await task
+    response = failure.value.response
+    assert response.status == 486 and response.headers.get("X-Why") == "busy"
+    statuses = [r.status for r in provisional]
+    assert 180 in statuses and 183 in statuses
+    ringing = next(r for r in provisional if r.status == 180)
+    early = next(r for r in provisional if r.status == 183)
+    assert ringing.headers.get("X-Ring") == "1" and b"m=audio" in early.body
+    assert session.events == []  # the scenario did it: nothing to report
+    assert leg.media.closed
+
+
+async def test_hangup_before_answer_is_480_and_after_is_bye(pair) -> None:
+    edge, phone, incoming = pair
+    _, leg, task, _ = await inbound(edge, phone, incoming)
+    await leg.hangup({})
+    with pytest.raises(CallFailed) as failure:
+        await task
+    assert failure.value.response.status == 480
+
+    session, leg, task, _ = await inbound(edge, phone, incoming)
+    await leg.answer({}, {})
+    call = await task
+    await leg.hangup({"X-Bye": "now"})
+    assert await call.wait_ended(2) == "remote BYE"
+    assert session.names() == ["Call.Connected"]
+
+
+async def test_cancel_from_the_caller_is_disconnected_487(pair) -> None:
+    edge, phone, incoming = pair
+    from sip_edge.ua import InviteHandle
+
+    session = FakeSession()
+    handle = InviteHandle()
+    task = asyncio.ensure_future(phone.invite(f"sip:1@127.0.0.1:{edge.ports['udp']}", handle=handle))
+    sip_call = await asyncio.wait_for(incoming.get(), 3)
+    leg = SipInboundLeg(edge, sip_call, advertised_host="127.0.0.1", open_media=open_media)
+    leg.bind(session, "c1")
+    await leg.ring({})
+    await asyncio.sleep(0.1)
+    handle.cancel()
+    with pytest.raises(CallFailed) as failure:
+        await task
+    assert failure.value.response.status == 487
+    assert session.events == []  # held until the session knows the call
+    leg.offered()
+    assert session.events[0][1:] == ("Call.Disconnected", {"internalCode": 487, "reason": "Request Terminated",
+                                                           "headers": {}})
+
+
+async def test_info_message_and_dtmf_from_the_caller_become_events(pair) -> None:
+    edge, phone, incoming = pair
+    session, leg, task, _ = await inbound(edge, phone, incoming)
+    await leg.answer({}, {})
+    call = await task
+    await call.request("INFO", body=b"Signal=7\r\nDuration=100\r\n", content_type="application/dtmf-relay")
+    await call.request("INFO", body=b"{\"a\":1}", content_type="application/json", headers=[("X-I", "i")])
+    await call.request("MESSAGE", body=b"hello", content_type="text/plain", headers=[("X-M", "m")])
+    await call.bye(headers=[("X-Bye", "b")])
+    await session.wait("Call.Disconnected")
+    assert session.events[1][1:] == ("Call.ToneReceived", {"tone": "7", "type": "3"})
+    assert session.events[2][1:] == ("Call.InfoReceived", {"mimeType": "application/json", "body": '{"a":1}',
+                                                           "headers": {"X-I": "i"}})
+    assert session.events[3][1:] == ("Call.MessageReceived", {"text": "hello", "headers": {"X-M": "m"}})
+    assert session.events[4][2]["headers"] == {"X-Bye": "b"}
+
+
+async def test_send_message_info_and_digits_reach_the_caller(pair) -> None:
+    edge, phone, incoming = pair
+    session, leg, task, _ = await inbound(edge, phone, incoming)
+    await leg.answer({}, {})
+    call = await task
+    seen: list[Request] = []
+    call.on_request = seen.append
+    await leg.send_message("hi", {})
+    await leg.send_info("application/json", "{}", {"X-Info": "1"})
+    await leg.send_digits("1#")
+    assert [(r.method, r.body) for r in seen] == [
+        ("MESSAGE", b"hi"), ("INFO", b"{}"), ("INFO", b"Signal=1\r\nDuration=160\r\n"),
+        ("INFO", b"Signal=#\r\nDuration=160\r\n")]
+    assert seen[1].headers.get("X-Info") == "1" and seen[2].content_type == "application/dtmf-relay"
+    await call.bye()
+
+
+async def test_a_200_never_acked_is_hung_up_and_reported_408(sip_peer) -> None:
+    incoming: asyncio.Queue[Call] = asyncio.Queue()
+    edge = UserAgent(on_invite=incoming.put_nowait, timers=TimerConfig(t1=0.02, t2=0.05, trying_delay=0))
+    await edge.start(tcp=None)
+    try:
+        peer_port = sip_peer.transport.ports["udp"]
+        invite = build_request("INVITE", f"sip:1@127.0.0.1:{edge.ports['udp']}", from_addr="<sip:p@127.0.0.1>",
+                               to_addr="<sip:1@127.0.0.1>", contact=f"<sip:p@127.0.0.1:{peer_port}>",
+                               sent_by=f"127.0.0.1:{peer_port}", body=OFFER, content_type="application/sdp")
+        await sip_peer.transport.send(invite, Address("udp", "127.0.0.1", edge.ports["udp"]))
+        session = FakeSession()
+        leg = SipInboundLeg(edge, await asyncio.wait_for(incoming.get(), 3), advertised_host="127.0.0.1",
+                            open_media=open_media, ack_timeout=5)
+        leg.bind(session, "c1")
+        leg.offered()
+        await leg.answer({}, {})  # returns when the UA gives up on the ACK
+        payload = await session.wait("Call.Disconnected")
+        assert payload["internalCode"] == 408 and "Call.Connected" not in session.names()
+    finally:
+        await edge.stop()
+
+
+# ------------------------------------------------------------------------------------------ outbound
+
+
+def target(ua: UserAgent, user: str = "bob", **kwargs: Any) -> DialTarget:
+    port = ua.ports["udp"]
+    return DialTarget(f"sip:{user}@127.0.0.1:{port}", Address("udp", "127.0.0.1", port),
+                      '"Alice" <sip:alice@127.0.0.1>', f"<sip:{user}@127.0.0.1>", **kwargs)
+
+
+async def outbound(edge: UserAgent, *targets: DialTarget, timeout: float | None = None):
+    session = FakeSession()
+    leg = SipOutboundLeg(edge, list(targets), advertised_host="127.0.0.1", open_media=open_media,
+                         request_timeout=1, timeout=timeout)
+    leg.bind(session, "o1")
+    await leg.start()
+    return session, leg
+
+
+async def test_outbound_rings_connects_and_ends_on_bye(pair) -> None:
+    edge, phone, incoming = pair
+    answered: list[Call] = []
+
+    async def on_invite(call: Call) -> None:
+        call.ring(183, sdp=OFFER)
+        await asyncio.sleep(0.05)
+        answered.append(call)
+        call.answer(headers=[("X-Answered", "1")])
+
+    phone.on_invite = on_invite
+    session, leg = await outbound(edge, target(phone, headers=[("X-Out", "1")]))
+    connected = await session.wait("Call.Connected")
+    assert session.names() == ["Call.Ringing", "Call.AudioStarted", "Call.Connected"]
+    assert connected["headers"] == {"X-Answered": "1"}
+    far = answered[0]
+    assert far.invite.headers.get("X-Out") == "1"
+    assert far.invite.from_.display_name == "Alice" and parse_sdp(far.invite.body).port == leg.media.port
+    await far.request("MESSAGE", body=b"yo", content_type="text/plain")
+    await far.bye()
+    assert (await session.wait("Call.Disconnected"))["internalCode"] == 200
+    assert session.names()[-2:] == ["Call.MessageReceived", "Call.Disconnected"] and leg.closed
+
+
+async def test_outbound_failure_reports_the_final_response(pair) -> None:
+    edge, phone, _ = pair
+    phone.on_invite = lambda call: call.reject(486, "Busy Here", headers=[("X-Busy", "1")])
+    session, leg = await outbound(edge, target(phone))
+    failed = await session.wait("Call.Failed")
+    assert failed == {"code": 486, "reason": "Busy Here", "headers": {"X-Busy": "1"}}
+    assert leg.closed
+
+
+async def test_outbound_hangup_while_ringing_cancels(pair) -> None:
+    edge, phone, _ = pair
+    ringing: list[Call] = []
+
+    def on_invite(call: Call) -> None:
+        ringing.append(call)
+        call.ring()
+
+    phone.on_invite = on_invite
+    session, leg = await outbound(edge, target(phone))
+    await session.wait("Call.Ringing")
+    await leg.hangup({})
+    assert await ringing[0].wait_ended(2) == "rejected 487" and ringing[0].cancelled
+    await asyncio.sleep(0.1)
+    assert session.names() == ["Call.Ringing"] and leg.closed
+
+
+async def test_outbound_hangup_when_connected_sends_bye_with_headers(pair) -> None:
+    edge, phone, _ = pair
+    calls: list[Call] = []
+    seen: list[Request] = []
+
+    def on_invite(call: Call) -> None:
+        calls.append(call)
+        call.on_request = seen.append
+        call.answer()
+
+    phone.on_invite = on_invite
+    session, leg = await outbound(edge, target(phone))
+    await session.wait("Call.Connected")
+    await leg.hangup({"X-Reason": "done"})
+    assert await calls[0].wait_ended(2) == "remote BYE"
+    assert seen[-1].method == "BYE" and seen[-1].headers.get("X-Reason") == "done"
+    assert "Call.Disconnected" not in session.names()
+
+
+async def test_fork_first_answer_wins_and_the_others_are_cancelled() -> None:
+    timers = TimerConfig(t1=0.05, t2=0.2, trying_delay=0)
+    edge = UserAgent(timers=timers)
+    phones = [UserAgent(user=f"p{i}", timers=timers) for i in range(3)]
+    for ua in (edge, *phones):
+        await ua.start(tcp=None)
+    try:
+        seen: dict[int, Call] = {}
+
+        def ringer(index: int):
+            def on_invite(call: Call) -> None:
+                seen[index] = call
+                call.ring()
+                if index == 1:
+                    asyncio.get_running_loop().call_later(0.1, call.answer)
+            return on_invite
+
+        for index, phone in enumerate(phones):
+            phone.on_invite = ringer(index)
+        phones[2].on_invite = lambda call: call.reject(404)
+        session, leg = await outbound(edge, *(target(p) for p in phones))
+        await session.wait("Call.Connected")
+        assert await seen[0].wait_ended(2) == "rejected 487"
+        assert seen[1].answered and not seen[1].ended.is_set()
+        assert session.names() == ["Call.Ringing", "Call.AudioStarted", "Call.Connected"]
+        await leg.hangup({})
+        assert await seen[1].wait_ended(2) == "remote BYE"
+    finally:
+        for ua in (*phones, edge):
+            await ua.stop()
+
+
+async def test_fork_all_failing_reports_the_best_failure(pair) -> None:
+    edge, phone, _ = pair
+    other = UserAgent(user="other", on_invite=lambda call: call.reject(486))
+    await other.start(tcp=None)
+    try:
+        phone.on_invite = lambda call: call.reject(404)
+        session, _ = await outbound(edge, target(phone), target(other))
+        assert (await session.wait("Call.Failed"))["code"] == 486
+    finally:
+        await other.stop()
+
+
+async def test_outbound_timeout_fails_408_and_cancels(pair) -> None:
+    edge, phone, _ = pair
+    ringing: list[Call] = []
+
+    def on_invite(call: Call) -> None:
+        ringing.append(call)
+        call.ring()
+
+    phone.on_invite = on_invite
+    session, _ = await outbound(edge, target(phone), timeout=0.3)
+    assert (await session.wait("Call.Failed"))["code"] == 408
+    assert await ringing[0].wait_ended(2) == "rejected 487"
+
+
+async def test_digest_challenge_is_answered(pair) -> None:
+    from sip_edge.auth import DigestServer
+
+    edge, phone, _ = pair
+    phone.digest = DigestServer("pbx", algorithms=("MD5",))
+    phone.credentials = {"alice": "pw"}.get
+    phone.auth_methods = frozenset({"INVITE"})
+    phone.proxy_auth = True
+    phone.on_invite = lambda call: call.answer()
+    session, leg = await outbound(edge, target(phone, auth=("alice", "pw")))
+    await session.wait("Call.Connected")
+    await leg.hangup({})
+    phone2_session, _ = await outbound(edge, target(phone, auth=("alice", "wrong")))
+    assert (await phone2_session.wait("Call.Failed"))["code"] == 407
