@@ -1,8 +1,10 @@
 """pytest fixtures for an in-process emulator (load with `pytest_plugins = ["voxsim.testing"]`).
 
-`voxsim_emulator` starts voxsim on loopback with ephemeral ports and a temporary state folder;
-`voxsim_api` is the official Python client pointed at its HTTPS listener. The client is
-synchronous (httpx), so call it through `await asyncio.to_thread(...)` or the `call` helper.
+`voxsim_emulator` starts voxsim on loopback with ephemeral ports and a temporary state folder
+(`voxsim_settings` may be overridden to change its settings); `voxsim_api` is the official Python
+client pointed at its HTTPS listener (synchronous, so it is called off the loop:
+`await voxsim_api("add_application", application_name="shop")`); `voxsim_phone` makes SIP phones
+that call the emulator and are called by it (`phone = await voxsim_phone("alice")`).
 """
 
 from __future__ import annotations
@@ -87,3 +89,63 @@ async def raw_api_call(emulator: Emulator, method: str, **params: Any) -> dict[s
     async with aiohttp.ClientSession() as session, session.post(
             url, data={"account_id": str(acc.account_id), "api_key": acc.api_key, **params}) as resp:
         return await resp.json()
+
+
+class TestPhone:
+    """A SIP phone on loopback (voxsim's own user agent) that calls and is called by the emulator.
+
+    Incoming calls are answered at once unless `auto_answer` is False; they land in `incoming`.
+    """
+
+    __test__ = False  # not a test class, despite the name
+
+    def __init__(self, emulator: Emulator, user: str, auto_answer: bool = True) -> None:
+        from sip_edge.transport import Address
+        from sip_edge.ua import UserAgent
+
+        self.emulator = emulator
+        self.incoming: asyncio.Queue[Any] = asyncio.Queue()
+        self.auto_answer = auto_answer
+        self.ua = UserAgent("127.0.0.1", user=user, on_invite=self._on_invite)
+        self.edge = Address("udp", "127.0.0.1", emulator.listeners["sip_udp"]["port"])
+
+    def _on_invite(self, call: Any) -> None:
+        if self.auto_answer:
+            call.answer()
+        self.incoming.put_nowait(call)
+
+    def domain(self, application: str) -> str:
+        return f"{application}.{self.emulator.account.account_name}.voximplant.com"
+
+    async def call(self, destination: str, application: str, *, user: str | None = None,
+                   password: str | None = None, headers: list[tuple[str, str]] | None = None) -> Any:
+        """INVITEs `destination@application.account.voximplant.com`; as a user when `user` is given.
+
+        Returns the answered call, or raises `sip_edge.ua.CallFailed` with the final response."""
+        domain = self.domain(application)
+        from_addr = f"<sip:{user}@{domain}>" if user else None
+        auth = (user, password) if user and password else None
+        return await self.ua.invite(f"sip:{destination}@{domain}", dest=self.edge, from_addr=from_addr,
+                                    auth=auth, headers=headers or [])
+
+    async def register(self, user: str, password: str, application: str, expires: int = 3600) -> Any:
+        """REGISTERs as a Voximplant user of `application`; returns the final response."""
+        domain = self.domain(application)
+        return await self.ua.register(f"sip:{domain}", f"sip:{user}@{domain}", dest=self.edge,
+                                      auth=(user, password), expires=expires)
+
+
+@pytest_asyncio.fixture
+async def voxsim_phone(voxsim_emulator: Emulator) -> AsyncIterator[Callable[..., Any]]:
+    """A factory of `TestPhone`s bound to the in-process emulator: `phone = await voxsim_phone("alice")`."""
+    phones: list[TestPhone] = []
+
+    async def make(user: str = "phone", auto_answer: bool = True) -> TestPhone:
+        phone = TestPhone(voxsim_emulator, user, auto_answer)
+        await phone.ua.start(udp=0, tcp=None)
+        phones.append(phone)
+        return phone
+
+    yield make
+    for phone in phones:
+        await phone.ua.stop()
