@@ -7,7 +7,11 @@ With `services` (store, sessions, runtime; the composition root gives them), an 
 2. Through a SIP registration: a Request-URI that is not a voxsim address (or carries our
    `voxsim-reg` Contact parameter) and that `RegistrationManager.match_inbound` maps to one of the
    SIP registrations runs the registration's bound rule, `destination` = the Request-URI user part.
-   No white list applies. A registration bound to a user, or to nothing: 480 / 404.
+   A registration bound to a user instead reaches that user: a session of the registration's
+   application runs the built-in `VoxEngine.forwardCallToUser();` (`sessions.FORWARD_TO_USER`, no
+   rule) with `destination` = the user's name, so the call is forked to the user's registered
+   contacts and bridged (480 when the user is not registered). No white list applies. A
+   registration bound to nothing: 404.
 3. From a user: the From host is an application domain and the From user one of its users, or the
    caller is not in the white list but sent Proxy-Authorization. The INVITE is challenged (407,
    realm = the application's domain), then routed through the user's application's rules with the
@@ -17,7 +21,8 @@ With `services` (store, sessions, runtime; the composition root gives them), an 
    `app_id#account_id#dest@sip.voximplant.com` (else 404), the source address is in the account's
    SIP white list (else 403; the edge's own UDP socket, used by callSIP to a voxsim address, is
    trusted), a rule matches (else 404); `clientType()` "sip".
-5. A new session (`Sessions.start_for_call`), then `Runtime.inbound_call` with `callerid` (From user),
+5. A new session (`Sessions.start_for_call`, or `Sessions.start_builtin` for a user-bound
+   registration), then `Runtime.inbound_call` with `callerid` (From user),
    `displayName` (From display name), `destination`, `fromURI`/`toURI` (From and To URIs, with
    `sip:`) and the `X-`/`User-to-User` headers; a `legs.SipInboundLeg` carries the scenario's answer,
    ring, reject... The runtime answers 500 for a scenario that fails before answering and 480 for
@@ -47,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 from sip_edge.dialog import new_tag
 from sip_edge.headers import HeaderError, NameAddr
-from sip_edge.legs import MediaPort, SipInboundLeg, SipLeg, scenario_headers_of
+from sip_edge.legs import MediaPort, SipInboundLeg, SipLeg, SipOutboundLeg, scenario_headers_of
 from sip_edge.message import Request, Response, make_response
 from sip_edge.registrar import Registrar
 from sip_edge.registration import CONTACT_PARAM
@@ -55,11 +60,11 @@ from sip_edge.transport import Address
 from sip_edge.ua import Call, UserAgent
 from sip_edge.uri import SipURI, format_host
 from voxsim.errors import VoxError
-from voxsim.sessions import Route, RouteError
+from voxsim.sessions import FORWARD_TO_USER, Route, RouteError
 
 if TYPE_CHECKING:
     from sip_edge.registration import RegistrationManager
-    from voxsim.model import User
+    from voxsim.model import Account, Application, User
     from voxsim.runtime import Runtime
     from voxsim.sessions import Sessions
 
@@ -129,16 +134,39 @@ class Refusal(Exception):
         self.headers = headers or []
 
 
+@dataclass(frozen=True)
+class ToUser:
+    """A call for a user with no rule: it came through SIP registration `reg_id`, bound to `user`."""
+
+    account: Account
+    application: Application
+    user: User
+    reg_id: int
+
+    @property
+    def scenario_name(self) -> str:
+        """What the session's log calls the built-in script."""
+        return f"(registration {self.reg_id} to user {self.user.user_name})"
+
+
 @dataclass
 class Inbound:
-    """Who is calling and where the call goes."""
+    """Who is calling and where the call goes: a rule (`route`), or a user without a rule (`to_user`)."""
 
-    route: Route
+    route: Route | None
     client_type: str
     callerid: str
     display_name: str
-    user: User | None = None
+    user: User | None = None  # the calling user (an INVITE proven by digest)
     extra: dict[str, Any] = field(default_factory=dict)
+    to_user: ToUser | None = None
+
+    @property
+    def destination(self) -> str:
+        if self.to_user is not None:
+            return self.to_user.user.user_name
+        assert self.route is not None
+        return self.route.destination
 
 
 class SipEdge:
@@ -245,6 +273,22 @@ class SipEdge:
 
     def track(self, leg: SipLeg) -> None:
         self.legs.add(leg)
+        if isinstance(leg, SipOutboundLeg):
+            self._report_callerid(leg)
+
+    @staticmethod
+    def _report_callerid(leg: SipOutboundLeg) -> None:
+        """Tells the session the From user its outbound call goes out with (the history's `local_number`):
+        the scenario's callerid, else `default_callerid`, or a registration's `sip_username` (regId)."""
+        report = getattr(leg.session, "outbound_callerid", None)
+        if report is None or not leg.targets:
+            return
+        try:
+            user = NameAddr.parse(leg.targets[0].from_addr).uri.user
+        except (HeaderError, ValueError):
+            return
+        if user:
+            report(leg.call_id, user)
 
     def forget(self, leg: SipLeg) -> None:
         self.legs.discard(leg)
@@ -312,7 +356,7 @@ class SipEdge:
         try:
             await services.runtime.inbound_call(
                 session, leg, callerid=inbound.callerid, display_name=inbound.display_name,
-                destination=inbound.route.destination, from_uri=str(from_.uri), to_uri=str(to.uri),
+                destination=inbound.destination, from_uri=str(from_.uri), to_uri=str(to.uri),
                 headers=scenario_headers_of(request), client_type=inbound.client_type, call_id=call_id)
         finally:
             leg.offered()
@@ -385,22 +429,23 @@ class SipEdge:
         reg = next((r for r in store.active_sip_registrations() if r.sip_registration_id == reg_id), None)
         if reg is None:
             raise Refusal(404, f"Not Found - SIP registration {reg_id} is gone")
-        if reg.rule_id is None or reg.application_id is None:
-            if reg.user_id is not None:
-                raise Refusal(self.settings.user_offline_code,
-                              f"Temporarily Unavailable - calls to the user bound to SIP registration {reg_id} "
-                              "are not emulated yet")
-            raise Refusal(404, f"Not Found - SIP registration {reg_id} is not bound to a rule")
+        if reg.application_id is None or (reg.rule_id is None and reg.user_id is None):
+            raise Refusal(404, f"Not Found - SIP registration {reg_id} is not bound to a rule or a user")
+        callerid, display = from_.uri.user or "", from_.display_name or ""
         try:
             account = store.get_account(reg.account_id)
             app = store.find_application(reg.account_id, application_id=reg.application_id)
+            if app is None:
+                raise Refusal(404, f"Not Found - SIP registration {reg_id}: no application")
+            if reg.rule_id is None:  # bound to a user: the call goes to that user (forwardCallToUser)
+                user = store.get_user(reg.account_id, user_id=reg.user_id, application_id=app.application_id)
+                return Inbound(None, "sip", callerid, display, extra={"reg_id": reg_id},
+                               to_user=ToUser(account, app, user, reg_id))
             rule = store.get_rule(reg.account_id, rule_id=reg.rule_id)
         except (KeyError, VoxError) as exc:
             raise Refusal(404, f"Not Found - SIP registration {reg_id}: {exc}") from exc
-        if app is None:
-            raise Refusal(404, f"Not Found - SIP registration {reg_id}: no application")
         route = Route(account, app, rule, _user_part(request_uri))
-        return Inbound(route, "sip", from_.uri.user or "", from_.display_name or "", extra={"reg_id": reg_id})
+        return Inbound(route, "sip", callerid, display, extra={"reg_id": reg_id})
 
     def _match(self, account: Any, app: Any, destination: str) -> Route:
         assert self.services is not None
@@ -412,7 +457,11 @@ class SipEdge:
     async def _start_session(self, inbound: Inbound, source: Address) -> Any:
         sessions = self.services.sessions if self.services else None
         assert sessions is not None
-        route = inbound.route
+        route, to_user = inbound.route, inbound.to_user
+        if to_user is not None:
+            return await sessions.start_builtin(to_user.account, to_user.application, to_user.scenario_name,
+                                                FORWARD_TO_USER, initiator_address=source.host)
+        assert route is not None
         try:
             if inbound.user is not None:
                 return await sessions.start(route.account, route.application, route.rule,

@@ -4,7 +4,9 @@ This is the core's side of "the life of a call" (design §"The life of an inboun
 3-4): a request URI becomes account, application and destination (`voxsim.routing`), the
 application's rules pick one, the store allocates the `call_session_history_id`, and the
 runtime starts the rule's scenarios in one context. The SIP edge and the Management API both
-come through here; neither knows the other.
+come through here; neither knows the other. A call the platform handles without a rule (one
+arriving through a SIP registration bound to a user) runs a built-in script instead
+(`start_builtin` with `FORWARD_TO_USER`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from voxsim.errors import NO_SCENARIO_BOUND, VoxError
 from voxsim.model import Account, Application, Rule
 from voxsim.runtime import Runtime, Session
 from voxsim.store import Store
+
+# The built-in scenario of a call that reaches a user without a rule (a SIP registration bound to a
+# user, reference §1.7): the call is offered with `destination` = the user's name, and the shim's
+# forwardCallToUser calls that user (forked to the user's registered contacts) and bridges the two.
+FORWARD_TO_USER = "VoxEngine.forwardCallToUser();"
 
 
 class RouteError(Exception):
@@ -92,18 +99,36 @@ class Sessions:
         scenarios = self.store.rule_scenarios(rule.rule_id)
         if not scenarios:
             raise VoxError(NO_SCENARIO_BOUND, "No scenario is bound to the rule")
+        return await self._launch(account, application, rule.rule_id, rule.rule_name,
+                                  [(s.scenario_name, s.scenario_script) for s in scenarios],
+                                  custom_data=custom_data, user_id=user_id, initiator_address=initiator_address)
+
+    async def start_builtin(self, account: Account, application: Application, scenario_name: str, script: str, *,
+                            rule_name: str = "", custom_data: str = "", user_id: int | None = None,
+                            initiator_address: str = "127.0.0.1") -> Session:
+        """A session of the application that runs voxsim's own `script` instead of a rule's scenarios.
+
+        For what the platform does without a rule, such as a call arriving through a SIP registration
+        bound to a user (`FORWARD_TO_USER`). The history row has no `rule_id` and `rule_name` (default
+        ""); `scenario_name` names the script in the session's log.
+        """
+        return await self._launch(account, application, None, rule_name, [(scenario_name, script)],
+                                  custom_data=custom_data, user_id=user_id, initiator_address=initiator_address)
+
+    async def _launch(self, account: Account, application: Application, rule_id: int | None, rule_name: str,
+                      scenarios: list[tuple[str, str]], *, custom_data: str, user_id: int | None,
+                      initiator_address: str) -> Session:
         row = self.store.create_session(account.account_id, application.application_id,
-                                        application.application_name, rule.rule_id, rule.rule_name,
+                                        application.application_name, rule_id, rule_name,
                                         user_id=user_id, custom_data=custom_data,
                                         initiator_address=initiator_address)
         session_id = row.call_session_history_id
         http_url, https_url = self.access_urls(session_id)
         return await self.runtime.start_session(
             account_id=account.account_id, application_id=application.application_id,
-            application_name=application.application_name, rule_id=rule.rule_id, rule_name=rule.rule_name,
-            scenarios=[(s.scenario_name, s.scenario_script) for s in scenarios], session_id=session_id,
-            custom_data=custom_data, access_url=http_url, access_secure_url=https_url,
-            log_url=self.log_url(session_id))
+            application_name=application.application_name, rule_id=rule_id, rule_name=rule_name,
+            scenarios=scenarios, session_id=session_id, custom_data=custom_data, access_url=http_url,
+            access_secure_url=https_url, log_url=self.log_url(session_id))
 
     async def start_for_call(self, route: Route, initiator_address: str = "127.0.0.1") -> Session:
         """A new session for one inbound call (one session per call, as on the platform)."""

@@ -271,3 +271,84 @@ async def test_forward_call_to_sip_bridges_a_sipp_caller_and_a_sipp_callee(emula
     session, = await finished(emulator)
     calls = (await history(api, session.session_id))["calls"]
     assert sorted((c["incoming"], c["successful"]) for c in calls) == [(False, True), (True, True)]
+
+
+# ---------------------------------------------------------------------------------------- a user called, a PBX calling
+
+
+async def test_call_user_reaches_a_sipp_phone_that_registered_with_digest(emulator, api, sipp) -> None:
+    app = await provision(api, dialing("{username: 'carol'}", hang_up_after=300).replace("callSIP", "callUser")
+                          .replace(", {});", ");"), app_name="desk")
+    await api("add_user", user_name="carol", user_display_name="Carol", user_password=PASSWORD,
+              application_id=app["application_id"])
+    # One phone on one port: SIPp registers (401, then [authentication]) and exits, then answers there as a
+    # UAS (a SIPp client scenario drops requests of a new Call-ID, so one process cannot do both).
+    port = free_port_pair()
+    registering = await sipp.run("register.xml", "-s", "carol", "-au", "carol", "-ap", PASSWORD,
+                                 remote=sip_remote(emulator), port=port, keys={"domain": app["domain"]})
+    assert registering.ok and registering.received("SIP/2.0 401"), registering.stderr[-2000:]
+    phone = await sipp.start("uas.xml", port=port)
+    started = await api("start_scenarios", rule_id=app["rule_id"])
+    result = await phone.result()
+    assert result.ok, result.stderr[-2000:]
+    assert f"INVITE sip:carol@127.0.0.1:{port};transport=UDP SIP/2.0" in result.messages
+    assert f"To: <sip:carol@{app['domain']}>" in result.messages
+    assert f"From: <sip:voxsim@{app['domain']}>" in result.messages  # no callerid: the edge's default
+    session, = await finished(emulator)
+    assert logged(session, "event ") == ['event Call.Ringing {"headers":{}}', 'event Call.Connected {"headers":{}}',
+                                         'event Call.Disconnected {"code":200,"headers":{}}']
+    call, = (await history(api, started["call_session_history_id"]))["calls"]
+    assert (call["incoming"], call["successful"], call["local_number"], call["remote_number"]) == (
+        False, True, "voxsim", "carol")
+    assert call["remote_number_type"] == "user"
+
+
+async def test_a_sipp_pbx_calls_the_contact_of_a_registration_bound_to_a_rule(emulator, api, sipp) -> None:
+    app = await provision(api, ANSWER_AND_HANG_UP, app_name="ext", pattern="never")  # the binding, not the pattern
+    port = free_port_pair()
+    pbx = await sipp.start("registrar_invite.xml", port=port)
+    created = await api("create_sip_registration", sip_username="300", proxy=f"127.0.0.1:{port}", password="regpw",
+                        application_id=app["application_id"], rule_id=app["rule_id"])
+    reg_id = created["sip_registration_id"]
+    result = await pbx.result()
+    assert result.ok, result.stderr[-2000:]
+    edge_port = emulator.listeners["sip_udp"]["port"]
+    assert f"INVITE sip:300@127.0.0.1:{edge_port};voxsim-reg={reg_id} SIP/2.0" in result.messages
+    reg, = (await api("get_sip_registrations", sip_registration_id=reg_id))["result"]
+    assert reg["successful"] and reg["status_code"] == 200 and reg["rule_id"] == app["rule_id"]
+    session, = await finished(emulator)
+    alerting = json.loads(logged(session, "alerting ")[0][len("alerting "):])
+    assert (alerting["callerid"], alerting["displayName"], alerting["destination"], alerting["clientType"]) == (
+        "+15557654321", "SIPp PBX", "300", "sip")
+    assert alerting["headers"] == {"X-Pbx": "extension-300"}
+    record = await history(api, session.session_id)
+    assert record["rule_name"] == "ext_rule" and record["finish_reason"] == "Normal termination"
+    call, = record["calls"]
+    assert (call["incoming"], call["successful"], call["local_number"], call["remote_number"]) == (
+        True, True, "300", "+15557654321")
+
+
+async def test_a_sipp_pbx_call_through_a_registration_bound_to_a_user_reaches_the_users_sipp_phone(
+        emulator, api, sipp) -> None:
+    app = await provision(api, ANSWER_AND_HANG_UP, app_name="front", pattern="never")  # no rule runs
+    user = await api("add_user", user_name="carol", user_display_name="Carol", user_password=PASSWORD,
+                     application_id=app["application_id"])
+    phone_port, pbx_port = free_port_pair(), free_port_pair()
+    registering = await sipp.run("register.xml", "-s", "carol", "-au", "carol", "-ap", PASSWORD,
+                                 remote=sip_remote(emulator), port=phone_port, keys={"domain": app["domain"]})
+    assert registering.ok, registering.stderr[-2000:]
+    phone = await sipp.start("uas.xml", port=phone_port)
+    pbx = await sipp.start("registrar_invite_bye.xml", port=pbx_port)
+    await api("create_sip_registration", sip_username="300", proxy=f"127.0.0.1:{pbx_port}", password="regpw",
+              application_id=app["application_id"], user_id=user["user_id"])
+    pbx_result, phone_result = await pbx.result(), await phone.result()
+    assert pbx_result.ok, pbx_result.stderr[-2000:]
+    assert phone_result.ok, phone_result.stderr[-2000:]
+    assert "From: \"SIPp PBX\" <sip:+15557654321@" in phone_result.messages  # the PBX's caller, forwarded
+    assert f"To: <sip:carol@{app['domain']}>" in phone_result.messages
+    session, = await finished(emulator)
+    record = await history(api, session.session_id)
+    assert record["rule_name"] == "" and "rule_id" not in record
+    calls = sorted(record["calls"], key=lambda c: not c["incoming"])
+    assert [(c["incoming"], c["local_number"], c["remote_number"]) for c in calls] == [
+        (True, "carol", "+15557654321"), (False, "+15557654321", "carol")]

@@ -479,3 +479,126 @@ async def test_a_trunk_call_over_tls(emulator: Emulator) -> None:
         assert await call.wait_ended(3) == "remote BYE"  # the scenario's BYE came back on the connection
     finally:
         await pbx.stop()
+
+
+# ---------------------------------------------------------------------------------------- registrations bound to users
+
+
+class Phone:
+    """Our UserAgent as a phone (or callee) that answers every INVITE; REGISTERs it receives get 200."""
+
+    def __init__(self, user: str = "phone") -> None:
+        self.calls: list[Call] = []
+        self.ua = UserAgent(user=user, on_invite=self.on_invite, timers=TimerConfig(trying_delay=0))
+
+    def on_invite(self, call: Call) -> None:
+        self.calls.append(call)
+        call.ring()
+        call.answer()
+
+    async def register(self, em: Emulator, aor: str, password: str) -> None:
+        user = aor.split(":", 1)[1].split("@", 1)[0]
+        response = await self.ua.register(f"sip:127.0.0.1:{em.listeners['sip_udp']['port']}", aor,
+                                          auth=(user, password))
+        assert response.status == 200
+
+
+async def registered(em: Emulator, reg_id: int) -> str:
+    """Waits until SIP registration `reg_id` is registered; its Contact URI (where the PBX sends calls)."""
+    await em.sip_registrations_changed()
+    manager = em.sip_registrations
+    assert manager is not None
+    for _ in range(100):
+        if manager.registrations.get(reg_id, {}).get("successful"):
+            break
+        await asyncio.sleep(0.02)
+    return manager.registrations[reg_id]["contact"].strip("<>")
+
+
+async def test_a_registration_bound_to_a_user_forwards_the_call_to_the_user(emulator: Emulator, pbx: UserAgent) -> None:
+    app, _ = provision(emulator, pattern="never")  # the application's rules play no part
+    store, account_id = emulator.store, emulator.account.account_id
+    user = store.add_user(account_id, app.application_id, "carol", "Carol", "Secret123")
+    registrar, phone = Phone("registrar"), Phone("carol")
+    await registrar.ua.start(tcp=None)
+    await phone.ua.start(tcp=None)
+    try:
+        bind = BindRequest(application_id=app.application_id, user_id=user.user_id)
+        reg = store.create_sip_registration(account_id, "300", f"127.0.0.1:{registrar.ua.ports['udp']}", bind=bind)
+        contact = await registered(emulator, reg.sip_registration_id)
+        offline = await refused(emulator, pbx, contact)
+        assert offline.status == 480  # carol has not registered: callUser fails, the caller gets 480
+        await phone.register(emulator, f"sip:carol@{app.domain}", "Secret123")
+        call = await call_edge(emulator, pbx, contact, from_addr='"Front Desk" <sip:+15550001@pbx.example>',
+                               headers=[("X-Ticket", "7")])
+        assert call.response.status == 200 and len(phone.calls) == 1
+        invite = phone.calls[0].invite
+        assert (invite.to.uri.user, invite.to.uri.host) == ("carol", app.domain)
+        assert (invite.from_.uri.user, invite.from_.display_name) == ("+15550001", "Front Desk")
+        session = all_sessions(emulator)[-1]
+        # Both legs connected before the BYE (an ACK and a BYE in the same instant leave the call unconnected).
+        await session.wait_until(lambda: [c.state for c in session.calls.values()] == ["CONNECTED"] * 2)
+        await call.bye()
+        assert await phone.calls[0].wait_ended(3) == "remote BYE"
+        await session.wait_finished(3)
+        alerting = (await session.wait_for_event("Application.CallAlerting"))["data"]
+        assert (alerting["destination"], alerting["callerid"], alerting["headers"]) == (
+            "carol", "+15550001", {"X-Ticket": "7"})
+        assert any(f"(registration {reg.sip_registration_id} to user carol)" in line for line in session.log.lines)
+        row = store.get_session(session.session_id)
+        assert (row.rule_id, row.rule_name, row.application_id) == (None, "", app.application_id)
+        legs = sorted(store.calls_of([session.session_id])[session.session_id], key=lambda c: not c.incoming)
+        assert [(c.incoming, c.local_number, c.remote_number, c.successful) for c in legs] == [
+            (True, "carol", "+15550001", True), (False, "+15550001", "carol", True)]
+    finally:
+        await phone.ua.stop()
+        await registrar.ua.stop()
+
+
+async def test_a_registration_bound_to_neither_rule_nor_user_is_404(emulator: Emulator, pbx: UserAgent) -> None:
+    app, _ = provision(emulator)
+    registrar = Phone("registrar")
+    await registrar.ua.start(tcp=None)
+    try:
+        bind = BindRequest(application_id=app.application_id)
+        store, account_id = emulator.store, emulator.account.account_id
+        reg = store.create_sip_registration(account_id, "301", f"127.0.0.1:{registrar.ua.ports['udp']}", bind=bind)
+        response = await refused(emulator, pbx, await registered(emulator, reg.sip_registration_id))
+        assert response.status == 404 and "not bound" in response.reason
+        assert all_sessions(emulator) == []
+    finally:
+        await registrar.ua.stop()
+
+
+# ------------------------------------------------------------------------------------------ history of calls out
+
+
+CALL_ON_START = r"""
+VoxEngine.addEventListener(AppEvents.Started, () => {
+  const call = VoxEngine.callSIP(%s);
+  call.addEventListener(CallEvents.Connected, () => call.hangup());
+  call.addEventListener(CallEvents.Failed, () => VoxEngine.terminate());
+  call.addEventListener(CallEvents.Disconnected, () => VoxEngine.terminate());
+});
+"""
+
+
+async def test_outbound_history_records_the_from_user_the_edge_sends(emulator: Emulator) -> None:
+    far = Phone("far")
+    await far.ua.start(tcp=None)
+    try:
+        store, account_id = emulator.store, emulator.account.account_id
+        reg = store.create_sip_registration(account_id, "200", f"127.0.0.1:{far.ua.ports['udp']}")
+        await registered(emulator, reg.sip_registration_id)
+        cases = [(f"'{far.ua.uri(user='bob')}'", "voxsim"), (f"'{far.ua.uri(user='bob')}', {{callerid: '+1999'}}",
+                                                             "+1999"),
+                 (f"'sip:1001', {{regId: {reg.sip_registration_id}}}", "200")]
+        for args, from_user in cases:
+            app, rule = provision(emulator, CALL_ON_START % args, app_name=f"out{next(_names)}")
+            session = await emulator.sessions.start(emulator.account, app, rule)
+            await session.wait_finished(3)
+            assert far.calls[-1].invite.from_.uri.user == from_user
+            record, = store.calls_of([session.session_id])[session.session_id]
+            assert (record.incoming, record.local_number, record.successful) == (False, from_user, True)
+    finally:
+        await far.ua.stop()

@@ -88,6 +88,7 @@ class Session:
         self.finish_reason: str | None = None
         self.ended_at: datetime | None = None
         self.calls: dict[str, Call] = {}
+        self._unrecorded: set[str] = set()  # outbound calls the dialer is still placing
         self.terminate_requested = False
         self.hide_tones = False
         self._scenarios = scenarios
@@ -370,7 +371,7 @@ class Session:
         data.setdefault("headers", {})
         self.emit("call", call.id, name, data)
         self.media.call_ended(call.id)
-        self.recorder.call_ended(self.session_id, call.record())
+        self._record_ended(call)
         self._update_idle()
 
     def dial(self, call_id: str, kind: str, to: str, params: dict[str, Any]) -> None:
@@ -380,7 +381,9 @@ class Session:
             display_name=str(params.get("displayName") or ""), number=to,
         )
         self.calls[call.id] = call
-        self.recorder.call_started(self.session_id, call.record())
+        # Recorded once the dialer has placed it (or failed to), or when it ends before that, so that
+        # the history row has the callerid the call really goes out with (see `outbound_callerid`).
+        self._unrecorded.add(call.id)
         loop = asyncio.get_running_loop()
         call.timeout = loop.call_later(self.settings.outbound_answer_timeout, self._outbound_expired, call)
         self._update_idle()
@@ -389,13 +392,41 @@ class Session:
             try:
                 call.leg = await self._services.dialer().place_call(self, call, kind, params)
             except DialError as exc:
+                self._record_dialed(call)
                 self.end_call(call, "Call.Failed", {"code": exc.code, "reason": exc.reason})
+                return
+            self._record_dialed(call)
 
         def failed(exc: BaseException) -> None:
             self.write_log(f"[error] dialing {kind} {to} failed: {exc!r}")
+            self._record_dialed(call)
             self.end_call(call, "Call.Failed", {"code": 500, "reason": reason_for(500)})
 
         self._track(call.run_in_order(place, failed))
+
+    def outbound_callerid(self, call_id: str, callerid: str) -> None:
+        """A dialer reports the callerid (From user) it places an outbound call with: its default when
+        the scenario gave none, say. The call's history row records it as `local_number`. Heard only
+        while the call is being placed: the row is written when `place_call` returns (or the call
+        ends, if that comes first), and a later report changes nothing.
+        """
+        call = self.calls.get(call_id)
+        if call is not None and call_id in self._unrecorded and callerid:
+            call.callerid = callerid
+
+    def _record_dialed(self, call: Call) -> None:
+        if call.id not in self._unrecorded:
+            return
+        self._unrecorded.discard(call.id)
+        self.recorder.call_started(self.session_id, call.record())
+        if not call.live:
+            self.recorder.call_ended(self.session_id, call.record())
+
+    def _record_ended(self, call: Call) -> None:
+        if call.id in self._unrecorded:  # it ended (hangup, session over) while the dialer was placing it
+            self._record_dialed(call)
+        else:
+            self.recorder.call_ended(self.session_id, call.record())
 
     def resolve_reply(self, rid: int, status: int, content_type: str, body: str) -> None:
         future = self._replies.get(rid)
@@ -533,7 +564,7 @@ class Session:
             else:
                 self.leg_op(call, "hangup", lambda leg: leg.hangup({}))
                 call.mark_ended(200 if call.state == CONNECTED else 487, "Session terminated")
-            self.recorder.call_ended(self.session_id, call.record())
+            self._record_ended(call)
 
     def _stop_clocks(self) -> None:
         for handle in (self._idle, self._deadline):
