@@ -318,6 +318,7 @@ class SipLeg:
     def _on_end(self, sip: SipCall) -> None:
         if sip is not self.sip:
             return
+        self._before_end(sip)
         if not self.local_end:
             if sip.cancelled:
                 code = 487
@@ -330,6 +331,9 @@ class SipLeg:
             self.report("Call.Disconnected", {"internalCode": code, "reason": REASONS[code],
                                               "headers": self._bye_headers})
         self.close()
+
+    def _before_end(self, sip: SipCall) -> None:
+        """What a leg still owes the scenario before it learns the call ended (see SipInboundLeg)."""
 
     # -- what the scenario does inside the dialog
 
@@ -432,6 +436,7 @@ class SipInboundLeg(SipLeg):
         self.ack_timeout = ack_timeout
         self.offer = parse_sdp(sip.invite.body) if sip.invite.body else None
         self._sdp: bytes | None = None
+        self._connected_reported = False
         self._watch(sip)
         if sip.ended.is_set():  # gone before we were watching
             self._on_end(sip)
@@ -482,6 +487,17 @@ class SipInboundLeg(SipLeg):
             ended.cancel()
             confirmed.cancel()
         if sip.confirmed.is_set() and not sip.ended.is_set():
+            self._report_connected()
+
+    def _before_end(self, sip: SipCall) -> None:
+        if sip.confirmed.is_set():
+            self._report_connected()
+
+    def _report_connected(self) -> None:
+        """Call.Connected, once: from answer() when the ACK comes, or from _on_end when the ACK and the
+        BYE arrived in the same loop turn (the call did connect, if only for an instant)."""
+        if not self._connected_reported:
+            self._connected_reported = True
             self.report("Call.Connected", {"headers": {}})
 
     def _refuse(self, code: int, reason: str) -> None:

@@ -157,6 +157,27 @@ async def test_answer_sends_200_with_an_sdp_answer_and_connected_follows_the_ack
     assert leg.closed and leg.media.closed
 
 
+async def test_ack_and_bye_in_one_loop_turn_still_connect_before_disconnecting(pair) -> None:
+    edge, phone, incoming = pair
+    session, leg, task, _ = await inbound(edge, phone, incoming)
+    sip_call = leg.sip
+    send_200 = sip_call.answer
+
+    def answer_then_ack_and_bye(*args: Any, **kwargs: Any) -> None:
+        send_200(*args, **kwargs)
+        # The ACK and then the caller's BYE, both handled before the answering leg wakes up.
+        sip_call.confirmed.set()
+        sip_call.end_reason = "remote BYE"
+        sip_call.ended.set()
+        sip_call.on_end(sip_call)
+
+    sip_call.answer = answer_then_ack_and_bye
+    await leg.answer({}, {})
+    assert session.names() == ["Call.Connected", "Call.Disconnected"]
+    assert session.events[1][2]["internalCode"] == 200
+    await asyncio.wait_for(task, 3)
+
+
 async def test_a_late_offer_gets_our_offer_in_the_200(pair) -> None:
     edge, phone, incoming = pair
     session, leg, task, _ = await inbound(edge, phone, incoming, sdp=b"")
