@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -41,6 +42,13 @@ class Process:
         url = f"{self.base}{path}?{urllib.parse.urlencode(params)}"
         with urllib.request.urlopen(url, timeout=10) as resp:
             return json.loads(resp.read())
+
+    def get_text(self, path: str) -> str:
+        try:
+            with urllib.request.urlopen(f"{self.base}{path}", timeout=10) as resp:
+                return resp.read().decode()
+        except urllib.error.HTTPError:
+            return ""
 
     def post(self, path: str, **params: str) -> dict:
         data = urllib.parse.urlencode(params).encode()
@@ -153,3 +161,42 @@ def test_deploy_reports_a_bad_folder(tmp_path: Path):
 def test_unreachable_emulator_is_a_clear_error():
     out = run_cli("deploy", str(EXAMPLES), "--api", "http://127.0.0.1:9")
     assert out.returncode == 1 and "cannot reach the emulator" in out.stderr
+
+
+def test_sigterm_hangs_up_established_calls_and_keeps_their_history(tmp_path: Path):
+    """`voxsim up` stopping sends BYE on an established call, ends its session and writes its history."""
+    state = str(tmp_path / "state")
+    proc = Process(state, "--seed", str(EXAMPLES))
+    sip_port = int(proc.get("/_voxsim/health")["listeners"]["sip_udp"]["port"])
+    messages = tmp_path / "sipp_messages.log"
+    # The IVR (2xx) answers and waits for tones; SIPp would hang up itself only after 10 s.
+    sipp = subprocess.Popen(
+        ["sipp", "-sf", str(EXAMPLES.parent / "sipp" / "call.xml"), "-s", "201", "-key", "domain",
+         "demo.voxsim.voximplant.com", "-m", "1", "-p", "0", "-i", "127.0.0.1", "-nostdin", "-timeout", "30s",
+         "-trace_msg", "-message_file", str(messages), f"127.0.0.1:{sip_port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 10
+        while "Call.Connected" not in proc.get_text("/_voxsim/sessions/1/log") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        out = proc.stop(signal.SIGTERM)
+        assert proc.proc.returncode == 0, out
+        assert sipp.wait(timeout=20) == 0  # the call ended by a BYE from voxsim, well before 10 s
+    finally:
+        if sipp.poll() is None:
+            sipp.kill()
+    trace = messages.read_text(errors="replace")
+    assert "BYE sip:" in trace
+
+    again = Process(state)
+    try:
+        account = again.get("/_voxsim/account")
+        key = {"account_id": str(account["account_id"]), "api_key": account["api_key"]}
+        rows = again.get("/platform_api/GetCallHistory", with_calls="true", **key)["result"]
+        assert [r["rule_name"] for r in rows] == ["ivr"]
+        assert rows[0]["finish_reason"] == "Terminated administratively"
+        assert rows[0]["calls"][0]["successful"] is True and rows[0]["calls"][0]["incoming"] is True
+        session_id = rows[0]["call_session_history_id"]
+        assert "Application.Terminating" in again.get_text(f"/_voxsim/sessions/{session_id}/log")
+    finally:
+        again.stop()
