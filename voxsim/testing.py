@@ -10,8 +10,11 @@ that call the emulator and are called by it (`phone = await voxsim_phone("alice"
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shutil
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +152,123 @@ async def voxsim_phone(voxsim_emulator: Emulator) -> AsyncIterator[Callable[...,
     yield make
     for phone in phones:
         await phone.ua.stop()
+
+
+# ------------------------------------------------------------------------------------------ SIPp
+
+
+@dataclass
+class SippResult:
+    returncode: int
+    successful: int
+    failed: int
+    stderr: str
+    messages: str
+
+    @property
+    def ok(self) -> bool:
+        """SIPp exits 0 only when every call succeeded."""
+        return self.returncode == 0 and self.failed == 0
+
+    def received(self, first_line: str) -> bool:
+        """Whether SIPp's trace shows a received message starting with `first_line` (e.g. "SIP/2.0 403")."""
+        blocks = self.messages.split("message received")[1:]  # "UDP message received [N] bytes :\n\n<message>"
+        return any(block.partition("\n")[2].lstrip().startswith(first_line) for block in blocks)
+
+
+class SippRun:
+    """One SIPp process. `result()` waits for it and reads its statistics."""
+
+    def __init__(self, process: asyncio.subprocess.Process, stat_file: Path, message_file: Path) -> None:
+        self.process = process
+        self.stat_file = stat_file
+        self.message_file = message_file
+
+    async def result(self, timeout: float = 45.0) -> SippResult:
+        _, stderr = await asyncio.wait_for(self.process.communicate(), timeout)
+        successful, failed = read_sipp_stats(self.stat_file)
+        messages = self.message_file.read_text(errors="replace") if self.message_file.exists() else ""
+        assert self.process.returncode is not None
+        return SippResult(self.process.returncode, successful, failed, stderr.decode(errors="replace"), messages)
+
+    async def kill(self) -> None:
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.process.wait(), 5)
+
+
+def read_sipp_stats(path: Path) -> tuple[int, int]:
+    """SuccessfulCall(C) and FailedCall(C) from the last line of a -trace_stat file (;-separated)."""
+    if not path.exists():
+        return 0, 0
+    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    if len(lines) < 2:
+        return 0, 0
+    values = dict(zip(lines[0].split(";"), lines[-1].split(";"), strict=False))
+    return int(values.get("SuccessfulCall(C)", 0)), int(values.get("FailedCall(C)", 0))
+
+
+def sipp_listening(port: int, transport: str = "udp") -> bool:
+    """True once something listens on `port` (reads /proc/net, Linux): the moment SIPp is ready."""
+    table = Path("/proc/net/tcp" if transport == "tcp" else "/proc/net/udp")
+    wanted = f":{port:04X}"
+    for line in table.read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1].endswith(wanted) and (transport != "tcp" or fields[3] == "0A"):
+            return True
+    return False
+
+
+class SippRunner:
+    """Starts SIPp (Debian package sip-tester) processes for one test; `close()` kills what is left."""
+
+    def __init__(self, folder: Path, scenarios: Path | None = None) -> None:
+        self.folder = folder
+        self.scenarios = scenarios
+        self.runs: list[SippRun] = []
+        binary = shutil.which("sipp")
+        assert binary, "SIPp is not installed (Debian/Ubuntu: apt-get install sip-tester)"
+        self.binary = binary
+
+    def scenario(self, name: str) -> str:
+        """The path of an XML scenario in `scenarios`."""
+        assert self.scenarios is not None, "this runner has no scenario folder"
+        return str(self.scenarios / name)
+
+    async def start(self, *args: str, listen: tuple[int, str] | None = None, timeout: str = "30s") -> SippRun:
+        """Runs `sipp ARGS` with statistics and message traces in the test's folder.
+
+        With `listen=(port, transport)`, waits until SIPp listens there (a server scenario)."""
+        index = len(self.runs)
+        stat_file, message_file = self.folder / f"sipp{index}.csv", self.folder / f"sipp{index}_messages.log"
+        command = [self.binary, *args, "-trace_stat", "-stf", str(stat_file), "-fd", "1",
+                   "-trace_msg", "-message_file", str(message_file), "-timeout", timeout, "-nostdin"]
+        process = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, cwd=self.folder)
+        run = SippRun(process, stat_file, message_file)
+        self.runs.append(run)
+        if listen is not None:
+            for _ in range(300):
+                if sipp_listening(*listen) or process.returncode is not None:
+                    break
+                await asyncio.sleep(0.01)
+        return run
+
+    async def run(self, *args: str, timeout: float = 45.0) -> SippResult:
+        return await (await self.start(*args)).result(timeout)
+
+    async def close(self) -> None:
+        for run in self.runs:
+            await run.kill()
+
+
+@pytest_asyncio.fixture
+async def voxsim_sipp(tmp_path: Path) -> AsyncIterator[SippRunner]:
+    """A `SippRunner` for this test (SIPp must be installed: the test command installs it)."""
+    runner = SippRunner(tmp_path)
+    try:
+        yield runner
+    finally:
+        await runner.close()

@@ -9,10 +9,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import ipaddress
-import shutil
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from cryptography.x509.oid import NameOID
 
 from sip_edge.message import Message
 from sip_edge.transport import Address, SipTransport
+from voxsim.testing import SippRunner
 
 SIPP_DIR = Path(__file__).parent / "sipp"
 
@@ -126,109 +125,11 @@ async def sip_peer(make_peer: Callable[..., Awaitable[Peer]]) -> Peer:
 # ------------------------------------------------------------------------------------------ SIPp
 
 
-@dataclass
-class SippResult:
-    returncode: int
-    successful: int
-    failed: int
-    stderr: str
-    messages: str
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0 and self.failed == 0
-
-
-class SippRun:
-    """One SIPp process. `result()` waits for it and reads its statistics."""
-
-    def __init__(self, process: asyncio.subprocess.Process, stat_file: Path, message_file: Path) -> None:
-        self.process = process
-        self.stat_file = stat_file
-        self.message_file = message_file
-
-    async def result(self, timeout: float = 45.0) -> SippResult:
-        _, stderr = await asyncio.wait_for(self.process.communicate(), timeout)
-        successful, failed = read_sipp_stats(self.stat_file)
-        messages = self.message_file.read_text(errors="replace") if self.message_file.exists() else ""
-        assert self.process.returncode is not None
-        return SippResult(self.process.returncode, successful, failed, stderr.decode(errors="replace"), messages)
-
-    def kill(self) -> None:
-        if self.process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
-
-
-def read_sipp_stats(path: Path) -> tuple[int, int]:
-    """SuccessfulCall(C) and FailedCall(C) from the last line of a -trace_stat file (;-separated)."""
-    if not path.exists():
-        return 0, 0
-    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
-    if len(lines) < 2:
-        return 0, 0
-    header, last = lines[0].split(";"), lines[-1].split(";")
-    values = dict(zip(header, last, strict=False))
-    return int(values.get("SuccessfulCall(C)", 0)), int(values.get("FailedCall(C)", 0))
-
-
-def wait_listening(port: int, transport: str) -> bool:
-    """True once something listens on `port` (reads /proc/net, Linux): the moment SIPp is ready."""
-    table = Path("/proc/net/tcp" if transport == "tcp" else "/proc/net/udp")
-    wanted = f":{port:04X}"
-    for line in table.read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[1].endswith(wanted) and (transport != "tcp" or fields[3] == "0A"):
-            return True
-    return False
-
-
-class Sipp:
-    """Starts SIPp processes for one test and kills whatever is left at the end."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.runs: list[SippRun] = []
-        self.binary = shutil.which("sipp")
-        assert self.binary, "SIPp is not installed (Debian/Ubuntu: apt-get install sip-tester)"
-
-    async def start(self, *args: str, listen: tuple[int, str] | None = None) -> SippRun:
-        """Runs `sipp ARGS` with statistics and message traces in the test's folder.
-
-        With `listen=(port, transport)`, waits until SIPp listens there (a server scenario).
-        """
-        index = len(self.runs)
-        stat_file, message_file = self.folder / f"sipp{index}.csv", self.folder / f"sipp{index}_messages.log"
-        command = [
-            self.binary, *args, "-trace_stat", "-stf", str(stat_file), "-fd", "1",
-            "-trace_msg", "-message_file", str(message_file), "-timeout", "30s", "-nostdin",
-        ]
-        process = await asyncio.create_subprocess_exec(
-            *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, cwd=self.folder
-        )
-        run = SippRun(process, stat_file, message_file)
-        self.runs.append(run)
-        if listen is not None:
-            for _ in range(200):
-                if wait_listening(*listen) or process.returncode is not None:
-                    break
-                await asyncio.sleep(0.01)
-        return run
-
-    async def run(self, *args: str, timeout: float = 45.0) -> SippResult:
-        return await (await self.start(*args)).result(timeout)
-
-    def scenario(self, name: str) -> str:
-        return str(SIPP_DIR / name)
-
-
 @pytest_asyncio.fixture
-async def sipp(tmp_path: Path) -> AsyncIterator[Sipp]:
-    runner = Sipp(tmp_path)
+async def sipp(tmp_path: Path) -> AsyncIterator[SippRunner]:
+    """SIPp processes for one test (scenarios in tests/sip_edge/sipp); what is left is killed at the end."""
+    runner = SippRunner(tmp_path, SIPP_DIR)
     try:
         yield runner
     finally:
-        for run in runner.runs:
-            run.kill()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(run.process.wait(), 5)
+        await runner.close()
