@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 
 from sip_edge.auth import DigestServer
-from sip_edge.edge import EdgeSettings
 from sip_edge.message import Request
 from sip_edge.transaction import TimerConfig
 from sip_edge.transport import Address
 from sip_edge.ua import Call, CallFailed, UserAgent
 from voxsim.app import Emulator
 from voxsim.runtime import RuntimeSettings, Session
-from voxsim.testing import ephemeral_settings
+
+from .conftest import start_edge_emulator
 
 FAST = RuntimeSettings(pool_size=1, session_idle_timeout=5.0, outbound_answer_timeout=5.0)
 PASSWORD = "Secret123"
@@ -43,14 +43,7 @@ def dial_script(expr: str, *, hangup_after: int | None = None) -> str:
 
 
 async def start_emulator(tmp_path: Path, runtime: RuntimeSettings = FAST, **edge: Any) -> Emulator:
-    settings = ephemeral_settings(tmp_path / f"state{next(_n)}", runtime=runtime)
-    edge.setdefault("request_timeout", 0.5)  # a far end a test already stopped answers no BYE
-    settings.sip = EdgeSettings(rtp_ports=(0, 0), **edge)
-    emulator = Emulator(settings)
-    await emulator.start()
-    assert emulator.sip_registrations is not None
-    emulator.sip_registrations.timers.unregister_timeout = 0.3
-    return emulator
+    return await start_edge_emulator(tmp_path, runtime, **edge)
 
 
 @pytest.fixture

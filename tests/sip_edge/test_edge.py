@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from sip_edge.auth import DigestClient
-from sip_edge.edge import EdgeSettings, SipEdge
+from sip_edge.edge import SipEdge
 from sip_edge.message import parse_message
 from sip_edge.transaction import TimerConfig
 from sip_edge.transport import Address, free_port_pair
@@ -20,7 +20,8 @@ from sip_edge.ua import Call, CallFailed, InviteHandle, UserAgent
 from voxsim.app import Emulator
 from voxsim.runtime import RuntimeSettings, Session
 from voxsim.store.sip_registrations import BindRequest
-from voxsim.testing import ephemeral_settings
+
+from .conftest import start_edge_emulator
 
 
 @pytest.fixture
@@ -205,14 +206,7 @@ VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
 
 
 async def start_emulator(tmp_path: Path, runtime: RuntimeSettings = FAST, **edge: Any) -> Emulator:
-    settings = ephemeral_settings(tmp_path / f"state{next(_names)}", runtime=runtime)
-    edge.setdefault("request_timeout", 0.5)  # a far end a test already stopped answers no BYE
-    settings.sip = EdgeSettings(rtp_ports=(0, 0), **edge)
-    emulator = Emulator(settings)
-    await emulator.start()
-    assert emulator.sip_registrations is not None
-    emulator.sip_registrations.timers.unregister_timeout = 0.3
-    return emulator
+    return await start_edge_emulator(tmp_path, runtime, **edge)
 
 
 @pytest.fixture
