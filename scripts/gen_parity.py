@@ -65,6 +65,23 @@ command list and what voxsim does with it; the notes say where voxsim differs fr
   `AppEvents.HttpRequest`; the handler's return value is the reply (strings as they are, anything else JSON).
 """
 
+SIP = """## SIP
+
+Real (see docs/sip.md): trunk calls by Request-URI (`dest@app.account.voximplant.com` and
+`app_id#account_id#dest@sip.voximplant.com`) gated by the SIP white list; Voximplant users that REGISTER and
+call with digest (401/407, realm = the application's domain); SIP registrations that register to your PBX
+(digest, refresh, retry, un-register, `sip_registration_fail`/`recovered` callbacks) and take calls through
+it to their rule or user; `callSIP` in every form (UDP, TCP, TLS, digest, `outProxy`, `regId`), `callUser`
+forked to every contact, `callPSTN` through a configurable gateway; `easyProcess` and the forward helpers;
+MESSAGE and INFO inside calls; DTMF by SIP INFO; OPTIONS keep-alives; UDP, TCP and TLS.
+
+Not emulated: audio (each call gets a real RTP port whose packets are dropped; RFC 2833 and in-band DTMF
+are not decoded, no playback, recording or relay between legs); re-INVITE and hold relaying (a re-INVITE
+is answered with the call's own SDP); REFER (`transferTo`), PRACK, session timers; DNS SRV/NAPTR (targets
+are IP addresses or names with ports); MESSAGE outside a dialog (501); `callUserDirect` behaves like
+`callUser`; `callConference` fails with 501.
+"""
+
 VOXENGINE = """## VoxEngine scenarios
 
 Scenarios run in V8 (mini-racer) under voxsim's shim, all of a rule's scenarios in order in one context.
@@ -87,7 +104,8 @@ Simulated (no audio flows yet): `say` (duration estimated at 60 ms a character, 
 Not emulated (a clear "... is not emulated by voxsim" error when used, not when required): ASR, Conference,
 ACD and SmartQueue, WebSocket, the voice-AI connectors (OpenAI, Ultravox, ElevenLabs, Gemini, Yandex,
 Cartesia), ApplicationStorage, the scenario-side VoximplantAPI module, `Crypto`, `PhoneNumber`,
-`Net.sendMail`, `callWhatsappUser`, `createSequencePlayer`. `callPSTN` and `callConference` fail the call.
+`Net.sendMail`, `callWhatsappUser`, `createSequencePlayer`. `callConference` fails the call; `callPSTN`
+fails unless a PSTN gateway is configured (see SIP above).
 `transferTo` fires `TransferFailed` (501). Re-INVITE methods, mic status, blind transfer, beep detection and
 `playProgressTone` only log a line.
 """
@@ -131,7 +149,7 @@ def render() -> str:
         lines += ["", "## Methods voxsim answers that are not in the official list", "",
                   "| Method | Notes |", "|---|---|"]
         lines += [f"| {name} | {_cell(REGISTRY[name].notes)} |" for name in extras]
-    lines += ["", VOXENGINE]
+    lines += ["", SIP, VOXENGINE]
     return "\n".join(lines)
 
 
