@@ -10,7 +10,7 @@ import shutil
 import ssl
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -19,7 +19,7 @@ from mock_api.app import build_app
 from mock_api.callbacks import CallbackSender
 from sip_edge.dialer import SipDialer
 from sip_edge.edge import EdgeServices, EdgeSettings, SipEdge
-from sip_edge.registration import RegistrationManager
+from sip_edge.registration import RegistrationManager, RegistrationTimers
 from voxsim import bootstrap
 from voxsim.config import Settings
 from voxsim.keys import StateFiles, ensure_tls
@@ -30,6 +30,20 @@ from voxsim.sessions import Sessions
 from voxsim.store import Store
 
 log = logging.getLogger("voxsim")
+
+T = TypeVar("T")
+
+
+def options_of(cls: type[T], given: Any) -> T:
+    """`cls` from a setting given as an instance, a dataclass or a mapping of some of its fields (None:
+    the defaults). The core's Settings hold these loosely typed so that it need not import sip_edge."""
+    if given is None:
+        return cls()
+    if isinstance(given, cls):
+        return given
+    values = dataclasses.asdict(given) if dataclasses.is_dataclass(given) else dict(given)
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in values.items() if k in known})
 
 
 class Emulator:
@@ -157,19 +171,15 @@ class Emulator:
         self.runtime.dialer = SipDialer(self.sip)
 
     def _edge_settings(self) -> EdgeSettings:
-        """The SIP edge's settings: `Settings.sip` when the configuration has one (an EdgeSettings, or a
-        dataclass or mapping with some of its fields), else the defaults."""
-        given = getattr(self.settings, "sip", None)
-        if given is None or isinstance(given, EdgeSettings):
-            return given or EdgeSettings()
-        values = dataclasses.asdict(given) if dataclasses.is_dataclass(given) else dict(given)
-        known = {f.name for f in dataclasses.fields(EdgeSettings)}
-        return EdgeSettings(**{k: v for k, v in values.items() if k in known})
+        """The SIP edge's settings: `Settings.sip` (an EdgeSettings, or a mapping of some of its fields)."""
+        return options_of(EdgeSettings, self.settings.sip)
 
     async def _start_sip_registrations(self) -> None:
         assert self.sip is not None and self.sip.ua is not None
-        self.callbacks = CallbackSender(self.store)
-        self.sip_registrations = RegistrationManager(self.sip.ua, self.store, on_transition=self.callbacks.send)
+        self.callbacks = CallbackSender(self.store, **dict(self.settings.callbacks or {}))
+        self.sip_registrations = RegistrationManager(
+            self.sip.ua, self.store, on_transition=self.callbacks.send,
+            timers=options_of(RegistrationTimers, self.settings.sip_registration))
         if self.sip.services is not None:  # calls arriving through a registration run its bound rule
             self.sip.services.registrations = self.sip_registrations
         await self.sip_registrations.start()

@@ -34,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="state folder (default %(default)s); ':memory:' keeps nothing on disk")
     up.add_argument("--seed", action="append", default=[], metavar="PATH",
                     help="a voxengine-ci 'voxfiles' folder (or its parent) to provision at start; repeatable")
+    up.add_argument("--sip-registration-expires", type=int, default=300, metavar="SECONDS",
+                    help="Expires voxsim asks of the registrars of SIP registrations (default %(default)s)")
+    up.add_argument("--sip-registration-retry", type=float, default=5.0, metavar="SECONDS",
+                    help="first retry after a failed registration; doubles up to 120 s (default %(default)s)")
     up.add_argument("--allow-remote-control", action="store_true",
                     help="let non-loopback clients use the /_voxsim/ controls")
     up.add_argument("--log-level", default="INFO")
@@ -53,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(host=args.host, api_port=args.api_port, api_tls_port=args.api_tls_port,
                     sip_port=args.sip_port, sips_port=args.sips_port, state=args.state,
-                    allow_remote_control=args.allow_remote_control)
+                    allow_remote_control=args.allow_remote_control,
+                    sip_registration={"expires": args.sip_registration_expires,
+                                      "retry_initial": args.sip_registration_retry})
 
 
 async def seed(emulator: Emulator, paths: list[str]) -> None:

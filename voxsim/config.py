@@ -31,6 +31,11 @@ class Settings:
     sip: Any = None
     """The SIP edge's choices (codes, digest realm, RTP ports, ...): a `sip_edge.edge.EdgeSettings`, or a
     mapping with some of its fields. The core does not import sip_edge, hence the loose type."""
+    sip_registration: Any = None
+    """Timing of the SIP registration client: a `sip_edge.registration.RegistrationTimers`, or a mapping
+    of some of its fields (`expires` 300 s, `retry_initial` 5 s, `retry_max` 120 s, ...)."""
+    callbacks: Any = None
+    """Keyword arguments of `mock_api.callbacks.CallbackSender` (`retries` 3, `retry_initial` 1 s, `timeout` 10 s)."""
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     """Scenario limits and timings (the platform's documented values by default)."""
     public_address: str = ""

@@ -1,0 +1,44 @@
+"""The composition root's settings plumbing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sip_edge.edge import EdgeSettings
+from sip_edge.registration import RegistrationTimers
+from voxsim.app import Emulator, options_of
+from voxsim.cli import build_parser, settings_from
+from voxsim.testing import ephemeral_settings
+
+
+def test_options_of_accepts_an_instance_a_mapping_a_dataclass_or_nothing():
+    timers = RegistrationTimers(expires=60)
+    assert options_of(RegistrationTimers, timers) is timers
+    assert options_of(RegistrationTimers, None) == RegistrationTimers()
+    assert options_of(RegistrationTimers, {"expires": 42, "unknown": 1}).expires == 42
+
+    @dataclass
+    class Partial:
+        no_rule_code: int = 480
+
+    assert options_of(EdgeSettings, Partial()).no_rule_code == 480
+
+
+async def test_settings_reach_the_registration_client_callbacks_and_edge(tmp_path):
+    settings = ephemeral_settings(tmp_path / "state", sip_registration={"expires": 42, "retry_initial": 0.5},
+                                  callbacks={"retries": 1}, sip={"no_rule_code": 480})
+    emulator = Emulator(settings)
+    await emulator.start()
+    try:
+        assert emulator.sip_registrations.timers.expires == 42
+        assert emulator.sip_registrations.timers.retry_initial == 0.5
+        assert emulator.callbacks.retries == 1
+        assert emulator.sip.settings.no_rule_code == 480
+    finally:
+        await emulator.stop()
+
+
+def test_cli_flags_become_settings():
+    args = build_parser().parse_args(["up", "--sip-registration-expires", "120", "--sip-registration-retry", "2"])
+    settings = settings_from(args)
+    assert settings.sip_registration == {"expires": 120, "retry_initial": 2.0}
