@@ -95,9 +95,10 @@ def print_ready(emulator: Emulator) -> None:
     print("voxsim is ready", flush=True)
     for name, listener in emulator.listeners.items():
         print(f"  {name:<10} {listener['url']}", flush=True)
-    print(f"  state      {emulator.files.folder}" + (" (in memory)" if emulator.files.db == ":memory:" else ""))
-    print(f"  credentials {emulator.files.credentials}")
-    print(f"  CA          {emulator.files.ca}", flush=True)
+    print(f"  {'console':<10} {emulator.listeners['api_http']['url']}/_voxsim/console")
+    print(f"  {'state':<10} {emulator.files.folder}" + (" (in memory)" if emulator.files.db == ":memory:" else ""))
+    print(f"  {'credentials':<10} {emulator.files.credentials}")
+    print(f"  {'CA':<10} {emulator.files.ca}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
