@@ -73,11 +73,13 @@ call with digest (401/407, realm = the application's domain); SIP registrations 
 (digest, refresh, retry, un-register, `sip_registration_fail`/`recovered` callbacks) and take calls through
 it to their rule or user; `callSIP` in every form (UDP, TCP, TLS, digest, `outProxy`, `regId`), `callUser`
 forked to every contact, `callPSTN` through a configurable gateway; `easyProcess` and the forward helpers;
-MESSAGE and INFO inside calls; DTMF by SIP INFO; OPTIONS keep-alives; UDP, TCP and TLS.
+MESSAGE and INFO inside calls; DTMF by SIP INFO (`ToneReceived` type "3") and by RFC 2833/4733
+telephone-events on the call's RTP port (`ToneReceived` type "1", once per key press); OPTIONS keep-alives;
+UDP, TCP and TLS.
 
-Not emulated: audio (each call gets a real RTP port whose packets are dropped; RFC 2833 and in-band DTMF
-are not decoded, no playback, recording or relay between legs); re-INVITE and hold relaying (a re-INVITE
-is answered with the call's own SDP); REFER (`transferTo`), PRACK, session timers; DNS SRV/NAPTR (targets
+Not emulated: audio (each call gets a real RTP port; apart from telephone-events its packets are dropped:
+in-band DTMF is not decoded, no playback, recording or relay between legs); re-INVITE and hold relaying
+(a re-INVITE is answered with the call's own SDP); REFER (`transferTo`), PRACK, session timers; DNS SRV/NAPTR (targets
 are IP addresses or names with ports); MESSAGE outside a dialog (501); `callUserDirect` behaves like
 `callUser`; `callConference` fails with 501.
 """

@@ -16,13 +16,16 @@ Both legs implement `voxsim.runtime.host.CallLeg` over a `sip_edge.ua.Call` and 
   pending and BYE once connected.
 - Either direction: BYE from the far end reports `Call.Disconnected`; INFO with
   `application/dtmf-relay` (`Signal=5`) or `application/dtmf` reports `Call.ToneReceived` (type
-  "3", SIP INFO), other INFO `Call.InfoReceived`, MESSAGE `Call.MessageReceived`. `send_message`,
-  `send_info` and `send_digits` (INFO dtmf-relay, one per digit; `p` pauses) go inside the dialog.
+  "3", SIP INFO), and so do RFC 2833/4733 telephone-events arriving on the call's RTP port when the
+  SDPs negotiated telephone-event (type "1", once per key press: see `sip_edge.rtp`); other INFO
+  reports `Call.InfoReceived`, MESSAGE `Call.MessageReceived`. `send_message`, `send_info` and
+  `send_digits` (INFO dtmf-relay, one per digit; `p` pauses) go inside the dialog.
 
 Only `X-` headers and `User-to-User` go out on the wire from the scenario's header maps, and only
-they come back in event payloads. The RTP port only absorbs what arrives: audio between legs
-belongs to the media work. Requests the legs send wait at most `request_timeout` for an answer,
-so a vanished peer cannot hold a session (or a shutdown) for the 32 s of a SIP transaction.
+they come back in event payloads. The RTP port decodes telephone-events and otherwise only absorbs
+what arrives: audio between legs belongs to the media work. Requests the legs send wait at most
+`request_timeout` for an answer, so a vanished peer cannot hold a session (or a shutdown) for the
+32 s of a SIP transaction.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sip_edge.message import Request, Response, make_response
+from sip_edge.rtp import DtmfDetector
 from sip_edge.transport import Address
 from sip_edge.ua import Call as SipCall
 from sip_edge.ua import CallFailed, InviteHandle, UserAgent
@@ -61,6 +65,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 TONE_TYPE_SIP_INFO = "3"  # DTMFType.SIP_INFO
+TONE_TYPE_RFC2833 = "1"  # DTMFType.TELEPHONE_EVENT
 TELEPHONE_EVENT_PT = 101
 _G711 = {0: "PCMU", 8: "PCMA"}
 _PASSED = ("x-", "user-to-user")
@@ -186,16 +191,23 @@ class _RtpSink(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.packets = 0
         self.last_source: tuple[str, int] | None = None
+        self.on_datagram: Callable[[bytes], None] | None = None
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         self.packets += 1
         self.last_source = (addr[0], addr[1])
+        if self.on_datagram is not None:
+            try:
+                self.on_datagram(data)
+            except Exception:  # one bad packet must not take the port down
+                log.exception("RTP packet from %s dropped", self.last_source)
 
 
 class MediaPort:
     """A UDP port reserved for one call's RTP (an even port from `ports`, or any free one for (0, 0)).
 
-    It counts and drops what arrives; `close()` releases it.
+    It counts what arrives and hands each datagram to `on_datagram` when set (else drops it);
+    `close()` releases it.
     """
 
     def __init__(self, transport: asyncio.DatagramTransport, sink: _RtpSink, host: str, port: int) -> None:
@@ -224,6 +236,14 @@ class MediaPort:
     @property
     def packets(self) -> int:
         return self.sink.packets
+
+    @property
+    def on_datagram(self) -> Callable[[bytes], None] | None:
+        return self.sink.on_datagram
+
+    @on_datagram.setter
+    def on_datagram(self, callback: Callable[[bytes], None] | None) -> None:
+        self.sink.on_datagram = callback
 
     @property
     def closed(self) -> bool:
@@ -265,6 +285,8 @@ class SipLeg:
         self._held: list[tuple[str, dict[str, Any]]] | None = []  # events before the scenario has the call
         self._sdp_id = secrets.randbelow(2**31)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._dtmf: DtmfDetector | None = None
+        self._dtmf_pt: int | None = None  # the telephone-event payload type on our RTP port
 
     # -- reporting
 
@@ -376,6 +398,20 @@ class SipLeg:
 
     # -- media and the end
 
+    def _hear_dtmf(self, payload_type: int | None) -> None:
+        """Decode RFC 2833 telephone-events of `payload_type` arriving on our RTP port (from now on)."""
+        if payload_type is None or self.media is None or self._dtmf is not None:
+            return
+        self._dtmf, self._dtmf_pt = DtmfDetector(), payload_type
+        self.media.on_datagram = self._on_rtp
+
+    def _on_rtp(self, data: bytes) -> None:
+        if self.closed or self._dtmf is None or self._dtmf_pt is None:
+            return
+        tone = self._dtmf.feed(data, self._dtmf_pt)
+        if tone is not None:
+            self.report("Call.ToneReceived", {"tone": tone, "type": TONE_TYPE_RFC2833})
+
     async def _media(self) -> MediaPort | None:
         if self.media is None and self.open_media is not None and not self.closed:
             self.media = await self.open_media()
@@ -455,6 +491,7 @@ class SipInboundLeg(SipLeg):
             if not codecs:
                 return None
         self._sdp = build_sdp(self.advertised_host, media.port, codecs, event, session_id=self._sdp_id)
+        self._hear_dtmf(event)  # the far end sends events with the payload type of our SDP
         return self._sdp
 
     def _unanswered(self) -> bool:
@@ -634,6 +671,7 @@ class SipOutboundLeg(SipLeg):
             if other is not handle:
                 other.cancel()
         headers = scenario_headers_of(call.response) if call.response is not None else {}
+        self._hear_dtmf_if_answered(call.remote_sdp)
         if not self.audio_started:
             self.audio_started = True
             self.report("Call.AudioStarted", {"headers": headers})
@@ -648,9 +686,17 @@ class SipOutboundLeg(SipLeg):
         if not self.rang:
             self.rang = True
             self.report("Call.Ringing", {"headers": headers})
+        if response.body:
+            self._hear_dtmf_if_answered(response.body)
         if response.body and not self.audio_started:
             self.audio_started = True
             self.report("Call.AudioStarted", {"headers": headers})
+
+    def _hear_dtmf_if_answered(self, sdp: bytes | None) -> None:
+        """The callee's SDP kept telephone-event: it sends events with the payload type we offered."""
+        answer = parse_sdp(sdp) if sdp else None
+        if answer is not None and answer.telephone_event() is not None:
+            self._hear_dtmf(TELEPHONE_EVENT_PT)
 
     def _failed(self, response: Response | None) -> None:
         if response is not None:

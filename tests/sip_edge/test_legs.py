@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -272,6 +274,66 @@ async def test_info_message_and_dtmf_from_the_caller_become_events(pair) -> None
     assert session.events[4][2]["headers"] == {"X-Bye": "b"}
 
 
+def rtp_event(key: int, *, end: bool, ts: int, seq: int, pt: int = 96, marker: bool = False) -> bytes:
+    """One RFC 4733 telephone-event RTP packet (volume 10)."""
+    return (struct.pack("!BBHII", 0x80, (0x80 if marker else 0) | pt, seq, ts, 0xCAFE)
+            + struct.pack("!BBH", key, (0x80 if end else 0) | 10, 320 * (seq % 8)))
+
+
+def rtp_press(key: int, *, ts: int, seq: int, pt: int = 96) -> list[bytes]:
+    """A key press as a phone sends it: start (marker), two updates, the end three times."""
+    return ([rtp_event(key, end=False, ts=ts, seq=seq + i, pt=pt, marker=i == 0) for i in range(3)]
+            + [rtp_event(key, end=True, ts=ts, seq=seq + 3, pt=pt)] * 3)
+
+
+async def send_rtp(port: int, packets: list[bytes]) -> None:
+    """Sends datagrams to 127.0.0.1:`port` from a plain UDP socket, a little apart like a real sender."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for packet in packets:
+            sock.sendto(packet, ("127.0.0.1", port))
+            await asyncio.sleep(0.002)
+
+
+async def wait_packets(media: MediaPort, count: int) -> None:
+    for _ in range(200):
+        if media.packets >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{media.packets} of {count} RTP packets arrived")
+
+
+async def test_rfc2833_events_on_the_rtp_port_become_tones_once_per_press(pair) -> None:
+    edge, phone, incoming = pair
+    session, leg, task, _ = await inbound(edge, phone, incoming)  # the offer has telephone-event 96
+    await leg.answer({}, {})
+    call = await task
+    assert parse_sdp(call.remote_sdp).telephone_event() == 96
+    port = leg.media.port
+    packets = (rtp_press(1, ts=8000, seq=10) + [b"junk", rtp_event(4, end=False, ts=1, seq=1, pt=0)]
+               + rtp_press(1, ts=9600, seq=20) + rtp_press(11, ts=11200, seq=30) + rtp_press(10, ts=12800, seq=40))
+    await send_rtp(port, packets)
+    await wait_packets(leg.media, len(packets))
+    tones = [payload for _, name, payload in session.events if name == "Call.ToneReceived"]
+    assert tones == [{"tone": "1", "type": "1"}, {"tone": "1", "type": "1"}, {"tone": "#", "type": "1"},
+                     {"tone": "*", "type": "1"}]
+    await call.bye()
+    await session.wait("Call.Disconnected")
+    assert leg.media.closed
+
+
+async def test_no_telephone_event_in_the_offer_means_no_rtp_tones(pair) -> None:
+    edge, phone, incoming = pair
+    offer = b"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 0 96\r\n"  # 96 is no telephone-event here
+    session, leg, task, _ = await inbound(edge, phone, incoming, sdp=offer)
+    await leg.answer({}, {})
+    call = await task
+    await send_rtp(leg.media.port, rtp_press(5, ts=8000, seq=1))
+    await wait_packets(leg.media, 6)
+    assert "Call.ToneReceived" not in session.names()
+    await call.bye()
+    await session.wait("Call.Disconnected")
+
+
 async def test_send_message_info_and_digits_reach_the_caller(pair) -> None:
     edge, phone, incoming = pair
     session, leg, task, _ = await inbound(edge, phone, incoming)
@@ -351,6 +413,26 @@ async def test_outbound_rings_connects_and_ends_on_bye(pair) -> None:
     await far.bye()
     assert (await session.wait("Call.Disconnected"))["internalCode"] == 200
     assert session.names()[-2:] == ["Call.MessageReceived", "Call.Disconnected"] and leg.closed
+
+
+async def test_outbound_hears_rfc2833_with_the_payload_type_it_offered(pair) -> None:
+    edge, phone, _ = pair
+    answered: list[Call] = []
+
+    def on_invite(call: Call) -> None:
+        answered.append(call)
+        call.answer(b"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 0 101\r\n"
+                    b"a=rtpmap:101 telephone-event/8000\r\n")
+
+    phone.on_invite = on_invite
+    session, leg = await outbound(edge, target(phone))
+    await session.wait("Call.Connected")
+    assert parse_sdp(answered[0].invite.body).telephone_event() == 101
+    await send_rtp(leg.media.port, rtp_press(9, ts=160, seq=1, pt=101))
+    assert await session.wait("Call.ToneReceived") == {"tone": "9", "type": "1"}
+    await wait_packets(leg.media, 6)
+    assert session.names().count("Call.ToneReceived") == 1
+    await leg.hangup({})
 
 
 async def test_outbound_failure_reports_the_final_response(pair) -> None:
