@@ -14,7 +14,7 @@ import aiohttp
 from voxsim import routing
 from voxsim.app import Emulator
 from voxsim.config import Settings
-from voxsim.deploy import Deployer, DeployError
+from voxsim.deploy import Deployer, DeployError, Exporter
 from voxsim.errors import VoxError
 
 DEFAULT_API = "http://127.0.0.1:8080"
@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     deploy = sub.add_parser("deploy", help="provision a voxengine-ci 'voxfiles' folder into a running emulator")
     deploy.add_argument("path", help="the voxfiles folder or its parent")
     deploy.add_argument("--api", default=DEFAULT_API, help="the emulator's HTTP API (default %(default)s)")
+
+    export = sub.add_parser("export", help="write a running emulator's applications as a voxengine-ci folder")
+    export.add_argument("path", help="the voxfiles folder to write (or its parent)")
+    export.add_argument("--api", default=DEFAULT_API, help="the emulator's HTTP API (default %(default)s)")
 
     route = sub.add_parser("route", help="routing tools")
     route_sub = route.add_subparsers(dest="route_command", required=True)
@@ -110,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run_up(settings_from(args), args.seed))
         if args.command == "deploy":
             return asyncio.run(run_deploy(args.api.rstrip("/"), Path(args.path)))
+        if args.command == "export":
+            return asyncio.run(run_export(args.api.rstrip("/"), Path(args.path)))
         if args.command == "route":
             return asyncio.run(run_explain(args.api.rstrip("/"), args.uri))
     except (aiohttp.ClientError, OSError) as error:
@@ -134,6 +140,13 @@ async def run_deploy(api: str, path: Path) -> int:
             return 2
     print(f"deployed {path}: applications {', '.join(report.applications) or '-'}; "
           f"rules {', '.join(report.rules) or '-'}; scenarios {', '.join(report.scenarios) or '-'}")
+    return 0
+
+
+async def run_export(api: str, path: Path) -> int:
+    async with aiohttp.ClientSession() as session:
+        report = await Exporter(await remote_deployer(session, api)).export(path)
+    print(f"exported {len(report.applications)} application(s), {len(report.files)} files to {path}")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Load a voxengine-ci repository (`voxfiles/`) into the emulator, as `voxsim up --seed PATH` does.
+"""Load a voxengine-ci repository (`voxfiles/`) into the emulator, as `voxsim up --seed PATH` does,
+and write the emulator's applications back in that layout (`voxsim export PATH`).
 
 The layout is Voximplant's own provisioning tool's (see docs/deploy.md):
 `applications/<app>.<account>.voximplant.com/{application.config.json, rules.config.json,
@@ -156,3 +157,55 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+@dataclass
+class ExportReport:
+    applications: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+
+class Exporter:
+    """Writes the emulator's applications, rules and scenarios back as a voxengine-ci `voxfiles` folder
+    (`voxsim export PATH`): what `Deployer` reads, so a seed survives a round trip."""
+
+    def __init__(self, deployer: Deployer) -> None:
+        self.deployer = deployer
+
+    async def export(self, path: Path) -> ExportReport:
+        root = path if path.name == "voxfiles" else path / "voxfiles"
+        report = ExportReport()
+        apps = (await self.deployer.call("GetApplications", count=1000))["result"]
+        for app in apps:
+            await self.export_application(app, root / "applications" / app["application_name"], report)
+            report.applications.append(app["application_name"])
+        return report
+
+    async def export_application(self, app: dict[str, Any], folder: Path, report: ExportReport) -> None:
+        rules = (await self.deployer.call("GetRules", application_id=app["application_id"], count=1000,
+                                          with_scenarios=True))["result"]
+        config: list[dict[str, Any]] = []
+        scripts: dict[str, str] = {}
+        for rule in rules:
+            entry = {"ruleName": rule["rule_name"], "scenarios": [s["scenario_name"] for s in rule["scenarios"]],
+                     "rulePattern": rule["rule_pattern"]}
+            if rule.get("rule_pattern_exclude"):
+                entry["rulePatternExclude"] = rule["rule_pattern_exclude"]
+            config.append(entry)
+            for scenario in rule["scenarios"]:
+                if scenario["scenario_name"] not in scripts:
+                    found = (await self.deployer.call("GetScenarios", scenario_id=scenario["scenario_id"],
+                                                      with_script=True))["result"]
+                    scripts[scenario["scenario_name"]] = found[0].get("scenario_script", "") if found else ""
+        src = folder / "scenarios" / "src"
+        src.mkdir(parents=True, exist_ok=True)
+        self._write(folder / "application.config.json",
+                    json.dumps({"applicationName": app["application_name"]}, indent=2) + "\n", report)
+        self._write(folder / "rules.config.json", json.dumps(config, indent=2) + "\n", report)
+        for name, script in scripts.items():
+            self._write(src / f"{name}{SCRIPT_SUFFIX}", script, report)
+
+    @staticmethod
+    def _write(path: Path, text: str, report: ExportReport) -> None:
+        path.write_text(text)
+        report.files.append(path)

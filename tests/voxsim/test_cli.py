@@ -129,12 +129,17 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "voxfiles"
 
 
-def test_deploy_and_route_explain_against_a_running_emulator():
+def test_deploy_export_and_route_explain_against_a_running_emulator(tmp_path: Path):
     proc = Process(":memory:")
     try:
         deployed = run_cli("deploy", str(EXAMPLES), "--api", proc.base)
         assert deployed.returncode == 0, deployed.stderr
         assert "rules greeting, ivr, callback" in deployed.stdout
+
+        exported = run_cli("export", str(tmp_path / "copy"), "--api", proc.base)
+        assert exported.returncode == 0, exported.stderr
+        assert (tmp_path / "copy" / "voxfiles" / "applications" / "demo.voxsim.voximplant.com" /
+                "rules.config.json").exists()
 
         explained = run_cli("route", "explain", "sip:250@demo.voxsim.voximplant.com", "--api", proc.base)
         assert explained.returncode == 0, explained.stderr

@@ -66,3 +66,29 @@ async def test_bad_pattern_fails_like_the_api(voxsim_emulator, tmp_path):
     with pytest.raises(VoxError) as err:
         await Deployer.in_process(voxsim_emulator.store, voxsim_emulator.account).deploy(root)
     assert err.value.code == 148
+
+
+async def test_export_round_trips_through_deploy(voxsim_emulator, voxsim_api, tmp_path):
+    from voxsim.deploy import Exporter
+
+    deployer = Deployer.in_process(voxsim_emulator.store, voxsim_emulator.account)
+    await deployer.deploy(EXAMPLES)
+    app_id = (await voxsim_api("get_applications", application_name="demo"))["result"][0]["application_id"]
+    await voxsim_api("set_rule_info", rule_id=(await voxsim_api("get_rules", application_id=app_id))["result"][0]
+                     ["rule_id"], rule_pattern_exclude="1000")
+    report = await Exporter(deployer).export(tmp_path / "out")
+    assert report.applications == ["demo.voxsim.voximplant.com"]
+    folder = tmp_path / "out" / "voxfiles" / "applications" / "demo.voxsim.voximplant.com"
+    rules = json.loads((folder / "rules.config.json").read_text())
+    assert [r["ruleName"] for r in rules] == ["greeting", "ivr", "callback"]
+    assert rules[0]["rulePatternExclude"] == "1000" and rules[1]["rulePattern"] == "2\\d\\d"
+    original = EXAMPLES / "applications" / "demo.voxsim.voximplant.com" / "scenarios" / "src" / "ivr.voxengine.js"
+    assert (folder / "scenarios" / "src" / "ivr.voxengine.js").read_text() == original.read_text()
+
+    # What was exported deploys again, unchanged.
+    await voxsim_emulator.reset()
+    await deployer.deploy(tmp_path / "out")
+    app_id = (await voxsim_api("get_applications", application_name="demo"))["result"][0]["application_id"]
+    again = (await voxsim_api("get_rules", application_id=app_id, with_scenarios=True))["result"]
+    assert [(r["rule_name"], r["rule_pattern"], r.get("rule_pattern_exclude")) for r in again] == [
+        ("greeting", "100", "1000"), ("ivr", "2\\d\\d", None), ("callback", "callback", None)]
