@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 
-from voxsim import routing
+from voxsim import calltool, routing
 from voxsim.app import Emulator
 from voxsim.config import Settings
 from voxsim.deploy import Deployer, DeployError, Exporter
@@ -49,6 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="write a running emulator's applications as a voxengine-ci folder")
     export.add_argument("path", help="the voxfiles folder to write (or its parent)")
     export.add_argument("--api", default=DEFAULT_API, help="the emulator's HTTP API (default %(default)s)")
+
+    call = sub.add_parser("call", help="place one SIP call into a running emulator and print its session log")
+    call.add_argument("target", help="dest@app, dest@app.account.voximplant.com or a SIP URI")
+    call.add_argument("--from", dest="caller", default="voxsim-cli", help="the caller's user part")
+    call.add_argument("--header", action="append", default=[], metavar="X-NAME:VALUE", help="an extra header")
+    call.add_argument("--dtmf", default="", help="keys to press (SIP INFO) once answered, e.g. 12#")
+    call.add_argument("--hold", type=float, default=5.0, help="hang up after this many seconds (default 5)")
+    call.add_argument("--api", default=DEFAULT_API, help="the emulator's HTTP API (default %(default)s)")
 
     route = sub.add_parser("route", help="routing tools")
     route_sub = route.add_subparsers(dest="route_command", required=True)
@@ -116,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run_deploy(args.api.rstrip("/"), Path(args.path)))
         if args.command == "export":
             return asyncio.run(run_export(args.api.rstrip("/"), Path(args.path)))
+        if args.command == "call":
+            return asyncio.run(run_call(args))
         if args.command == "route":
             return asyncio.run(run_explain(args.api.rstrip("/"), args.uri))
     except (aiohttp.ClientError, OSError) as error:
@@ -148,6 +158,27 @@ async def run_export(api: str, path: Path) -> int:
         report = await Exporter(await remote_deployer(session, api)).export(path)
     print(f"exported {len(report.applications)} application(s), {len(report.files)} files to {path}")
     return 0
+
+
+async def run_call(args: argparse.Namespace) -> int:
+    headers = []
+    for text in args.header:
+        name, sep, value = text.partition(":")
+        if not sep or not name.strip():
+            print(f"voxsim: --header {text!r} is not NAME:VALUE", file=sys.stderr)
+            return 2
+        headers.append((name.strip(), value.strip()))
+    api = args.api.rstrip("/")
+    request = calltool.CallRequest(args.target, args.caller, headers, args.dtmf, args.hold)
+    out: list[str] = []
+    try:
+        code = await calltool.place_call(api, request, out)
+    finally:
+        print("\n".join(out), flush=True)
+    log = await calltool.last_session_log(api)
+    if log:
+        print("session log:\n" + log, end="")
+    return code
 
 
 async def run_explain(api: str, uri: str) -> int:

@@ -205,3 +205,20 @@ def test_sigterm_hangs_up_established_calls_and_keeps_their_history(tmp_path: Pa
         assert "Application.Terminating" in again.get_text(f"/_voxsim/sessions/{session_id}/log")
     finally:
         again.stop()
+
+
+def test_call_presses_keys_and_prints_the_session_log():
+    proc = Process(":memory:", "--seed", str(EXAMPLES))
+    try:
+        out = run_cli("call", "201@demo", "--dtmf", "1", "--hold", "1", "--header", "X-Case:cli",
+                      "--api", proc.base)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "calling sip:201@demo.voxsim.voximplant.com" in out.stdout
+        assert "answered: 200" in out.stdout and "pressed 1" in out.stdout
+        assert "tone 1" in out.stdout  # the IVR scenario logged the key, and the log was printed
+        assert '"X-Case": "cli"' in out.stdout
+
+        missing = run_cli("call", "999@demo", "--api", proc.base)
+        assert missing.returncode == 1 and "failed: 404" in missing.stdout
+    finally:
+        proc.stop()
