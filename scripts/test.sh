@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v sipp >/dev/null 2>&1; then
-    # SIPp is the real SIP peer of the interop tests (Debian package sip-tester).
+if ! command -v sipp >/dev/null 2>&1 || [ ! -f /usr/share/sip-tester/dtmf_2833_1.pcap ]; then
+    # SIPp is the real SIP peer of the interop tests; its RTP captures (DTMF) come in the same
+    # Debian package, sip-tester.
     if [ "$(id -u)" = "0" ]; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester
     else

@@ -42,7 +42,6 @@ def capture_payload_types(path: Path) -> set[int]:
     return found
 
 
-@pytest.mark.skipif(not (CAPTURES / "dtmf_2833_1.pcap").exists(), reason="SIPp's RTP captures are not installed")
 async def test_rfc2833_dtmf_from_sipp_reaches_tone_received(emulator, api, sipp) -> None:
     scenario = Path(__file__).parent / "sipp" / "uac_rtp_dtmf.xml"
     # the offer in the XML must name the captures' telephone-event payload type

@@ -2,9 +2,10 @@
 
 import pytest
 
-from voxsim.errors import VoxError
 from voxsim.store import Store
 from voxsim.store.applications import short_application_name
+
+from .conftest import code_of
 
 
 @pytest.fixture
@@ -14,12 +15,6 @@ def store():
     s.create_account(2, "other", "o@example.com", "key2")
     yield s
     s.close()
-
-
-def code_of(fn, *args, **kwargs) -> int:
-    with pytest.raises(VoxError) as err:
-        fn(*args, **kwargs)
-    return err.value.code
 
 
 def test_short_name_from_either_form():

@@ -1,19 +1,8 @@
 """Rules in the store: routing order, patterns, bound scenarios, what the SIP edge and runtime read."""
 
-import pytest
-
-from voxsim.errors import VoxError
 
 
-@pytest.fixture
-def apps(store):
-    return store.add_application(1, "one").application_id, store.add_application(1, "two").application_id
-
-
-def code_of(fn, *args, **kwargs) -> int:
-    with pytest.raises(VoxError) as err:
-        fn(*args, **kwargs)
-    return err.value.code
+from .conftest import code_of
 
 
 def test_routing_order_and_scenarios_for_the_runtime(store, apps):

@@ -2,8 +2,9 @@
 
 import pytest
 
-from voxsim.errors import VoxError
 from voxsim.store import Store
+
+from .conftest import code_of
 
 
 @pytest.fixture
@@ -13,17 +14,6 @@ def store():
     s.create_account(2, "other", "o@example.com", "key2")
     yield s
     s.close()
-
-
-@pytest.fixture
-def apps(store):
-    return store.add_application(1, "one").application_id, store.add_application(1, "two").application_id
-
-
-def code_of(fn, *args, **kwargs) -> int:
-    with pytest.raises(VoxError) as err:
-        fn(*args, **kwargs)
-    return err.value.code
 
 
 def test_names_are_unique_among_visible_scenarios(store, apps):

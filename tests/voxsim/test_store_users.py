@@ -2,20 +2,15 @@
 
 import pytest
 
-from voxsim.errors import VoxError
 from voxsim.store.db import timestamp
 from voxsim.store.users import USER_LIMIT, check_password
+
+from .conftest import code_of
 
 
 @pytest.fixture
 def app_id(store):
     return store.add_application(1, "app").application_id
-
-
-def code_of(fn, *args, **kwargs) -> int:
-    with pytest.raises(VoxError) as err:
-        fn(*args, **kwargs)
-    return err.value.code
 
 
 @pytest.mark.parametrize(("password", "code"), [
