@@ -354,8 +354,8 @@ class SipEdge:
         leg.bind(session, call_id)
         from_, to = request.from_, request.to
         try:
-            await services.runtime.inbound_call(
-                session, leg, callerid=inbound.callerid, display_name=inbound.display_name,
+            await session.inbound_call(
+                leg, callerid=inbound.callerid, display_name=inbound.display_name,
                 destination=inbound.destination, from_uri=str(from_.uri), to_uri=str(to.uri),
                 headers=scenario_headers_of(request), client_type=inbound.client_type, call_id=call_id)
         finally:

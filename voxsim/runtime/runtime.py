@@ -7,12 +7,10 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from voxsim.runtime.bridge import Bridge, IsolatePool
 from voxsim.runtime.calls import Call
 from voxsim.runtime.host import (
-    CallLeg,
     InMemoryRecorder,
     NoDialer,
     OutboundDialer,
@@ -91,28 +89,6 @@ class Runtime:
         await session.start()
         return session
 
-    async def inbound_call(
-        self,
-        session: Session,
-        leg: CallLeg,
-        *,
-        callerid: str,
-        display_name: str,
-        destination: str,
-        from_uri: str,
-        to_uri: str,
-        headers: Mapping[str, str] | None = None,
-        client_type: str = "sip",
-        custom_data: str = "",
-        scheme: Any = None,
-        call_id: str | None = None,
-    ) -> Call:
-        return await session.inbound_call(
-            leg, callerid=callerid, display_name=display_name, destination=destination,
-            from_uri=from_uri, to_uri=to_uri, headers=headers, client_type=client_type,
-            custom_data=custom_data, scheme=scheme, call_id=call_id,
-        )
-
     async def simulate_call(
         self,
         session: Session,
@@ -129,8 +105,8 @@ class Runtime:
         leg = VirtualLeg()
         call_id = uuid.uuid4().hex
         leg.bind(session, call_id)
-        await self.inbound_call(
-            session, leg, callerid=callerid, display_name=display_name, destination=destination,
+        await session.inbound_call(
+            leg, callerid=callerid, display_name=display_name, destination=destination,
             from_uri=from_uri, to_uri=to_uri, headers=headers, client_type=client_type, call_id=call_id,
         )
         return VirtualCaller(leg)
