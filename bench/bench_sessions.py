@@ -20,6 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from stats import percentile, rss_mb  # bench/stats.py (the script's folder is on sys.path)
+
 from voxsim.runtime import Runtime, RuntimeSettings  # noqa: E402
 
 SCENARIO = """
@@ -29,18 +31,6 @@ VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
   e.call.answer();
 });
 """
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def run(sessions: int, pool: int, gap_ms: float) -> None:

@@ -34,6 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from stats import percentile, rss_mb  # bench/stats.py (the script's folder is on sys.path)
+
 from sip_edge.edge import EdgeSettings  # noqa: E402
 from sip_edge.transport import free_port_pair  # noqa: E402
 from sip_edge.ua import UserAgent  # noqa: E402
@@ -50,18 +52,6 @@ VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
 });
 """
 SERVICE = "1001"
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def read_stats(path: Path) -> tuple[int, int]:
