@@ -45,7 +45,6 @@ import errno
 import ipaddress
 import logging
 import ssl
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -57,7 +56,7 @@ from sip_edge.message import Request, Response, make_response
 from sip_edge.registrar import Registrar
 from sip_edge.registration import CONTACT_PARAM
 from sip_edge.transport import Address
-from sip_edge.ua import Call, UserAgent
+from sip_edge.ua import InviteDialog, UserAgent
 from sip_edge.uri import SipURI, format_host
 from voxsim.errors import VoxError
 from voxsim.sessions import FORWARD_TO_USER, Route, RouteError
@@ -78,7 +77,7 @@ NOT_EMULATED = frozenset({"REGISTER", "MESSAGE", "SUBSCRIBE", "PUBLISH", "NOTIFY
 NOT_EMULATED_WARNING = '399 voxsim "{what} is not emulated yet"'
 _PORT_ATTEMPTS = 20
 
-CallHandler = Callable[[Call], Awaitable[None] | None]
+CallHandler = Callable[[InviteDialog], Awaitable[None] | None]
 
 
 @dataclass
@@ -280,15 +279,14 @@ class SipEdge:
     def _report_callerid(leg: SipOutboundLeg) -> None:
         """Tells the session the From user its outbound call goes out with (the history's `local_number`):
         the scenario's callerid, else `default_callerid`, or a registration's `sip_username` (regId)."""
-        report = getattr(leg.session, "outbound_callerid", None)
-        if report is None or not leg.targets:
+        if leg.session is None or not leg.targets:
             return
         try:
             user = NameAddr.parse(leg.targets[0].from_addr).uri.user
         except (HeaderError, ValueError):
             return
         if user:
-            report(leg.call_id, user)
+            leg.session.outbound_callerid(leg.call_id, user)
 
     def forget(self, leg: SipLeg) -> None:
         self.legs.discard(leg)
@@ -305,7 +303,7 @@ class SipEdge:
 
     # ------------------------------------------------------------------ requests
 
-    def _on_invite(self, call: Call) -> Awaitable[None] | None:
+    def _on_invite(self, call: InviteDialog) -> Awaitable[None] | None:
         if self.handler is not None:
             return self.handler(call)
         if self.services is not None:
@@ -329,7 +327,7 @@ class SipEdge:
 
     # ------------------------------------------------------------------ routing an INVITE
 
-    async def _route(self, call: Call) -> None:
+    async def _route(self, call: InviteDialog) -> None:
         services = self.services
         assert services is not None and self.ua is not None
         request, source = call.invite, call.flow
@@ -350,16 +348,11 @@ class SipEdge:
         if not leg.closed:
             self.track(leg)
             self.session_legs.setdefault(session.session_id, leg)
-        call_id = uuid.uuid4().hex
-        leg.bind(session, call_id)
         from_, to = request.from_, request.to
-        try:
-            await session.inbound_call(
-                leg, callerid=inbound.callerid, display_name=inbound.display_name,
-                destination=inbound.destination, from_uri=str(from_.uri), to_uri=str(to.uri),
-                headers=scenario_headers_of(request), client_type=inbound.client_type, call_id=call_id)
-        finally:
-            leg.offered()
+        await session.inbound_call(
+            leg, callerid=inbound.callerid, display_name=inbound.display_name,
+            destination=inbound.destination, from_uri=str(from_.uri), to_uri=str(to.uri),
+            headers=scenario_headers_of(request), client_type=inbound.client_type)
 
     def classify(self, request: Request, source: Address) -> Inbound:
         """Who is calling (registration, user, trunk) and the route; raises Refusal."""

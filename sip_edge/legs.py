@@ -44,9 +44,9 @@ from typing import Any
 from sip_edge.message import Request, Response, make_response
 from sip_edge.rtp import DtmfDetector
 from sip_edge.transport import Address
-from sip_edge.ua import Call as SipCall
-from sip_edge.ua import CallFailed, InviteHandle, UserAgent
+from sip_edge.ua import CallFailed, InviteDialog, InviteHandle, UserAgent
 from voxsim.runtime.host import Headers, SessionPort
+from voxsim.runtime.session import reason_for
 
 __all__ = [
     "DialTarget",
@@ -72,9 +72,6 @@ _PASSED = ("x-", "user-to-user")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!%*_+`'~.-]+")
 _DTMF = {str(d): str(d) for d in range(10)} | {"*": "*", "#": "#", "10": "*", "11": "#", "12": "A", "13": "B",
                                                "14": "C", "15": "D", "A": "A", "B": "B", "C": "C", "D": "D"}
-REASONS = {200: "Normal call clearing", 408: "Request Timeout", 480: "Temporarily Unavailable",
-           487: "Request Terminated", 488: "Not Acceptable Here", 500: "Server Internal Error",
-           503: "Service Unavailable"}
 
 
 # ------------------------------------------------------------------------------------------ headers
@@ -275,7 +272,7 @@ class SipLeg:
         self.request_timeout = request_timeout
         self.session: SessionPort | None = None
         self.call_id = ""
-        self.sip: SipCall | None = None
+        self.sip: InviteDialog | None = None
         self.media: MediaPort | None = None
         self.local_end = False  # we ended the call (reject, hangup, BYE): nothing to report
         self.max_forwards = 70  # of the INVITE that brought the call (outbound calls of its session get one less)
@@ -291,11 +288,9 @@ class SipLeg:
     # -- reporting
 
     def bind(self, session: SessionPort, call_id: str) -> None:
+        """The session knows the call now: events held until then go out."""
         self.session = session
         self.call_id = call_id
-
-    def offered(self) -> None:
-        """The session knows the call now: events held until then go out."""
         held, self._held = self._held or [], None
         for name, payload in held:
             self._send(name, payload)
@@ -314,11 +309,11 @@ class SipLeg:
 
     # -- the far end's requests inside the dialog
 
-    def _watch(self, sip: SipCall) -> None:
+    def _watch(self, sip: InviteDialog) -> None:
         sip.on_request = lambda request: self._on_request(sip, request)
         sip.on_end = lambda ended: self._on_end(ended)
 
-    def _on_request(self, sip: SipCall, request: Request) -> None:
+    def _on_request(self, sip: InviteDialog, request: Request) -> None:
         if sip is not self.sip:
             return
         headers = scenario_headers_of(request)
@@ -337,7 +332,7 @@ class SipLeg:
             self.report("Call.MessageReceived", {"text": request.body.decode("utf-8", "replace"),
                                                  "headers": headers})
 
-    def _on_end(self, sip: SipCall) -> None:
+    def _on_end(self, sip: InviteDialog) -> None:
         if sip is not self.sip:
             return
         self._before_end(sip)
@@ -350,11 +345,11 @@ class SipLeg:
                 code = 408
             else:
                 code = 500
-            self.report("Call.Disconnected", {"internalCode": code, "reason": REASONS[code],
+            self.report("Call.Disconnected", {"internalCode": code, "reason": reason_for(code),
                                               "headers": self._bye_headers})
         self.close()
 
-    def _before_end(self, sip: SipCall) -> None:
+    def _before_end(self, sip: InviteDialog) -> None:
         """What a leg still owes the scenario before it learns the call ended (see SipInboundLeg)."""
 
     # -- what the scenario does inside the dialog
@@ -462,7 +457,7 @@ class SipLeg:
 class SipInboundLeg(SipLeg):
     """An INVITE that reached the edge, driven by its scenario; see the module docstring."""
 
-    def __init__(self, ua: UserAgent, sip: SipCall, *, advertised_host: str,
+    def __init__(self, ua: UserAgent, sip: InviteDialog, *, advertised_host: str,
                  open_media: Callable[[], Any] | None = None,
                  on_closed: Callable[[SipLeg], None] | None = None,
                  request_timeout: float = 2.0, ack_timeout: float = 32.0) -> None:
@@ -526,7 +521,7 @@ class SipInboundLeg(SipLeg):
         if sip.confirmed.is_set() and not sip.ended.is_set():
             self._report_connected()
 
-    def _before_end(self, sip: SipCall) -> None:
+    def _before_end(self, sip: InviteDialog) -> None:
         if sip.confirmed.is_set():
             self._report_connected()
 
@@ -543,7 +538,7 @@ class SipInboundLeg(SipLeg):
             assert self.sip is not None
             self.local_end = True
             self.sip.reject(code, reason)
-            self.report("Call.Disconnected", {"internalCode": code, "reason": REASONS[code], "headers": {}})
+            self.report("Call.Disconnected", {"internalCode": code, "reason": reason_for(code), "headers": {}})
             self.close()
 
     async def reject(self, code: int, headers: Headers) -> None:
@@ -708,7 +703,7 @@ class SipOutboundLeg(SipLeg):
         if not self.local_end:
             best = _best_failure(self.failures)
             code = best.status if best is not None else 503
-            reason = best.reason if best is not None else REASONS[503]
+            reason = best.reason if best is not None else reason_for(503)
             headers = scenario_headers_of(best) if best is not None else {}
             self.local_end = True
             self.report("Call.Failed", {"code": code, "reason": reason, "headers": headers})
@@ -720,14 +715,14 @@ class SipOutboundLeg(SipLeg):
             self.local_end = True
             for handle in self.handles:
                 handle.cancel()
-            self.report("Call.Failed", {"code": 408, "reason": REASONS[408], "headers": {}})
+            self.report("Call.Failed", {"code": 408, "reason": reason_for(408), "headers": {}})
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
 
-    async def _hang_up_quietly(self, call: SipCall) -> None:
+    async def _hang_up_quietly(self, call: InviteDialog) -> None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(call.bye(), self.request_timeout)
 

@@ -9,19 +9,19 @@
   `auth_methods` (REGISTER by default) are challenged (401, or 407 with `proxy_auth`) and verified
   against the `credentials` callback. REGISTER keeps bindings in `bindings` (a toy location table).
 - UAC: `invite()` places a call (answering 401/407 with the credentials given), ACKs the 2xx (and
-  its retransmissions) and returns the `Call`; `Call.bye()` hangs up; `register()` and `request()`
+  its retransmissions) and returns the `InviteDialog`; `InviteDialog.bye()` hangs up; `register()` and `request()`
   run non-INVITE transactions, with digest when challenged.
 - an `on_request(request, source)` hook sees every new out-of-dialog request other than INVITE,
   ACK and CANCEL first; a Response it returns is sent instead of the default handling.
 
 Time: the transaction layer is sans-IO; this class feeds it `loop.time()` and arms one
 `loop.call_at` for the earliest deadline of the layer and of the 2xx retransmitters.
-Hooks for a back-to-back user agent (the emulator's call legs): `Call.on_request` sees every
+Hooks for a back-to-back user agent (the emulator's call legs): `InviteDialog.on_request` sees every
 in-dialog request that passed the dialog checks (BYE, INFO, MESSAGE, re-INVITE...) before the
-default answer goes out, `Call.on_end` is told when the call ends, `Call.cancelled` says a CANCEL
-ended it, and `Call.local_sdp` is what a re-INVITE is answered with. `invite(handle=)` takes an
+default answer goes out, `InviteDialog.on_end` is told when the call ends, `InviteDialog.cancelled` says a CANCEL
+ended it, and `InviteDialog.local_sdp` is what a re-INVITE is answered with. `invite(handle=)` takes an
 `InviteHandle` whose `cancel()` sends CANCEL for the pending INVITE (RFC 3261 9.1); `on_call` sees
-the answered Call before `invite()` returns, so no in-dialog request can slip past the hooks.
+the answered InviteDialog before `invite()` returns, so no in-dialog request can slip past the hooks.
 Not done here: forking (only the first 2xx makes the call), PRACK, session timers, RFC 3263 DNS
 (targets must be IP addresses or resolvable names with ports).
 """
@@ -66,7 +66,7 @@ from sip_edge.transaction import (
 from sip_edge.transport import Address, SipTransport, SipTransportError
 from sip_edge.uri import format_host
 
-__all__ = ["DEFAULT_SDP", "Call", "CallFailed", "InviteHandle", "UserAgent"]
+__all__ = ["DEFAULT_SDP", "InviteDialog", "CallFailed", "InviteHandle", "UserAgent"]
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ KNOWN_METHODS = frozenset(DEFAULT_ALLOW) | {"PRACK", "SUBSCRIBE", "NOTIFY", "PUB
 IN_DIALOG_OK = frozenset({"INFO", "MESSAGE", "OPTIONS", "UPDATE"})
 NEEDS_DIALOG = frozenset({"BYE", "INFO", "UPDATE", "PRACK"})  # out of a dialog these get 481
 
-InviteHook = Callable[["Call"], Awaitable[None] | None]
+InviteHook = Callable[["InviteDialog"], Awaitable[None] | None]
 RequestHook = Callable[[Request, Address], Response | None]
 
 
@@ -130,7 +130,7 @@ class CallFailed(Exception):
         self.response = response
 
 
-class Call:
+class InviteDialog:
     """One INVITE session, incoming (we are the UAS) or outgoing (we are the UAC).
 
     `dialog` is the sip_edge.dialog.Dialog once the call is answered. Incoming calls are
@@ -156,11 +156,11 @@ class Call:
         self.cancelled = False  # a CANCEL ended it (incoming calls)
         self.local_sdp: bytes | None = None  # what a re-INVITE is answered with (default: the UA's)
         self.on_request: Callable[[Request], None] | None = None
-        self.on_end: Callable[[Call], None] | None = None
+        self.on_end: Callable[[InviteDialog], None] | None = None
         self._retransmitter: Uas2xxRetransmitter | None = None
 
     def __repr__(self) -> str:
-        return f"<Call {self.direction} {self.call_id} ended={self.ended.is_set()}>"
+        return f"<InviteDialog {self.direction} {self.call_id} ended={self.ended.is_set()}>"
 
     # -- UAS controls
 
@@ -325,9 +325,9 @@ class UserAgent:
         self.user_agent = user_agent
         self.layer = TransactionLayer(timers)
         self.transport = SipTransport(self._on_message, client_ssl=client_ssl, idle_timeout=idle_timeout)
-        self.calls: dict[DialogId, Call] = {}
+        self.calls: dict[DialogId, InviteDialog] = {}
         self.bindings: dict[str, dict[str, float]] = {}  # address of record -> contact -> expiry (time.time)
-        self._server_invites: dict[TransactionKey, Call] = {}
+        self._server_invites: dict[TransactionKey, InviteDialog] = {}
         self._waiters: dict[TransactionKey, _Waiter] = {}
         self._retransmitters: list[Uas2xxRetransmitter] = []
         self._acks: dict[tuple[str, int], tuple[Request, Address]] = {}  # (Call-ID, CSeq) -> our 2xx ACK
@@ -513,7 +513,7 @@ class UserAgent:
         if not request.headers.get("Contact"):
             self._reply(request, key, 400, "Bad Request - INVITE without Contact")
             return
-        call = Call(self, "incoming", request, source, key)
+        call = InviteDialog(self, "incoming", request, source, key)
         self._server_invites[key] = call
         if self.on_invite is None:
             call.answer()
@@ -527,7 +527,7 @@ class UserAgent:
         if inspect.isawaitable(result):
             self._spawn(self._await_hook(call, result))
 
-    async def _await_hook(self, call: Call, result: Awaitable[None]) -> None:
+    async def _await_hook(self, call: InviteDialog, result: Awaitable[None]) -> None:
         try:
             await result
         except Exception:
@@ -535,14 +535,14 @@ class UserAgent:
             if call.response is None:
                 call.reject(500, "Server Internal Error")
 
-    def _attach_dialog(self, call: Call, dialog: Dialog) -> None:
+    def _attach_dialog(self, call: InviteDialog, dialog: Dialog) -> None:
         transport = call.flow.transport
         dialog.transport = transport.upper()
         host, port = self._sent_by(transport)
         dialog.sent_by = f"{format_host(host)}:{port}"
         self.calls[dialog.id] = call
 
-    def _forget(self, call: Call) -> None:
+    def _forget(self, call: InviteDialog) -> None:
         if call.dialog is not None:
             self.calls.pop(call.dialog.id, None)
         for ack_key in [k for k in self._acks if k[0] == call.call_id]:
@@ -657,7 +657,7 @@ class UserAgent:
                 log.info("no ACK for the 2xx of %s: hanging up", call.call_id)
                 self._spawn(self._bye_quietly(call))
 
-    async def _bye_quietly(self, call: Call) -> None:
+    async def _bye_quietly(self, call: InviteDialog) -> None:
         try:
             await call.bye()
         except Exception as exc:
@@ -774,11 +774,11 @@ class UserAgent:
                      headers: Iterable[tuple[str, str]] = (),
                      on_provisional: Callable[[Response], None] | None = None,
                      handle: InviteHandle | None = None,
-                     on_call: Callable[[Call], None] | None = None,
-                     max_forwards: int | None = None) -> Call:
-        """Places a call to `uri`; returns the answered Call (ACK sent) or raises CallFailed.
+                     on_call: Callable[[InviteDialog], None] | None = None,
+                     max_forwards: int | None = None) -> InviteDialog:
+        """Places a call to `uri`; returns the answered InviteDialog (ACK sent) or raises CallFailed.
 
-        `handle` can cancel it while pending; `on_call(call)` runs as soon as the answered Call exists,
+        `handle` can cancel it while pending; `on_call(call)` runs as soon as the answered InviteDialog exists,
         before the ACK goes out (to set its hooks); `max_forwards` replaces the usual 70 (a B2BUA
         passes on the inbound call's count, so that call loops end)."""
         dest = dest or Address.from_uri(uri)
@@ -797,7 +797,7 @@ class UserAgent:
         invite, response = await self._with_auth(build, dest, auth, on_provisional, handle)
         if not 200 <= response.status < 300:
             raise CallFailed(response)
-        call = Call(self, "outgoing", invite, dest)
+        call = InviteDialog(self, "outgoing", invite, dest)
         call.response = response
         call.remote_sdp = response.body
         call.local_sdp = body or None
@@ -819,7 +819,7 @@ class UserAgent:
         call.confirmed.set()
         return call
 
-    def _dialog_destination(self, call: Call) -> Address:
+    def _dialog_destination(self, call: InviteDialog) -> Address:
         """Where an in-dialog request goes: the call's own connection while it is open (so a peer
         behind NAT or without a listener is still reached), else the first Route or remote target."""
         flow = call.flow

@@ -15,7 +15,7 @@ from sip_edge.auth import DigestServer
 from sip_edge.message import Request
 from sip_edge.transaction import TimerConfig
 from sip_edge.transport import Address
-from sip_edge.ua import Call, CallFailed, UserAgent
+from sip_edge.ua import CallFailed, InviteDialog, UserAgent
 from voxsim.app import Emulator
 from voxsim.runtime import RuntimeSettings, Session
 
@@ -57,12 +57,12 @@ class Far:
     """Our UserAgent as the called party: records INVITEs and what it received in the dialog."""
 
     def __init__(self, answer: str = "answer", **kwargs: Any) -> None:
-        self.calls: list[Call] = []
+        self.calls: list[InviteDialog] = []
         self.requests: list[Request] = []
         self.answer = answer
         self.ua = UserAgent(user="far", on_invite=self.on_invite, timers=TimerConfig(trying_delay=0), **kwargs)
 
-    async def on_invite(self, call: Call) -> None:
+    async def on_invite(self, call: InviteDialog) -> None:
         self.calls.append(call)
         call.on_request = self.requests.append
         if self.answer == "answer":
@@ -76,7 +76,7 @@ class Far:
     def uri(self, user: str = "bob", transport: str = "udp") -> str:
         return self.ua.uri(transport, user=user)
 
-    async def wait_call(self, timeout: float = 3.0) -> Call:
+    async def wait_call(self, timeout: float = 3.0) -> InviteDialog:
         for _ in range(int(timeout / 0.02)):
             if self.calls:
                 return self.calls[-1]
@@ -308,7 +308,7 @@ async def test_call_user_forks_to_every_contact(emulator: Emulator) -> None:
     ringing, answering = await register_phone(emulator, app, "alice"), await register_phone(emulator, app, "alice")
     ringing.answer = "ring"
 
-    async def answer_later(call: Call) -> None:
+    async def answer_later(call: InviteDialog) -> None:
         answering.calls.append(call)
         call.ring()
         await asyncio.sleep(0.2)

@@ -16,7 +16,7 @@ from sip_edge.edge import SipEdge
 from sip_edge.message import parse_message
 from sip_edge.transaction import TimerConfig
 from sip_edge.transport import Address, free_port_pair
-from sip_edge.ua import Call, CallFailed, InviteHandle, UserAgent
+from sip_edge.ua import CallFailed, InviteDialog, InviteHandle, UserAgent
 from voxsim.app import Emulator
 from voxsim.runtime import RuntimeSettings, Session
 from voxsim.store.sip_registrations import BindRequest
@@ -110,9 +110,9 @@ async def test_cancel_without_a_matching_invite_gets_481(edge: SipEdge, phone: U
 
 
 async def test_a_handler_takes_the_calls(tls_files, phone: UserAgent) -> None:
-    calls: list[Call] = []
+    calls: list[InviteDialog] = []
 
-    async def handler(call: Call) -> None:
+    async def handler(call: InviteDialog) -> None:
         calls.append(call)
         call.ring()
         call.answer()
@@ -256,7 +256,7 @@ async def last_session(em: Emulator, timeout: float = 3.0) -> Session:
     raise AssertionError("no session started")
 
 
-async def call_edge(em: Emulator, ua: UserAgent, uri: str, transport: str = "udp", **kwargs: Any) -> Call:
+async def call_edge(em: Emulator, ua: UserAgent, uri: str, transport: str = "udp", **kwargs: Any) -> InviteDialog:
     return await ua.invite(uri, dest=edge_address(em, transport), **kwargs)
 
 
@@ -482,10 +482,10 @@ class Phone:
     """Our UserAgent as a phone (or callee) that answers every INVITE; REGISTERs it receives get 200."""
 
     def __init__(self, user: str = "phone") -> None:
-        self.calls: list[Call] = []
+        self.calls: list[InviteDialog] = []
         self.ua = UserAgent(user=user, on_invite=self.on_invite, timers=TimerConfig(trying_delay=0))
 
-    def on_invite(self, call: Call) -> None:
+    def on_invite(self, call: InviteDialog) -> None:
         self.calls.append(call)
         call.ring()
         call.answer()

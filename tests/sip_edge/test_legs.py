@@ -24,7 +24,7 @@ from sip_edge.legs import (
 from sip_edge.message import Request
 from sip_edge.transaction import TimerConfig
 from sip_edge.transport import Address
-from sip_edge.ua import Call, CallFailed, UserAgent
+from sip_edge.ua import CallFailed, InviteDialog, UserAgent
 
 OFFER = (b"v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n"
          b"m=audio 4000 RTP/AVP 18 8 0 96\r\na=rtpmap:96 telephone-event/8000\r\n"
@@ -60,9 +60,9 @@ class FakeSession:
 
 
 @pytest.fixture
-async def pair() -> AsyncIterator[tuple[UserAgent, UserAgent, asyncio.Queue[Call]]]:
+async def pair() -> AsyncIterator[tuple[UserAgent, UserAgent, asyncio.Queue[InviteDialog]]]:
     """`edge` (our side; incoming calls queued, not answered) and `phone` (the far end)."""
-    incoming: asyncio.Queue[Call] = asyncio.Queue()
+    incoming: asyncio.Queue[InviteDialog] = asyncio.Queue()
     timers = TimerConfig(t1=0.05, t2=0.2, trying_delay=0)
     edge = UserAgent(user="edge", on_invite=incoming.put_nowait, timers=timers)
     phone = UserAgent(user="phone", timers=timers)
@@ -77,7 +77,7 @@ async def open_media() -> MediaPort:
     return await MediaPort.open("127.0.0.1", (0, 0))
 
 
-async def inbound(edge: UserAgent, phone: UserAgent, incoming: asyncio.Queue[Call], *, sdp: bytes = OFFER,
+async def inbound(edge: UserAgent, phone: UserAgent, incoming: asyncio.Queue[InviteDialog], *, sdp: bytes = OFFER,
                   headers: list[tuple[str, str]] | None = None):
     session = FakeSession()
     provisional: list[Any] = []
@@ -87,7 +87,6 @@ async def inbound(edge: UserAgent, phone: UserAgent, incoming: asyncio.Queue[Cal
     leg = SipInboundLeg(edge, sip_call, advertised_host="127.0.0.1", open_media=open_media, request_timeout=1,
                         ack_timeout=3)
     leg.bind(session, "c1")
-    leg.offered()
     return session, leg, task, provisional
 
 
@@ -244,7 +243,6 @@ async def test_cancel_from_the_caller_is_disconnected_487(pair) -> None:
     task = asyncio.ensure_future(phone.invite(f"sip:1@127.0.0.1:{edge.ports['udp']}", handle=handle))
     sip_call = await asyncio.wait_for(incoming.get(), 3)
     leg = SipInboundLeg(edge, sip_call, advertised_host="127.0.0.1", open_media=open_media)
-    leg.bind(session, "c1")
     await leg.ring({})
     await asyncio.sleep(0.1)
     handle.cancel()
@@ -252,7 +250,7 @@ async def test_cancel_from_the_caller_is_disconnected_487(pair) -> None:
         await task
     assert failure.value.response.status == 487
     assert session.events == []  # held until the session knows the call
-    leg.offered()
+    leg.bind(session, "c1")
     assert session.events[0][1:] == ("Call.Disconnected", {"internalCode": 487, "reason": "Request Terminated",
                                                            "headers": {}})
 
@@ -352,7 +350,7 @@ async def test_send_message_info_and_digits_reach_the_caller(pair) -> None:
 
 
 async def test_a_200_never_acked_is_hung_up_and_reported_408(sip_peer) -> None:
-    incoming: asyncio.Queue[Call] = asyncio.Queue()
+    incoming: asyncio.Queue[InviteDialog] = asyncio.Queue()
     edge = UserAgent(on_invite=incoming.put_nowait, timers=TimerConfig(t1=0.02, t2=0.05, trying_delay=0))
     await edge.start(tcp=None)
     try:
@@ -365,7 +363,6 @@ async def test_a_200_never_acked_is_hung_up_and_reported_408(sip_peer) -> None:
         leg = SipInboundLeg(edge, await asyncio.wait_for(incoming.get(), 3), advertised_host="127.0.0.1",
                             open_media=open_media, ack_timeout=5)
         leg.bind(session, "c1")
-        leg.offered()
         await leg.answer({}, {})  # returns when the UA gives up on the ACK
         payload = await session.wait("Call.Disconnected")
         assert payload["internalCode"] == 408 and "Call.Connected" not in session.names()
@@ -393,9 +390,9 @@ async def outbound(edge: UserAgent, *targets: DialTarget, timeout: float | None 
 
 async def test_outbound_rings_connects_and_ends_on_bye(pair) -> None:
     edge, phone, incoming = pair
-    answered: list[Call] = []
+    answered: list[InviteDialog] = []
 
-    async def on_invite(call: Call) -> None:
+    async def on_invite(call: InviteDialog) -> None:
         call.ring(183, sdp=OFFER)
         await asyncio.sleep(0.05)
         answered.append(call)
@@ -417,9 +414,9 @@ async def test_outbound_rings_connects_and_ends_on_bye(pair) -> None:
 
 async def test_outbound_hears_rfc2833_with_the_payload_type_it_offered(pair) -> None:
     edge, phone, _ = pair
-    answered: list[Call] = []
+    answered: list[InviteDialog] = []
 
-    def on_invite(call: Call) -> None:
+    def on_invite(call: InviteDialog) -> None:
         answered.append(call)
         call.answer(b"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 0 101\r\n"
                     b"a=rtpmap:101 telephone-event/8000\r\n")
@@ -446,9 +443,9 @@ async def test_outbound_failure_reports_the_final_response(pair) -> None:
 
 async def test_outbound_hangup_while_ringing_cancels(pair) -> None:
     edge, phone, _ = pair
-    ringing: list[Call] = []
+    ringing: list[InviteDialog] = []
 
-    def on_invite(call: Call) -> None:
+    def on_invite(call: InviteDialog) -> None:
         ringing.append(call)
         call.ring()
 
@@ -463,10 +460,10 @@ async def test_outbound_hangup_while_ringing_cancels(pair) -> None:
 
 async def test_outbound_hangup_when_connected_sends_bye_with_headers(pair) -> None:
     edge, phone, _ = pair
-    calls: list[Call] = []
+    calls: list[InviteDialog] = []
     seen: list[Request] = []
 
-    def on_invite(call: Call) -> None:
+    def on_invite(call: InviteDialog) -> None:
         calls.append(call)
         call.on_request = seen.append
         call.answer()
@@ -487,10 +484,10 @@ async def test_fork_first_answer_wins_and_the_others_are_cancelled() -> None:
     for ua in (edge, *phones):
         await ua.start(tcp=None)
     try:
-        seen: dict[int, Call] = {}
+        seen: dict[int, InviteDialog] = {}
 
         def ringer(index: int):
-            def on_invite(call: Call) -> None:
+            def on_invite(call: InviteDialog) -> None:
                 seen[index] = call
                 call.ring()
                 if index == 1:
@@ -526,9 +523,9 @@ async def test_fork_all_failing_reports_the_best_failure(pair) -> None:
 
 async def test_outbound_timeout_fails_408_and_cancels(pair) -> None:
     edge, phone, _ = pair
-    ringing: list[Call] = []
+    ringing: list[InviteDialog] = []
 
-    def on_invite(call: Call) -> None:
+    def on_invite(call: InviteDialog) -> None:
         ringing.append(call)
         call.ring()
 

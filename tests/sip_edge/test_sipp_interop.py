@@ -14,7 +14,7 @@ import pytest
 from sip_edge.auth import DigestServer
 from sip_edge.transaction import TimerConfig
 from sip_edge.transport import Address, free_port_pair
-from sip_edge.ua import Call, CallFailed, UserAgent
+from sip_edge.ua import CallFailed, InviteDialog, UserAgent
 
 pytestmark = pytest.mark.sipp
 
@@ -36,9 +36,9 @@ def sipp_args(transport: str) -> list[str]:
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 async def test_sipp_uac_places_100_calls_on_our_uas(sipp, transport: str) -> None:
-    answered: list[Call] = []
+    answered: list[InviteDialog] = []
 
-    def on_invite(call: Call) -> None:
+    def on_invite(call: InviteDialog) -> None:
         answered.append(call)
         call.answer()
 

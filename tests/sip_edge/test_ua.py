@@ -11,7 +11,7 @@ from sip_edge.dialog import build_request
 from sip_edge.message import Request, Response, make_response
 from sip_edge.transaction import TimerConfig, build_cancel
 from sip_edge.transport import Address, free_port_pair
-from sip_edge.ua import Call, CallFailed, UserAgent
+from sip_edge.ua import CallFailed, InviteDialog, UserAgent
 
 FAST = TimerConfig(t1=0.02, t2=0.2, t4=0.2, timer_d=0.2)
 USERS = {"alice": "secret"}
@@ -85,7 +85,7 @@ async def test_the_callee_hangs_up(agents, transport: str) -> None:
 
 
 async def test_hook_rings_then_rejects(agents) -> None:
-    def on_invite(call: Call) -> None:
+    def on_invite(call: InviteDialog) -> None:
         call.ring(180)
         call.reject(486)
 
@@ -98,7 +98,7 @@ async def test_hook_rings_then_rejects(agents) -> None:
 
 
 async def test_async_hook_answers_later_and_100_trying_goes_first(agents) -> None:
-    async def on_invite(call: Call) -> None:
+    async def on_invite(call: InviteDialog) -> None:
         await asyncio.sleep(0.3)  # longer than the 200 ms after which the transaction sends 100 Trying
         call.answer(b"v=0\r\n")
 
@@ -110,7 +110,7 @@ async def test_async_hook_answers_later_and_100_trying_goes_first(agents) -> Non
 
 
 async def test_failing_hook_gets_500(agents) -> None:
-    async def on_invite(call: Call) -> None:
+    async def on_invite(call: InviteDialog) -> None:
         raise RuntimeError("scenario crashed")
 
     uas, uac = await agents(on_invite=on_invite), await agents()

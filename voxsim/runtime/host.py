@@ -35,6 +35,8 @@ class CallLeg(Protocol):
     may report a BYE it sent without harm.
     """
 
+    def bind(self, session: SessionPort, call_id: str) -> None:
+        """The session knows the call as `call_id` now: report its events there from now on."""
     async def answer(self, headers: Headers, params: Mapping[str, Any]) -> None: ...
     async def reject(self, code: int, headers: Headers) -> None: ...
     async def hangup(self, headers: Headers) -> None: ...
@@ -53,6 +55,8 @@ class SessionPort(Protocol):
     application_id: int
 
     def call_event(self, call_id: str, name: str, payload: Mapping[str, Any] | None = None) -> None: ...
+    def outbound_callerid(self, call_id: str, callerid: str) -> None:
+        """The From user an outbound call really goes out with (its history's `local_number`)."""
 
 
 class DialError(Exception):

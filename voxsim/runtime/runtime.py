@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -103,11 +102,9 @@ class Runtime:
     ) -> VirtualCaller:
         """An inbound call from a simulated caller (no SIP): returns the caller to drive."""
         leg = VirtualLeg()
-        call_id = uuid.uuid4().hex
-        leg.bind(session, call_id)
         await session.inbound_call(
             leg, callerid=callerid, display_name=display_name, destination=destination,
-            from_uri=from_uri, to_uri=to_uri, headers=headers, client_type=client_type, call_id=call_id,
+            from_uri=from_uri, to_uri=to_uri, headers=headers, client_type=client_type,
         )
         return VirtualCaller(leg)
 

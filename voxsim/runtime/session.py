@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sip_edge.message import REASON_PHRASES
 from voxsim.runtime.bridge import Bridge, ScenarioError
 from voxsim.runtime.calls import ALERTING, CONNECTED, PROGRESSING, Call, scenario_headers
 from voxsim.runtime.dispatch import Dispatcher
@@ -40,16 +41,13 @@ RUNNING = "running"
 TERMINATING = "terminating"
 FINISHED = "finished"
 
-SIP_REASONS = {
-    200: "Normal call clearing", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
-    480: "Temporarily Unavailable", 486: "Busy Here", 487: "Request Terminated",
-    500: "Server Internal Error", 501: "Not Implemented", 503: "Service Unavailable", 603: "Decline",
-}
 _CLIENT_TYPES = {"sip": "sip", "user": "user", "userDirect": "user", "pstn": "pstn", "conference": "sip"}
 
 
 def reason_for(code: int) -> str:
-    return SIP_REASONS.get(code, "")
+    """The `reason` of a call that ended with `code`: the SIP reason phrase, but for 200, which the
+    platform reports as "Normal call clearing"."""
+    return "Normal call clearing" if code == 200 else REASON_PHRASES.get(code, "")
 
 
 @dataclass
@@ -89,6 +87,8 @@ class Session:
         self.ended_at: datetime | None = None
         self.calls: dict[str, Call] = {}
         self._unrecorded: set[str] = set()  # outbound calls the dialer is still placing
+        # What the legs of inbound calls reported before the scenario saw their CallAlerting.
+        self._held: dict[str, list[tuple[str, Mapping[str, Any] | None]]] = {}
         self.terminate_requested = False
         self.hide_tones = False
         self._scenarios = scenarios
@@ -182,8 +182,10 @@ class Session:
     ) -> Call:
         """Offers an inbound call to the scenario (Application.CallAlerting).
 
-        Returns once the CallAlerting handlers have run. A session that is not running
-        (its scenario failed to load, say) rejects the call with 500 at once.
+        Binds the leg to the call (`leg.bind`) and returns once the CallAlerting handlers
+        have run. What the leg reports meanwhile (a CANCEL, say) is held until then, so the
+        scenario sees CallAlerting first. A session that is not running (its scenario failed
+        to load, say) rejects the call with 500 at once.
         """
         call = Call(
             id=call_id or uuid.uuid4().hex, session_id=self.session_id, incoming=True,
@@ -192,9 +194,12 @@ class Session:
         )
         if self.state != RUNNING:
             call.mark_ended(500, reason_for(500))
+            leg.bind(self, call.id)
             await call.run_in_order(lambda: leg.reject(500, {}), self._leg_error(call, "reject"))
             return call
         self.calls[call.id] = call
+        self._held[call.id] = []
+        leg.bind(self, call.id)
         self.recorder.call_started(self.session_id, call.record())
         loop = asyncio.get_running_loop()
         call.timeout = loop.call_later(self.settings.alerting_timeout, self._alerting_expired, call)
@@ -208,11 +213,19 @@ class Session:
             "id": call.id, "incoming": True, "callerid": callerid, "displayName": display_name,
             "number": destination, "clientType": client_type, "customData": custom_data,
         }
-        await self.enqueue({"k": "app", "n": "Application.CallAlerting", "d": data, "call": info})
+        try:
+            await self.enqueue({"k": "app", "n": "Application.CallAlerting", "d": data, "call": info})
+        finally:
+            for name, payload in self._held.pop(call.id, []):
+                self.call_event(call.id, name, payload)
         return call
 
     def call_event(self, call_id: str, name: str, payload: Mapping[str, Any] | None = None) -> None:
         """A leg reports what its far end did. Events for ended calls are dropped."""
+        held = self._held.get(call_id)
+        if held is not None:  # the scenario has not seen CallAlerting yet
+            held.append((name, payload))
+            return
         call = self.calls.get(call_id)
         if call is None or not call.live or self.state != RUNNING:
             return
