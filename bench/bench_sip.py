@@ -36,10 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from stats import percentile, rss_mb  # bench/stats.py (the script's folder is on sys.path)
 
-from sip_edge.edge import EdgeSettings  # noqa: E402
 from sip_edge.transport import free_port_pair  # noqa: E402
 from sip_edge.ua import UserAgent  # noqa: E402
 from voxsim.app import Emulator  # noqa: E402
+from voxsim.edge.settings import EdgeSettings  # noqa: E402
 from voxsim.runtime import RuntimeSettings  # noqa: E402
 from voxsim.store.sip_registrations import BindRequest  # noqa: E402
 from voxsim.testing import ephemeral_settings  # noqa: E402

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from mock_api.app import SERVICES, json_reply
 from voxsim.errors import VoxError
-from voxsim.sessions import RouteError
+from voxsim.routing import Refusal
 
 SIMULATED_SOURCE = "127.0.0.1"
 
@@ -67,8 +67,8 @@ async def simulate_call(request: web.Request) -> web.Response:
     services = _services(request)
     try:
         route = services.sessions.route(to_uri)
-        session = await services.sessions.start_for_call(route, SIMULATED_SOURCE)
-    except RouteError as error:
+        session = await services.sessions.start_for_call(route, initiator_address=SIMULATED_SOURCE)
+    except Refusal as error:
         return _error(error.status, error.reason)
     caller = await services.runtime.simulate_call(
         session, callerid=_uri_user(from_uri), display_name=str(body.get("display_name") or ""),

@@ -17,16 +17,17 @@ from aiohttp import web
 from mock_api import console, control, media_resources, sessions_http
 from mock_api.app import build_app
 from mock_api.callbacks import CallbackSender
-from sip_edge.dialer import SipDialer
-from sip_edge.edge import EdgeServices, EdgeSettings, SipEdge
-from sip_edge.registration import RegistrationManager, RegistrationTimers
 from voxsim import bootstrap
 from voxsim.config import Settings
+from voxsim.edge.dialer import SipDialer
+from voxsim.edge.outbound_registrations import RegistrationManager, RegistrationTimers
+from voxsim.edge.server import EdgeServices, SipEdge
+from voxsim.edge.settings import EdgeSettings
 from voxsim.keys import StateFiles, ensure_tls
 from voxsim.model import Account
 from voxsim.recording import StoreRecorder
 from voxsim.runtime import Runtime
-from voxsim.sessions import Sessions
+from voxsim.session_starter import SessionStarter
 from voxsim.store import Store
 
 log = logging.getLogger("voxsim")
@@ -58,7 +59,7 @@ class Emulator:
         self.sip_registrations: RegistrationManager | None = None
         self.runtime: Runtime | None = None
         self.recorder: StoreRecorder | None = None
-        self.sessions: Sessions
+        self.sessions: SessionStarter
         self._tempdir: str | None = None
         self.store: Store
         self.files: StateFiles
@@ -155,7 +156,7 @@ class Emulator:
         self.recorder = StoreRecorder(self.store)
         self.runtime = Runtime(self.settings.runtime, recorder=self.recorder)
         await self.runtime.start()
-        self.sessions = Sessions(
+        self.sessions = SessionStarter(
             self.store, self.runtime, http_base=lambda: self.listeners["api_http"]["url"],
             https_base=lambda: self.listeners["api_https"]["url"], log_url=self.session_log_url,
             advertised_host=self.settings.advertised_host)
@@ -163,7 +164,7 @@ class Emulator:
     async def _start_sip(self) -> None:
         assert self.runtime is not None
         edge_settings = self._edge_settings()
-        services = EdgeServices(self.store, self.sessions, self.runtime)
+        services = EdgeServices(self.store, self.sessions)
         self.sip = SipEdge(self.settings.host, self.settings.sip_port, self.settings.sips_port,
                            self.server_ssl_context(), advertised_host=self.settings.advertised_host,
                            settings=edge_settings, services=services)
@@ -180,8 +181,7 @@ class Emulator:
         self.sip_registrations = RegistrationManager(
             self.sip.ua, self.store, on_transition=self.callbacks.send,
             timers=options_of(RegistrationTimers, self.settings.sip_registration))
-        if self.sip.services is not None:  # calls arriving through a registration run its bound rule
-            self.sip.services.registrations = self.sip_registrations
+        self.sip.route_registrations(self.sip_registrations)
         await self.sip_registrations.start()
 
     def session_log_url(self, session_id: int) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from voxsim.edge.outbound_registrations import RegistrationTimers
+from voxsim.edge.settings import EdgeSettings
 from voxsim.runtime.settings import RuntimeSettings
 
 
@@ -28,13 +31,12 @@ class Settings:
     account_email: str = "developer@voxsim.local"
     default_whitelist: list[str] = field(default_factory=lambda: ["127.0.0.0/8"])
     """Networks put in the SIP white list at first start and on reset, so local trunk calls just work."""
-    sip: Any = None
-    """The SIP edge's choices (codes, digest realm, RTP ports, ...): a `sip_edge.edge.EdgeSettings`, or a
-    mapping with some of its fields. The core does not import sip_edge, hence the loose type."""
-    sip_registration: Any = None
-    """Timing of the SIP registration client: a `sip_edge.registration.RegistrationTimers`, or a mapping
-    of some of its fields (`expires` 300 s, `retry_initial` 5 s, `retry_max` 120 s, ...)."""
-    callbacks: Any = None
+    sip: EdgeSettings | Mapping[str, Any] | None = None
+    """The SIP edge's choices (codes, digest realm, RTP ports, ...), or a mapping with some of their fields."""
+    sip_registration: RegistrationTimers | Mapping[str, Any] | None = None
+    """Timing of the SIP registration client, or a mapping of some of its fields (`expires` 300 s,
+    `retry_initial` 5 s, `retry_max` 120 s, ...)."""
+    callbacks: Mapping[str, Any] | None = None
     """Keyword arguments of `mock_api.callbacks.CallbackSender` (`retries` 3, `retry_initial` 1 s, `timeout` 10 s)."""
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     """Scenario limits and timings (the platform's documented values by default)."""

@@ -1,10 +1,15 @@
-"""Request URI -> (account, application, destination) -> rule. Pure functions, no I/O.
+"""Request URI -> (account, application, destination) -> rule. No I/O of its own.
 
-Addressing (reference §4): `destination@application.account.voximplant.com`, or
-`app_id#account_id#destination@sip.voximplant.com` with numeric ids. Rules (reference §5):
-tried in order; `rule_pattern` must match the whole destination; a match of
-`rule_pattern_exclude` (whole string too) vetoes; the first rule left wins. A pattern that
-is not a valid regex never raises: it simply matches nothing.
+Addressing, as on the platform: `destination@application.account.voximplant.com`, or
+`app_id#account_id#destination@sip.voximplant.com` with numeric ids. Rules: tried in order;
+`rule_pattern` must match the whole destination; a match of `rule_pattern_exclude` (whole
+string too) vetoes; the first rule left wins. A pattern that is not a valid regex never
+raises: it simply matches nothing.
+
+`resolve` and `match` read accounts, applications and rules through `RouteDirectory` (the
+store implements it) and raise `Refusal`, the one error of routing: it carries the SIP
+status that both doors answer with (the SIP edge on the wire, the simulated caller in its
+HTTP reply).
 """
 
 from __future__ import annotations
@@ -13,12 +18,48 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import unquote
+
+if TYPE_CHECKING:
+    from voxsim.model import Account, Application
+    from voxsim.model import Rule as StoredRule
 
 DEFAULT_DOMAIN = "voximplant.com"
 
 Rule = TypeVar("Rule")
+
+
+class Refusal(Exception):
+    """A call that is not routed to a session: `status` and `reason` are the SIP final response to
+    answer with, `headers` extra header lines for it (a digest challenge, say)."""
+
+    def __init__(self, status: int, reason: str, headers: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(f"{status} {reason}")
+        self.status = status
+        self.reason = reason
+        self.headers = headers or []
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a call goes: the rule of an application that matched `destination`."""
+
+    account: Account
+    application: Application
+    rule: StoredRule
+    destination: str
+
+
+class RouteDirectory(Protocol):
+    """What routing reads (implemented by `voxsim.store.Store`)."""
+
+    def find_account(self, *, account_id: int | None = None, account_name: str | None = None) -> Account | None: ...
+
+    def find_application(self, account_id: int, *, application_id: int | None = None,
+                         application_name: str | None = None) -> Application | None: ...
+
+    def rules_in_order(self, application_id: int) -> list[StoredRule]: ...
 
 
 @dataclass(frozen=True)
@@ -128,3 +169,35 @@ def explain(rules: Iterable[Rule], destination: str) -> list[tuple[Rule, str]]:
         if verdict == "match":
             break
     return out
+
+
+def resolve(directory: RouteDirectory, request_uri: str, domain: str = DEFAULT_DOMAIN, *,
+            refusal_status: int = 404) -> tuple[Account, Application, str]:
+    """Account, application and destination of `dest@app.account.<domain>` or the id form; raises
+    Refusal (`refusal_status`) for anything else."""
+    target = parse_request_uri(request_uri, domain)
+    if target is None:
+        raise Refusal(refusal_status, "Not Found - not a voxsim application address")
+    if isinstance(target, IdTarget):
+        account = directory.find_account(account_id=target.account_id)
+        app = account and directory.find_application(account.account_id, application_id=target.application_id)
+    else:
+        account = directory.find_account(account_name=target.account_name)
+        app = account and directory.find_application(account.account_id, application_name=target.application_name)
+    if not account or not app:
+        raise Refusal(refusal_status, "Not Found - no such application")
+    return account, app, target.destination
+
+
+def match(directory: RouteDirectory, account: Account, application: Application, destination: str, *,
+          refusal_status: int = 404) -> Route:
+    """The application's rule for `destination`; raises Refusal (`refusal_status`) when none matches."""
+    rule = match_rule(directory.rules_in_order(application.application_id), destination)
+    if rule is None:
+        raise Refusal(refusal_status, f"Not Found - no rule of {application.application_name} matches '{destination}'")
+    return Route(account, application, rule, destination)
+
+
+def route(directory: RouteDirectory, request_uri: str, domain: str = DEFAULT_DOMAIN) -> Route:
+    """`resolve`, then `match`."""
+    return match(directory, *resolve(directory, request_uri, domain))

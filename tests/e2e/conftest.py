@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest_asyncio
 
-from sip_edge.edge import EdgeSettings
 from sip_edge.transport import free_port_pair
 from voxsim.app import Emulator
+from voxsim.edge.settings import EdgeSettings
 from voxsim.testing import ApiCaller, SippResult, SippRun, SippRunner, ephemeral_settings
 
 SIPP_DIR = Path(__file__).parent / "sipp"

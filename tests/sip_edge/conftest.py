@@ -1,4 +1,4 @@
-"""Fixtures for the SIP transport, user agent, edge and SIPp interop tests.
+"""Fixtures for the SIP library's transport, user agent and SIPp interop tests (the edge's tests use them too).
 
 - `tls_files`: a throwaway self-signed certificate for 127.0.0.1/localhost (made with
   `cryptography`), with `server_context()` and `client_context()` built from it.
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime
 import ipaddress
-import itertools
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -25,27 +24,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from sip_edge.edge import EdgeSettings
 from sip_edge.message import Message
 from sip_edge.transport import Address, SipTransport
-from voxsim.app import Emulator
-from voxsim.runtime import RuntimeSettings
-from voxsim.testing import SippRunner, ephemeral_settings
+from voxsim.testing import SippRunner
 
 SIPP_DIR = Path(__file__).parent / "sipp"
-_states = itertools.count(1)
-
-
-async def start_edge_emulator(tmp_path: Path, runtime: RuntimeSettings, **edge: Any) -> Emulator:
-    """A running emulator for the edge's tests: any free RTP port, quick give-ups on peers already gone."""
-    settings = ephemeral_settings(tmp_path / f"state{next(_states)}", runtime=runtime)
-    edge.setdefault("request_timeout", 0.5)  # a far end a test already stopped answers no BYE
-    settings.sip = EdgeSettings(rtp_ports=(0, 0), **edge)
-    emulator = Emulator(settings)
-    await emulator.start()
-    assert emulator.sip_registrations is not None
-    emulator.sip_registrations.timers.unregister_timeout = 0.3
-    return emulator
 
 
 # ------------------------------------------------------------------------------------------ TLS

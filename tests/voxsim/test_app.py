@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sip_edge.edge import EdgeSettings
-from sip_edge.registration import RegistrationTimers
 from voxsim.app import Emulator, options_of
 from voxsim.cli import build_parser, settings_from
+from voxsim.edge.outbound_registrations import RegistrationTimers
+from voxsim.edge.settings import EdgeSettings
 from voxsim.testing import ephemeral_settings
 
 

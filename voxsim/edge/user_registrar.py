@@ -38,7 +38,7 @@ from sip_edge.transport import Address
 if TYPE_CHECKING:
     from voxsim.model import Application, User
 
-__all__ = ["Binding", "Registrar", "UserAuth", "UserDirectory"]
+__all__ = ["Binding", "UserAuth", "UserDirectory", "UserRegistrar"]
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class UserAuth:
         return self.user is not None
 
 
-class Registrar:
+class UserRegistrar:
     """Digest-authenticated REGISTER for application users, and their bindings; see the module docstring."""
 
     def __init__(self, store: UserDirectory, *, realm: str = "", algorithms: Iterable[str] = ("MD5",),

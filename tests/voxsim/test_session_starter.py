@@ -1,4 +1,4 @@
-"""`voxsim.sessions.Sessions` over a real store and runtime, without SIP: rule sessions, built-in sessions
+"""`voxsim.session_starter.SessionStarter` over a real store and runtime, without SIP: rule sessions, built-in sessions
 (`start_builtin`, the forward of a SIP registration bound to a user), and the history row of outbound calls
 (the callerid a dialer reports through `Session.outbound_callerid`)."""
 
@@ -16,7 +16,7 @@ from voxsim.recording import StoreRecorder
 from voxsim.runtime import Runtime, RuntimeSettings
 from voxsim.runtime.host import CallLeg, DialError, SessionPort
 from voxsim.runtime.virtual import VirtualLeg
-from voxsim.sessions import FORWARD_TO_USER, Sessions
+from voxsim.session_starter import FORWARD_TO_USER, SessionStarter
 from voxsim.store import Store
 
 ANSWER = """
@@ -41,7 +41,7 @@ class Dialer:
     async def place_call(self, session: SessionPort, call: Any, kind: str, params: Mapping[str, Any]) -> CallLeg:
         self.placed.append((kind, dict(params)))
         if self.callerid:
-            session.outbound_callerid(call.id, self.callerid)  # type: ignore[attr-defined]
+            session.outbound_callerid(call.id, self.callerid)
         await asyncio.sleep(self.delay)  # resolving names, reserving the RTP port...
         if self.fail is not None:
             raise DialError(self.fail, "Temporarily Unavailable")
@@ -52,13 +52,13 @@ class Dialer:
 
 
 @pytest.fixture
-async def core() -> AsyncIterator[tuple[Store, Runtime, Sessions]]:
+async def core() -> AsyncIterator[tuple[Store, Runtime, SessionStarter]]:
     store = Store()
     store.create_account(1, "acc", "a@example.com", "key")
     recorder = StoreRecorder(store, flush_interval=0.01)
     runtime = Runtime(RuntimeSettings(pool_size=1, session_idle_timeout=5.0), recorder=recorder)
     await runtime.start()
-    sessions = Sessions(store, runtime, http_base=lambda: "http://127.0.0.1:1", https_base=lambda: "https://127.0.0.1:2",
+    sessions = SessionStarter(store, runtime, http_base=lambda: "http://127.0.0.1:1", https_base=lambda: "https://127.0.0.1:2",
                         log_url=lambda sid: f"http://127.0.0.1:1/_voxsim/sessions/{sid}/log")
     try:
         yield store, runtime, sessions

@@ -1,4 +1,4 @@
-"""The SIP registration client (`sip_edge.registration`) against our own UserAgent as a registrar.
+"""The SIP registration client (`voxsim.edge.outbound_registrations`) against our own UserAgent as a registrar.
 
 A fake store holds the registrations and records every status write; the registrar is a
 `UserAgent` with digest whose `on_request` hook sees (and may refuse) each REGISTER.
@@ -17,7 +17,10 @@ import pytest_asyncio
 
 from sip_edge.auth import DigestServer
 from sip_edge.message import Request, Response, make_response
-from sip_edge.registration import (
+from sip_edge.transaction import TimerConfig
+from sip_edge.transport import Address, free_port_pair
+from sip_edge.ua import UserAgent
+from voxsim.edge.outbound_registrations import (
     CONTACT_PARAM,
     STOPPED,
     RegistrationManager,
@@ -25,9 +28,6 @@ from sip_edge.registration import (
     TargetError,
     target_of,
 )
-from sip_edge.transaction import TimerConfig
-from sip_edge.transport import Address, free_port_pair
-from sip_edge.ua import UserAgent
 from voxsim.model import SipRegistration
 
 FAST = TimerConfig(t1=0.02, t2=0.2, t4=0.2, timer_d=0.2)

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from sip_edge.auth import DigestClient
-from sip_edge.edge import SipEdge
 from sip_edge.message import parse_message
 from sip_edge.transaction import TimerConfig
 from sip_edge.transport import Address, free_port_pair
 from sip_edge.ua import CallFailed, InviteDialog, InviteHandle, UserAgent
 from voxsim.app import Emulator
+from voxsim.edge.server import SipEdge
 from voxsim.runtime import RuntimeSettings, Session
 from voxsim.store.sip_registrations import BindRequest
 

@@ -11,20 +11,13 @@ from typing import Any
 import pytest
 
 from sip_edge.dialog import build_request
-from sip_edge.legs import (
-    DialTarget,
-    MediaPort,
-    SipInboundLeg,
-    SipOutboundLeg,
-    build_sdp,
-    dtmf_of,
-    parse_sdp,
-    wire_headers,
-)
 from sip_edge.message import Request
+from sip_edge.sdp import build_sdp, parse_sdp
 from sip_edge.transaction import TimerConfig
 from sip_edge.transport import Address
 from sip_edge.ua import CallFailed, InviteDialog, UserAgent
+from voxsim.edge.legs import DialTarget, SipInboundLeg, SipOutboundLeg, dtmf_of, wire_headers
+from voxsim.edge.media_port import MediaPort
 
 OFFER = (b"v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n"
          b"m=audio 4000 RTP/AVP 18 8 0 96\r\na=rtpmap:96 telephone-event/8000\r\n"

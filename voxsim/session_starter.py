@@ -1,12 +1,11 @@
 """Starting VoxEngine sessions: from StartScenarios, from an inbound call, from a simulated caller.
 
-This is the core's side of "the life of a call" (design §"The life of an inbound call", steps
-3-4): a request URI becomes account, application and destination (`voxsim.routing`), the
-application's rules pick one, the store allocates the `call_session_history_id`, and the
-runtime starts the rule's scenarios in one context. The SIP edge and the Management API both
-come through here; neither knows the other. A call the platform handles without a rule (one
-arriving through a SIP registration bound to a user) runs a built-in script instead
-(`start_builtin` with `FORWARD_TO_USER`).
+The core's side of the life of a call (docs/architecture.md): once `voxsim.routing` has found the
+rule, the store allocates the `call_session_history_id` and the runtime starts the rule's
+scenarios in one context. The SIP edge and the Management API both come through here; neither
+knows the other. A call the platform handles without a rule (one arriving through a SIP
+registration bound to a user) runs a built-in script instead (`start_builtin` with
+`FORWARD_TO_USER`). It also keeps the secret parts of each session's media_session_access_url.
 """
 
 from __future__ import annotations
@@ -19,30 +18,15 @@ from dataclasses import dataclass
 from voxsim import routing
 from voxsim.errors import NO_SCENARIO_BOUND, VoxError
 from voxsim.model import Account, Application, Rule
+from voxsim.routing import Refusal, Route
 from voxsim.runtime import Runtime, Session
 from voxsim.store import Store
 
 # The built-in scenario of a call that reaches a user without a rule (a SIP registration bound to a
-# user, reference §1.7): the call is offered with `destination` = the user's name, and the shim's
-# forwardCallToUser calls that user (forked to the user's registered contacts) and bridges the two.
+# user: the platform forwards such calls to the user): the call is offered with `destination` = the
+# user's name, and the shim's forwardCallToUser calls that user (forked to the user's registered
+# contacts) and bridges the two.
 FORWARD_TO_USER = "VoxEngine.forwardCallToUser();"
-
-
-class RouteError(Exception):
-    """An inbound call that cannot be routed; `status` is the SIP response to answer with."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(f"{status} {reason}")
-        self.status = status
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class Route:
-    account: Account
-    application: Application
-    rule: Rule
-    destination: str
 
 
 @dataclass(frozen=True)
@@ -53,7 +37,9 @@ class AccessToken:
     secret: str
 
 
-class Sessions:
+class SessionStarter:
+    """Starts sessions for rules (StartScenarios, calls) and built-in scripts; see the module docstring."""
+
     def __init__(self, store: Store, runtime: Runtime, *, http_base: Callable[[], str],
                  https_base: Callable[[], str], log_url: Callable[[int], str],
                  advertised_host: str = "127.0.0.1", domain: str = routing.DEFAULT_DOMAIN) -> None:
@@ -66,32 +52,9 @@ class Sessions:
         self.domain = domain
         self._access: dict[int, AccessToken] = {}
 
-    # -- routing ------------------------------------------------------------------------------
-    def resolve(self, request_uri: str) -> tuple[Account, Application, str]:
-        """Account, application and destination of `dest@app.account.<domain>` or the id form."""
-        target = routing.parse_request_uri(request_uri, self.domain)
-        if target is None:
-            raise RouteError(404, "Not Found - not a voxsim application address")
-        if isinstance(target, routing.IdTarget):
-            account = self.store.find_account(account_id=target.account_id)
-            app = account and self.store.find_application(account.account_id,
-                                                          application_id=target.application_id)
-        else:
-            account = self.store.find_account(account_name=target.account_name)
-            app = account and self.store.find_application(account.account_id,
-                                                          application_name=target.application_name)
-        if not account or not app:
-            raise RouteError(404, "Not Found - no such application")
-        return account, app, target.destination
-
-    def match(self, account: Account, application: Application, destination: str) -> Route:
-        rule = routing.match_rule(self.store.rules_in_order(application.application_id), destination)
-        if rule is None:
-            raise RouteError(404, f"Not Found - no rule of {application.application_name} matches '{destination}'")
-        return Route(account, application, rule, destination)
-
     def route(self, request_uri: str) -> Route:
-        return self.match(*self.resolve(request_uri))
+        """The rule a request URI reaches (`voxsim.routing.route` over the store); raises Refusal."""
+        return routing.route(self.store, request_uri, self.domain)
 
     # -- sessions -----------------------------------------------------------------------------
     async def start(self, account: Account, application: Application, rule: Rule, *, custom_data: str = "",
@@ -130,13 +93,17 @@ class Sessions:
             scenarios=scenarios, session_id=session_id, custom_data=custom_data, access_url=http_url,
             access_secure_url=https_url, log_url=self.log_url(session_id))
 
-    async def start_for_call(self, route: Route, initiator_address: str = "127.0.0.1") -> Session:
-        """A new session for one inbound call (one session per call, as on the platform)."""
+    async def start_for_call(self, route: Route, *, user_id: int | None = None,
+                             initiator_address: str = "127.0.0.1", refusal_status: int = 404) -> Session:
+        """A new session for one inbound call (one session per call, as on the platform); `user_id` is
+        the calling user's. A rule that cannot start (no scenario bound) is a Refusal with
+        `refusal_status`."""
         try:
-            return await self.start(route.account, route.application, route.rule,
+            return await self.start(route.account, route.application, route.rule, user_id=user_id,
                                     initiator_address=initiator_address)
         except VoxError as error:
-            raise RouteError(404, f"Not Found - rule {route.rule.rule_name}: {error.msg}") from error
+            reason = f"Not Found - rule {route.rule.rule_name}: {error.msg}"
+            raise Refusal(refusal_status, reason) from error
 
     # -- media_session_access_url --------------------------------------------------------------
     def access_urls(self, session_id: int) -> tuple[str, str]:

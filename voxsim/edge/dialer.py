@@ -38,16 +38,16 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sip_edge.headers import quote
-from sip_edge.legs import DialTarget, SipOutboundLeg, wire_headers
-from sip_edge.registration import TargetError, target_of
 from sip_edge.transport import DEFAULT_PORTS, Address
 from sip_edge.uri import SipURI, URIError
+from voxsim.edge.legs import DialTarget, SipOutboundLeg, wire_headers
+from voxsim.edge.outbound_registrations import TargetError, target_of
 from voxsim.errors import VoxError
 from voxsim.routing import DEFAULT_DOMAIN
 from voxsim.runtime.host import CallLeg, DialError, SessionPort
 
 if TYPE_CHECKING:
-    from sip_edge.edge import SipEdge
+    from voxsim.edge.server import EdgeStore, SipEdge
     from voxsim.runtime.calls import Call
 
 __all__ = ["SipDialer", "parse_target"]
@@ -81,7 +81,7 @@ class SipDialer:
         self.edge = edge
 
     @property
-    def store(self) -> Any:
+    def store(self) -> EdgeStore:
         services = self.edge.services
         if services is None:
             raise DialError(503, "Service Unavailable - the SIP edge routes no calls")
@@ -105,7 +105,7 @@ class SipDialer:
         if inbound is not None:
             for target in targets:
                 target.max_forwards = max(inbound.max_forwards - 1, 0)
-        leg = SipOutboundLeg(edge.ua, targets, advertised_host=edge.advertised_host, open_media=edge.open_media,
+        leg = SipOutboundLeg(edge.ua, targets, advertised_host=edge.advertised_host, open_media=edge.media_ports.open,
                              on_closed=edge.forget, request_timeout=edge.settings.request_timeout, timeout=timeout)
         leg.bind(session, call.id)
         edge.track(leg)

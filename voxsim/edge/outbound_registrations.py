@@ -61,6 +61,7 @@ __all__ = [
     "RegistrationTimers",
     "Target",
     "TransitionHook",
+    "normal_host",
     "target_of",
 ]
 
@@ -166,7 +167,8 @@ def _signature(reg: SipRegistration) -> tuple[Any, ...]:
     return (reg.sip_username, reg.proxy, reg.auth_user, reg.outbound_proxy, reg.password)
 
 
-def _normal_host(host: str) -> str:
+def normal_host(host: str) -> str:
+    """An address as the white list and the own-address checks compare it (IPv4-mapped IPv6 unwrapped)."""
     host = host.strip().strip("[]").lower()
     try:
         address = ipaddress.ip_address(host)
@@ -301,7 +303,7 @@ class RegistrationManager:
         if not user:
             return None
         candidates = sorted((s for s in self._slots.values() if s.sip_username == user), key=lambda s: s.reg_id)
-        source = _normal_host(source_host) if source_host else ""
+        source = normal_host(source_host) if source_host else ""
         if source:
             from_proxy = [s for s in candidates if source in s.hosts]
             if from_proxy:
@@ -328,7 +330,7 @@ class RegistrationManager:
                      successful=reg.successful, status_code=reg.status_code, error_message=reg.error_message)
         if target is not None:
             slot.contact = self._contact(reg, target)
-            slot.hosts = {_normal_host(target.proxy_host), _normal_host(target.next_hop_host)}
+            slot.hosts = {normal_host(target.proxy_host), normal_host(target.next_hop_host)}
         self._slots[slot.reg_id] = slot
         slot.task = asyncio.ensure_future(self._run(slot))
 
@@ -424,7 +426,7 @@ class RegistrationManager:
         if not literal:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
             addresses = [info[4][0] for info in infos]
-            slot.hosts.update(_normal_host(a) for a in addresses)
+            slot.hosts.update(normal_host(a) for a in addresses)
             if target.transport == "udp":
                 families = {socket.AF_INET} if self._udp_family() == socket.AF_INET else {socket.AF_INET6}
                 chosen = [info[4][0] for info in infos if info[0] in families] or addresses

@@ -1,6 +1,6 @@
 """SIP call legs: what a scenario does to a call, in SIP; what the far end does, as call events.
 
-Both legs implement `voxsim.runtime.host.CallLeg` over a `sip_edge.ua.Call` and report back with
+Both legs implement `voxsim.runtime.host.CallLeg` over a `sip_edge.ua.InviteDialog` and report back with
 `SessionPort.call_event(call_id, name, payload)`:
 
 - `SipInboundLeg` (an INVITE that reached the edge): `answer` sends 200 with an SDP answer built
@@ -32,42 +32,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
-import random
 import re
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sip_edge.message import Request, Response, make_response
 from sip_edge.rtp import DtmfDetector
+from sip_edge.sdp import TELEPHONE_EVENT_PT, build_sdp, parse_sdp
 from sip_edge.transport import Address
 from sip_edge.ua import CallFailed, InviteDialog, InviteHandle, UserAgent
+from voxsim.edge.media_port import MediaPort
 from voxsim.runtime.host import Headers, SessionPort
 from voxsim.runtime.session import reason_for
 
 __all__ = [
     "DialTarget",
-    "MediaDescription",
-    "MediaPort",
     "SipInboundLeg",
     "SipLeg",
     "SipOutboundLeg",
-    "build_sdp",
     "dtmf_of",
-    "parse_sdp",
     "scenario_headers_of",
     "wire_headers",
 ]
 
 log = logging.getLogger(__name__)
 
+OpenMedia = Callable[[], Awaitable[MediaPort]]
+"""Reserves a call's RTP port (`MediaPorts.open` of the edge)."""
+
 TONE_TYPE_SIP_INFO = "3"  # DTMFType.SIP_INFO
 TONE_TYPE_RFC2833 = "1"  # DTMFType.TELEPHONE_EVENT
-TELEPHONE_EVENT_PT = 101
-_G711 = {0: "PCMU", 8: "PCMA"}
 _PASSED = ("x-", "user-to-user")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!%*_+`'~.-]+")
 _DTMF = {str(d): str(d) for d in range(10)} | {"*": "*", "#": "#", "10": "*", "11": "#", "12": "A", "13": "B",
@@ -108,161 +105,18 @@ def dtmf_of(request: Request) -> str | None:
     return None
 
 
-# ------------------------------------------------------------------------------------------ SDP
-
-
-@dataclass
-class MediaDescription:
-    """The first audio stream of an SDP: where it goes and which payload types it offers."""
-
-    host: str
-    port: int
-    payloads: list[int]
-    names: dict[int, str] = field(default_factory=dict)  # payload type -> encoding name (upper case)
-
-    def name_of(self, pt: int) -> str:
-        return self.names.get(pt) or _G711.get(pt, "")
-
-    def g711(self) -> list[tuple[int, str]]:
-        """PCMU/PCMA payload types in the offer's order of preference."""
-        return [(pt, self.name_of(pt)) for pt in self.payloads if self.name_of(pt) in ("PCMU", "PCMA")]
-
-    def telephone_event(self) -> int | None:
-        return next((pt for pt in self.payloads if self.name_of(pt) == "TELEPHONE-EVENT"), None)
-
-
-def parse_sdp(body: bytes) -> MediaDescription | None:
-    """The first `m=audio` of an SDP body (None when there is none or the body is not SDP)."""
-    session_host, media, in_audio = "", None, False
-    for raw in body.decode("utf-8", "replace").splitlines():
-        line = raw.strip()
-        if line.startswith("m="):
-            if media is not None:
-                break
-            parts = line[2:].split()
-            in_audio = len(parts) >= 3 and parts[0] == "audio" and parts[1].isdigit()
-            if in_audio:
-                media = MediaDescription(session_host, int(parts[1]), [int(p) for p in parts[3:] if p.isdigit()])
-        elif line.startswith("c="):
-            parts = line[2:].split()
-            host = parts[2].split("/")[0] if len(parts) >= 3 else ""
-            if media is None and not in_audio:
-                session_host = host
-            elif media is not None:
-                media.host = host
-        elif line.startswith("a=rtpmap:") and media is not None:
-            pt, _, rest = line[len("a=rtpmap:"):].partition(" ")
-            if pt.isdigit():
-                media.names[int(pt)] = rest.split("/")[0].strip().upper()
-    return media
-
-
-def build_sdp(host: str, port: int, codecs: Iterable[tuple[int, str]], telephone_event: int | None, *,
-              session_id: int, version: int = 1) -> bytes:
-    """An SDP with one audio stream (G.711 codecs, optionally telephone-event), `sendrecv`."""
-    family = "IP6" if _is_ipv6(host) else "IP4"
-    codecs = list(codecs)
-    payloads = [pt for pt, _ in codecs] + ([telephone_event] if telephone_event is not None else [])
-    lines = [
-        "v=0", f"o=voxsim {session_id} {version} IN {family} {host}", "s=voxsim", f"c=IN {family} {host}",
-        "t=0 0", f"m=audio {port} RTP/AVP {' '.join(str(pt) for pt in payloads)}",
-        *[f"a=rtpmap:{pt} {name}/8000" for pt, name in codecs],
-    ]
-    if telephone_event is not None:
-        lines += [f"a=rtpmap:{telephone_event} telephone-event/8000", f"a=fmtp:{telephone_event} 0-16"]
-    lines += ["a=ptime:20", "a=sendrecv"]
-    return ("\r\n".join(lines) + "\r\n").encode()
-
-
-def _is_ipv6(host: str) -> bool:
-    try:
-        return isinstance(ipaddress.ip_address(host.strip("[]")), ipaddress.IPv6Address)
-    except ValueError:
-        return False
-
-
-# ------------------------------------------------------------------------------------------ RTP port
-
-
-class _RtpSink(asyncio.DatagramProtocol):
-    def __init__(self) -> None:
-        self.packets = 0
-        self.last_source: tuple[str, int] | None = None
-        self.on_datagram: Callable[[bytes], None] | None = None
-
-    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
-        self.packets += 1
-        self.last_source = (addr[0], addr[1])
-        if self.on_datagram is not None:
-            try:
-                self.on_datagram(data)
-            except Exception:  # one bad packet must not take the port down
-                log.exception("RTP packet from %s dropped", self.last_source)
-
-
-class MediaPort:
-    """A UDP port reserved for one call's RTP (an even port from `ports`, or any free one for (0, 0)).
-
-    It counts what arrives and hands each datagram to `on_datagram` when set (else drops it);
-    `close()` releases it.
-    """
-
-    def __init__(self, transport: asyncio.DatagramTransport, sink: _RtpSink, host: str, port: int) -> None:
-        self.transport = transport
-        self.sink = sink
-        self.host = host
-        self.port = port
-
-    @classmethod
-    async def open(cls, host: str, ports: tuple[int, int] = (0, 0), attempts: int = 50) -> MediaPort:
-        loop = asyncio.get_running_loop()
-        low, high = ports
-        candidates = [0] if not low else [random.randrange(low + low % 2, max(high, low + 2), 2)
-                                          for _ in range(attempts)]
-        error: OSError | None = None
-        for candidate in candidates:
-            try:
-                transport, sink = await loop.create_datagram_endpoint(_RtpSink, local_addr=(host, candidate))
-            except OSError as exc:
-                error = exc
-                continue
-            port = transport.get_extra_info("sockname")[1]
-            return cls(transport, sink, host, port)
-        raise OSError(f"no free RTP port in {low}-{high} on {host}: {error}")
-
-    @property
-    def packets(self) -> int:
-        return self.sink.packets
-
-    @property
-    def on_datagram(self) -> Callable[[bytes], None] | None:
-        return self.sink.on_datagram
-
-    @on_datagram.setter
-    def on_datagram(self, callback: Callable[[bytes], None] | None) -> None:
-        self.sink.on_datagram = callback
-
-    @property
-    def closed(self) -> bool:
-        return self.transport.is_closing()
-
-    def close(self) -> None:
-        if not self.transport.is_closing():
-            self.transport.close()
-
-
 # ------------------------------------------------------------------------------------------ legs
 
 
 class SipLeg:
     """What both directions share: event reporting, in-dialog requests, the RTP port.
 
-    `advertised_host` goes into the SDP; `open_media()` reserves the RTP port; `on_closed(leg)` is
-    told once the leg is over (the edge forgets it then).
+    `advertised_host` goes into the SDP; `open_media()` reserves the RTP port (`MediaPorts.open`);
+    `on_closed(leg)` is told once the leg is over (the edge forgets it then).
     """
 
     def __init__(self, ua: UserAgent, *, advertised_host: str,
-                 open_media: Callable[[], Any] | None = None,
+                 open_media: OpenMedia | None = None,
                  on_closed: Callable[[SipLeg], None] | None = None,
                  request_timeout: float = 2.0) -> None:
         self.ua = ua
@@ -458,7 +312,7 @@ class SipInboundLeg(SipLeg):
     """An INVITE that reached the edge, driven by its scenario; see the module docstring."""
 
     def __init__(self, ua: UserAgent, sip: InviteDialog, *, advertised_host: str,
-                 open_media: Callable[[], Any] | None = None,
+                 open_media: OpenMedia | None = None,
                  on_closed: Callable[[SipLeg], None] | None = None,
                  request_timeout: float = 2.0, ack_timeout: float = 32.0) -> None:
         super().__init__(ua, advertised_host=advertised_host, open_media=open_media, on_closed=on_closed,
@@ -609,7 +463,7 @@ class SipOutboundLeg(SipLeg):
     """
 
     def __init__(self, ua: UserAgent, targets: list[DialTarget], *, advertised_host: str,
-                 open_media: Callable[[], Any] | None = None,
+                 open_media: OpenMedia | None = None,
                  on_closed: Callable[[SipLeg], None] | None = None,
                  request_timeout: float = 2.0, timeout: float | None = None) -> None:
         super().__init__(ua, advertised_host=advertised_host, open_media=open_media, on_closed=on_closed,

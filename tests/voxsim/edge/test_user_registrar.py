@@ -9,10 +9,10 @@ import pytest
 from sip_edge.auth import DigestClient
 from sip_edge.dialog import build_request
 from sip_edge.message import Response
-from sip_edge.registrar import Registrar
 from sip_edge.transport import Address
 from sip_edge.ua import UserAgent
 from voxsim.app import Emulator
+from voxsim.edge.user_registrar import UserRegistrar
 from voxsim.runtime import RuntimeSettings
 from voxsim.store import Store
 from voxsim.testing import ephemeral_settings
@@ -46,14 +46,14 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def registrar(store: Store, clock: Clock) -> Registrar:
-    return Registrar(store, min_expires=60, max_expires=3600, clock=clock)
+def registrar(store: Store, clock: Clock) -> UserRegistrar:
+    return UserRegistrar(store, min_expires=60, max_expires=3600, clock=clock)
 
 
 DOMAIN = "app.acc.voximplant.com"
 
 
-def register(registrar: Registrar, contacts: tuple[str, ...] = ("<sip:alice@10.0.0.1:5062>",), *,
+def register(registrar: UserRegistrar, contacts: tuple[str, ...] = ("<sip:alice@10.0.0.1:5062>",), *,
              user: str = "alice", expires: int | None = None, password: str | None = PASSWORD,
              auth_user: str | None = None, call_id: str = "reg-1", cseq: int = 1, domain: str = DOMAIN) -> Response:
     """Sends a REGISTER; answers a 401 once with the credentials given (None: does not)."""
@@ -74,19 +74,19 @@ def register(registrar: Registrar, contacts: tuple[str, ...] = ("<sip:alice@10.0
     return registrar.handle(build(cseq + 1, [("Authorization", value)]), SOURCE)
 
 
-def contacts(registrar: Registrar, store: Store, user: str = "alice") -> dict[str, int]:
+def contacts(registrar: UserRegistrar, store: Store, user: str = "alice") -> dict[str, int]:
     app = store.find_application_by_domain(DOMAIN)
     return {b.contact: b.remaining(registrar.clock()) for b in registrar.contacts(app.application_id, user)}
 
 
-def test_no_credentials_get_a_401_for_the_application_realm(registrar: Registrar) -> None:
+def test_no_credentials_get_a_401_for_the_application_realm(registrar: UserRegistrar) -> None:
     response = register(registrar, password=None)
     assert response.status == 401
     challenge = response.headers.get("WWW-Authenticate")
     assert f'realm="{DOMAIN}"' in challenge and "algorithm=MD5" in challenge
 
 
-def test_a_user_registers_and_is_found(registrar: Registrar, store: Store) -> None:
+def test_a_user_registers_and_is_found(registrar: UserRegistrar, store: Store) -> None:
     response = register(registrar, expires=600)
     assert response.status == 200
     assert response.headers.get("Contact") == "<sip:alice@10.0.0.1:5062>;expires=600"
@@ -95,7 +95,7 @@ def test_a_user_registers_and_is_found(registrar: Registrar, store: Store) -> No
     assert binding.flow == SOURCE
 
 
-def test_the_digest_user_may_carry_the_domain(registrar: Registrar) -> None:
+def test_the_digest_user_may_carry_the_domain(registrar: UserRegistrar) -> None:
     assert register(registrar, auth_user=f"alice@{DOMAIN}").status == 200
     assert register(registrar, auth_user="alice@other.acc.voximplant.com").status == 403
 
@@ -106,16 +106,16 @@ def test_the_digest_user_may_carry_the_domain(registrar: Registrar) -> None:
     ("carol", PASSWORD, None),  # inactive
     ("bob", PASSWORD, "alice"),  # alice's credentials for bob's address
 ])
-def test_refused_with_403(registrar: Registrar, user: str, password: str, auth_user: str | None) -> None:
+def test_refused_with_403(registrar: UserRegistrar, user: str, password: str, auth_user: str | None) -> None:
     assert register(registrar, user=user, password=password, auth_user=auth_user).status == 403
 
 
-def test_an_unknown_domain_is_404(registrar: Registrar) -> None:
+def test_an_unknown_domain_is_404(registrar: UserRegistrar) -> None:
     assert register(registrar, domain="nope.acc.voximplant.com").status == 404
     assert register(registrar, domain="127.0.0.1").status == 404
 
 
-def test_expiry_limits(registrar: Registrar, store: Store) -> None:
+def test_expiry_limits(registrar: UserRegistrar, store: Store) -> None:
     brief = register(registrar, expires=10)
     assert brief.status == 423 and brief.headers.get("Min-Expires") == "60"
     assert register(registrar, expires=99999).status == 200
@@ -124,7 +124,7 @@ def test_expiry_limits(registrar: Registrar, store: Store) -> None:
     assert contacts(registrar, store) == {"sip:alice@10.0.0.1:5062": 120}
 
 
-def test_several_contacts_refresh_expire_and_unregister(registrar: Registrar, store: Store, clock: Clock) -> None:
+def test_several_contacts_refresh_expire_and_unregister(registrar: UserRegistrar, store: Store, clock: Clock) -> None:
     register(registrar, ("<sip:alice@10.0.0.1:5062>", "<sip:alice@10.0.0.2:5062>;expires=100"), expires=300)
     assert contacts(registrar, store) == {"sip:alice@10.0.0.1:5062": 300, "sip:alice@10.0.0.2:5062": 100}
     clock.now += 150
@@ -137,21 +137,21 @@ def test_several_contacts_refresh_expire_and_unregister(registrar: Registrar, st
     assert contacts(registrar, store) == {}
 
 
-def test_wildcard_removes_every_binding(registrar: Registrar, store: Store) -> None:
+def test_wildcard_removes_every_binding(registrar: UserRegistrar, store: Store) -> None:
     register(registrar, ("<sip:alice@10.0.0.1:5062>", "<sip:alice@10.0.0.3:5062>"))
     assert register(registrar, ("*",), expires=60, call_id="w").status == 400
     assert register(registrar, ("*",), expires=0, call_id="w").status == 200
     assert contacts(registrar, store) == {} and registrar.bindings == {}
 
 
-def test_bindings_of_a_deactivated_user_are_not_used(registrar: Registrar, store: Store) -> None:
+def test_bindings_of_a_deactivated_user_are_not_used(registrar: UserRegistrar, store: Store) -> None:
     register(registrar)
     user = store.find_user(store.find_application_by_domain(DOMAIN).application_id, "alice")
     store.set_user_info(1, user, {"user_active": False})
     assert contacts(registrar, store) == {}
 
 
-def test_a_stale_nonce_is_challenged_again_with_stale(registrar: Registrar, clock: Clock) -> None:
+def test_a_stale_nonce_is_challenged_again_with_stale(registrar: UserRegistrar, clock: Clock) -> None:
     first = register(registrar, password=None)
     value = DigestClient("alice", PASSWORD).answer(first.headers.get_lines("WWW-Authenticate"), "REGISTER",
                                                    f"sip:{DOMAIN}")
@@ -164,7 +164,7 @@ def test_a_stale_nonce_is_challenged_again_with_stale(registrar: Registrar, cloc
 
 
 def test_a_configured_realm_and_algorithms(store: Store) -> None:
-    registrar = Registrar(store, realm="voxsim", algorithms=("SHA-256", "MD5"))
+    registrar = UserRegistrar(store, realm="voxsim", algorithms=("SHA-256", "MD5"))
     response = register(registrar, password=None)
     assert [v.split("algorithm=")[1].split(",")[0] for v in response.headers.get_lines("WWW-Authenticate")] == [
         "SHA-256", "MD5"]

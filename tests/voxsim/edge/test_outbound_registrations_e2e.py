@@ -29,7 +29,7 @@ from voxsim.testing import ephemeral_settings
 
 pytestmark = pytest.mark.sipp
 
-SIPP_SCENARIO = Path(__file__).parents[1] / "sip_edge" / "sipp" / "registrar_flaky.xml"
+SIPP_SCENARIO = Path(__file__).parents[2] / "sip_edge" / "sipp" / "registrar_flaky.xml"
 
 
 @dataclass

@@ -1,0 +1,91 @@
+"""SDP offer/answer for one audio stream (RFC 4566 syntax, RFC 3264 offer/answer), sans-IO.
+
+`parse_sdp` reads the first `m=audio` of a body (address, port, payload types and their rtpmap
+names); `build_sdp` writes an offer or answer with G.711 codecs and, optionally, RFC 4733
+telephone-event. Nothing else of SDP is understood: enough for a PBX, SIPp or a softphone to
+agree on PCMU/PCMA and send DTMF as RTP events.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+__all__ = ["G711", "TELEPHONE_EVENT_PT", "MediaDescription", "build_sdp", "parse_sdp"]
+
+G711 = {0: "PCMU", 8: "PCMA"}
+"""The static payload types of G.711 (RFC 3551 6)."""
+TELEPHONE_EVENT_PT = 101
+"""The dynamic payload type we offer for telephone-event."""
+
+
+
+@dataclass
+class MediaDescription:
+    """The first audio stream of an SDP: where it goes and which payload types it offers."""
+
+    host: str
+    port: int
+    payloads: list[int]
+    names: dict[int, str] = field(default_factory=dict)  # payload type -> encoding name (upper case)
+
+    def name_of(self, pt: int) -> str:
+        return self.names.get(pt) or G711.get(pt, "")
+
+    def g711(self) -> list[tuple[int, str]]:
+        """PCMU/PCMA payload types in the offer's order of preference."""
+        return [(pt, self.name_of(pt)) for pt in self.payloads if self.name_of(pt) in ("PCMU", "PCMA")]
+
+    def telephone_event(self) -> int | None:
+        return next((pt for pt in self.payloads if self.name_of(pt) == "TELEPHONE-EVENT"), None)
+
+
+def parse_sdp(body: bytes) -> MediaDescription | None:
+    """The first `m=audio` of an SDP body (None when there is none or the body is not SDP)."""
+    session_host, media, in_audio = "", None, False
+    for raw in body.decode("utf-8", "replace").splitlines():
+        line = raw.strip()
+        if line.startswith("m="):
+            if media is not None:
+                break
+            parts = line[2:].split()
+            in_audio = len(parts) >= 3 and parts[0] == "audio" and parts[1].isdigit()
+            if in_audio:
+                media = MediaDescription(session_host, int(parts[1]), [int(p) for p in parts[3:] if p.isdigit()])
+        elif line.startswith("c="):
+            parts = line[2:].split()
+            host = parts[2].split("/")[0] if len(parts) >= 3 else ""
+            if media is None and not in_audio:
+                session_host = host
+            elif media is not None:
+                media.host = host
+        elif line.startswith("a=rtpmap:") and media is not None:
+            pt, _, rest = line[len("a=rtpmap:"):].partition(" ")
+            if pt.isdigit():
+                media.names[int(pt)] = rest.split("/")[0].strip().upper()
+    return media
+
+
+def build_sdp(host: str, port: int, codecs: Iterable[tuple[int, str]], telephone_event: int | None, *,
+              session_id: int, version: int = 1) -> bytes:
+    """An SDP with one audio stream (G.711 codecs, optionally telephone-event), `sendrecv`."""
+    family = "IP6" if _is_ipv6(host) else "IP4"
+    codecs = list(codecs)
+    payloads = [pt for pt, _ in codecs] + ([telephone_event] if telephone_event is not None else [])
+    lines = [
+        "v=0", f"o=voxsim {session_id} {version} IN {family} {host}", "s=voxsim", f"c=IN {family} {host}",
+        "t=0 0", f"m=audio {port} RTP/AVP {' '.join(str(pt) for pt in payloads)}",
+        *[f"a=rtpmap:{pt} {name}/8000" for pt, name in codecs],
+    ]
+    if telephone_event is not None:
+        lines += [f"a=rtpmap:{telephone_event} telephone-event/8000", f"a=fmtp:{telephone_event} 0-16"]
+    lines += ["a=ptime:20", "a=sendrecv"]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def _is_ipv6(host: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(host.strip("[]")), ipaddress.IPv6Address)
+    except ValueError:
+        return False

@@ -1,0 +1,40 @@
+"""The SIP edge's settings (`Settings.sip` of `voxsim.config`, `voxsim up` options)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["EdgeSettings"]
+
+
+@dataclass
+class EdgeSettings:
+    """The edge's choices where the platform documents none (docs/choices.md), and its resources."""
+
+    realm: str = ""
+    """Digest realm for users (REGISTER and INVITE); empty: the application's domain."""
+    digest_algorithms: tuple[str, ...] = ("MD5",)
+    """Offered to users, preferred first (SIPp and most phones answer MD5 only)."""
+    registration_min_expires: int = 60
+    registration_max_expires: int = 3600
+    registration_default_expires: int = 3600
+    unknown_address_code: int = 404
+    """Request-URI that is not a voxsim application address (or an unknown application)."""
+    no_rule_code: int = 404
+    """Known application, no rule matches the destination."""
+    not_whitelisted_code: int = 403
+    """Source address outside the account's SIP white list, and no user credentials."""
+    user_offline_code: int = 480
+    """callUser / callSIP to a user with no registered contact."""
+    rtp_ports: tuple[int, int] = (10000, 20000)
+    """Even UDP ports reserved for calls' RTP; (0, 0) lets the system pick any."""
+    request_timeout: float = 2.0
+    """How long a leg waits for the answer to its BYE/INFO/MESSAGE (bounds shutdown too)."""
+    default_callerid: str = "voxsim"
+    """The From user of callSIP when the scenario gives no callerid."""
+    pstn_gateway: str = ""
+    """host[:port][;transport=] that callPSTN sends `number@gateway` to; empty: callPSTN fails 501."""
+    tls_verify: bool = True
+    """Check the certificates of TLS peers callSIP reaches."""
+    tls_ca_file: str = ""
+    """Extra CA file trusted for those peers (a local PBX's self-signed certificate)."""
