@@ -321,13 +321,13 @@ class Transaction:
         for name in steps:
             getattr(self, "_" + name)(step)
         if next_state is State.TERMINATED:
-            self._layer._terminate(self, step.out)
+            self._layer.terminate(self, step.out)
 
     # -- timers
 
     def _start(self, name: str, interval: float, now: float) -> None:
         self.intervals[name] = interval
-        self.timers[name] = self._layer._schedule(self, name, now + interval)
+        self.timers[name] = self._layer.schedule(self, name, now + interval)
 
     def _stop_timers(self, step: _Step) -> None:
         self.timers.clear()
@@ -410,7 +410,7 @@ class Transaction:
     def _send_pending_cancel(self, step: _Step) -> None:
         if self.pending_cancel:
             self.pending_cancel = False
-            self._layer._start_cancel(self, step)
+            self._layer.start_cancel(self, step.now, step.out)
 
     def _pass_up(self, step: _Step) -> None:
         if isinstance(step.message, Response):
@@ -512,7 +512,7 @@ class TransactionLayer:
         if txn.state is State.CALLING:
             txn.pending_cancel = True
         elif txn.state is State.PROCEEDING and cancel_key not in self._transactions:
-            self._start_cancel(txn, _Step(now, None, out))
+            self.start_cancel(txn, now, out)
             self._run_timers(now, out)
         return cancel_key, out
 
@@ -545,6 +545,32 @@ class TransactionLayer:
         out: list[Action] = []
         self._run_timers(now, out)
         return out
+
+    # -- services for Transaction (its state-table steps call these)
+
+    def start_cancel(self, invite: Transaction, now: float, out: list[Action]) -> None:
+        """Start the CANCEL client transaction of INVITE client transaction ``invite`` and append
+        its first send to ``out``; nothing when that CANCEL already exists."""
+        cancel = build_cancel(invite.request)
+        key = TransactionKey("client", invite.key.branch, "CANCEL")
+        if key in self._transactions:
+            return
+        txn = self._add(key, cancel, invite.dest, invite.reliable, State.TRYING, NON_INVITE_CLIENT)
+        out.append(SendMessage(cancel, invite.dest, key))
+        txn.start_initial_timers(now)
+
+    def terminate(self, txn: Transaction, out: list[Action]) -> None:
+        """Forget ``txn`` (it reached Terminated) and tell the TU through ``out``, once."""
+        txn.timers.clear()
+        if self._transactions.pop(txn.key, None) is not None:
+            out.append(TransactionTerminated(txn.key))
+
+    def schedule(self, txn: Transaction, name: str, deadline: float) -> tuple[float, int]:
+        """Arm timer ``name`` of ``txn`` for ``deadline``; returns the (deadline, token) pair the
+        transaction keeps in ``timers``: dropping it from there disarms the timer."""
+        token = next(self._tokens)
+        heapq.heappush(self._heap, (deadline, token, txn.key, name))
+        return deadline, token
 
     # -- internals
 
@@ -592,25 +618,6 @@ class TransactionLayer:
         self._transactions[key] = txn
         return txn
 
-    def _start_cancel(self, invite: Transaction, step: _Step) -> None:
-        cancel = build_cancel(invite.request)
-        key = TransactionKey("client", invite.key.branch, "CANCEL")
-        if key in self._transactions:
-            return
-        txn = self._add(key, cancel, invite.dest, invite.reliable, State.TRYING, NON_INVITE_CLIENT)
-        step.out.append(SendMessage(cancel, invite.dest, key))
-        txn.start_initial_timers(step.now)
-
-    def _terminate(self, txn: Transaction, out: list[Action]) -> None:
-        txn.timers.clear()
-        if self._transactions.pop(txn.key, None) is not None:
-            out.append(TransactionTerminated(txn.key))
-
-    def _schedule(self, txn: Transaction, name: str, deadline: float) -> tuple[float, int]:
-        token = next(self._tokens)
-        heapq.heappush(self._heap, (deadline, token, txn.key, name))
-        return deadline, token
-
     def _is_live(self, entry: tuple[float, int, TransactionKey, str]) -> bool:
         deadline, token, key, name = entry
         txn = self._transactions.get(key)
@@ -638,21 +645,15 @@ def _by_class(status: int, provisional: Input, success: Input, failure: Input) -
 
 
 def _top_via(message: Request | Response) -> Via | None:
-    values = message.headers.get_all("Via")
-    if not values:
-        return None
     try:
-        return Via.parse(values[0])
+        return message.top_via
     except HeaderError:
         return None
 
 
 def _cseq_method(message: Request | Response) -> str | None:
-    value = message.headers.get("CSeq")
-    if value is None:
-        return None
     try:
-        return CSeq.parse(value).method
+        return message.cseq.method
     except HeaderError:
         return None
 

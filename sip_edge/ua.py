@@ -104,21 +104,16 @@ class InviteHandle:
         self.cancelled = True
         self._send_cancel()
 
-    def _attach(self, ua: UserAgent, key: TransactionKey, request: Request) -> None:
+    def attach(self, ua: UserAgent, key: TransactionKey, request: Request) -> None:
+        """Called by `ua` as `request` leaves in client transaction `key`: from now on `cancel()`
+        sends a CANCEL (at once if it was asked for already)."""
         self._ua, self._key, self.request = ua, key, request
         if self.cancelled:
             self._send_cancel()
 
     def _send_cancel(self) -> None:
-        if self._ua is None or self._key is None or self._key not in self._ua.layer:
-            return
-        ua = self._ua
-        try:
-            _, actions = ua.layer.cancel(self._key, ua.now())
-        except Exception as exc:  # the transaction is past cancelling
-            log.debug("no CANCEL for %s: %s", self._key, exc)
-            return
-        ua._run(actions)
+        if self._ua is not None and self._key is not None:
+            self._ua.cancel_invite(self._key)
 
 
 class CallFailed(Exception):
@@ -189,13 +184,9 @@ class InviteDialog:
         response = make_response(self.invite, status, to_tag=self.local_tag, headers=extra, body=body)
         self.dialog = Dialog.uas(self.invite, local_tag=self.local_tag, local_contact=contact,
                                  secure=self.flow.transport == "tls")
-        self.ua._attach_dialog(self, self.dialog)
+        self.ua.bind_dialog(self)
         self._respond(response)
-        now = self.ua.now()
-        self._retransmitter = Uas2xxRetransmitter(response, self.flow, now, timers=self.ua.layer.timers,
-                                                  retransmit=not self.flow.reliable)
-        self.ua._retransmitters.append(self._retransmitter)
-        self.ua._arm()
+        self._retransmitter = self.ua.retransmit_2xx(response, self.flow)
 
     def reject(self, status: int = 486, reason: str | None = None, *,
                headers: Iterable[tuple[str, str]] = ()) -> None:
@@ -203,7 +194,7 @@ class InviteDialog:
         if self.response is not None and not self.ended.is_set():
             raise RuntimeError(f"the call was already answered {self.response.status}")
         self._respond(make_response(self.invite, status, reason, to_tag=self.local_tag, headers=headers))
-        self._end(f"rejected {status}")
+        self.mark_ended(f"rejected {status}")
 
     def _respond(self, response: Response) -> None:
         if self.direction != "incoming":
@@ -213,7 +204,7 @@ class InviteDialog:
             return
         if response.status >= 200:
             self.response = response
-        self.ua._run(self.ua.layer.send_response(response, self.ua.now(), self.key))
+        self.ua.respond(response, self.key)
 
     @property
     def answered(self) -> bool:
@@ -226,8 +217,8 @@ class InviteDialog:
         if self.dialog is None or self.ended.is_set():
             raise RuntimeError("the call is not established")
         request = self.dialog.create_request("BYE", headers=headers)
-        self._end("local BYE")
-        return await self.ua._transact(request, self.ua._dialog_destination(self))
+        self.mark_ended("local BYE")
+        return await self.ua.transact(request, self.destination())
 
     async def request(self, method: str, *, headers: Iterable[tuple[str, str]] = (), body: bytes = b"",
                       content_type: str | None = None) -> Response:
@@ -236,22 +227,42 @@ class InviteDialog:
         if self.dialog is None or self.ended.is_set():
             raise RuntimeError("the call is not established")
         request = self.dialog.create_request(method, headers=headers, body=body, content_type=content_type)
-        dest = self.ua._dialog_destination(self)
-        response = await self.ua._transact(request, dest)
+        dest = self.destination()
+        response = await self.ua.transact(request, dest)
         if 200 <= response.status < 300:
             self.dialog.update_from_response(response)
             if method == "INVITE":
                 self.remote_sdp = response.body or self.remote_sdp
-                ack = self.dialog.create_ack(request.cseq.seq)
-                self.ua._acks[(self.call_id, request.cseq.seq)] = (ack, dest)
-                self.ua._run(self.ua.layer.send_stateless(ack, dest))
+                self.ua.send_ack(self.dialog.create_ack(request.cseq.seq), dest)
         return response
 
     async def wait_ended(self, timeout: float | None = None) -> str:
         await asyncio.wait_for(self.ended.wait(), timeout)
         return self.end_reason
 
-    def _end(self, reason: str) -> None:
+    def destination(self) -> Address:
+        """Where an in-dialog request goes: the call's own connection while it is open (so a peer
+        behind NAT or without a listener is still reached), else the first Route or remote target."""
+        flow = self.flow
+        if flow.reliable and flow in self.ua.transport.connections:
+            return flow
+        if self.dialog is None:
+            raise RuntimeError("the call has no dialog")
+        dialog = self.dialog
+        target = dialog.route_set[0] if dialog.route_set else f"<{dialog.remote_target}>"
+        try:
+            uri = NameAddr.parse(target).uri
+            address = Address.from_uri(uri)
+        except ValueError:
+            return flow
+        if flow.reliable and uri.scheme == "sip" and "transport" not in uri.params:
+            # A Contact without ;transport= reached over TCP/TLS: stay on that transport.
+            address = Address(flow.transport, address.host, address.port)
+        return address
+
+    def mark_ended(self, reason: str) -> None:
+        """Records that the call is over (sends nothing): sets `ended` and `end_reason`, stops the
+        2xx retransmissions, makes the UA forget the dialog and tells `on_end`. Once only."""
         if self.ended.is_set():
             return
         self.end_reason = reason
@@ -260,7 +271,7 @@ class InviteDialog:
             self.dialog.terminate()
         if self._retransmitter is not None:
             self._retransmitter.done = True
-        self.ua._forget(self)
+        self.ua.release_dialog(self)
         if self.on_end is not None:
             try:
                 self.on_end(self)
@@ -387,6 +398,58 @@ class UserAgent:
             local = next(iter(self.transport.local_address(t) for t in self.transport.ports), (self.host, 5060))
         return self.advertised_host, local[1]
 
+    # ------------------------------------------------------------------ services for InviteDialog and InviteHandle
+
+    def respond(self, response: Response, key: TransactionKey | None = None) -> None:
+        """Sends `response` in its server transaction (`key`, or found from the response's Via)."""
+        self._run(self.layer.send_response(response, self.now(), key))
+
+    def send_ack(self, ack: Request, dest: Address) -> None:
+        """Sends the ACK of a 2xx to INVITE to `dest`, outside any transaction, and keeps it: a
+        retransmission of that 2xx (our ACK got lost) gets it again (RFC 3261 13.2.2.4)."""
+        self._acks[(ack.call_id, ack.cseq.seq)] = (ack, dest)
+        self._run(self.layer.send_stateless(ack, dest))
+
+    def retransmit_2xx(self, response: Response, dest: Address) -> Uas2xxRetransmitter:
+        """Starts retransmitting our 2xx to INVITE `response` until its ACK arrives (RFC 3261
+        13.3.1.4; not over TCP/TLS). Set `done` on the result to stop it."""
+        retransmitter = Uas2xxRetransmitter(response, dest, self.now(), timers=self.layer.timers,
+                                            retransmit=not dest.reliable)
+        self._retransmitters.append(retransmitter)
+        self._arm()
+        return retransmitter
+
+    def cancel_invite(self, key: TransactionKey) -> None:
+        """Sends CANCEL for the INVITE client transaction `key` (RFC 3261 9.1): with its first
+        provisional response if none came yet; nothing once the transaction is over or past cancelling."""
+        if key not in self.layer:
+            return
+        try:
+            _, actions = self.layer.cancel(key, self.now())
+        except Exception as exc:  # the transaction is past cancelling
+            log.debug("no CANCEL for %s: %s", key, exc)
+            return
+        self._run(actions)
+
+    def bind_dialog(self, call: InviteDialog) -> None:
+        """Makes `call.dialog` send its requests from our address for the call's transport, and
+        routes the in-dialog requests that arrive for it to `call`."""
+        dialog = call.dialog
+        if dialog is None:
+            raise RuntimeError("the call has no dialog")
+        transport = call.flow.transport
+        dialog.transport = transport.upper()
+        host, port = self._sent_by(transport)
+        dialog.sent_by = f"{format_host(host)}:{port}"
+        self.calls[dialog.id] = call
+
+    def release_dialog(self, call: InviteDialog) -> None:
+        """Forgets an ended call: its dialog (later requests in it get 481) and the ACKs kept for it."""
+        if call.dialog is not None:
+            self.calls.pop(call.dialog.id, None)
+        for ack_key in [k for k in self._acks if k[0] == call.call_id]:
+            del self._acks[ack_key]
+
     # ------------------------------------------------------------------ plumbing
 
     def _on_message(self, message: Request | Response, source: Address) -> None:
@@ -415,7 +478,7 @@ class UserAgent:
                 waiter.finish(make_response(waiter.request, status))
             call = self._server_invites.get(action.transaction)
             if call is not None and not call.answered:
-                call._end("no ACK for our final response")
+                call.mark_ended("no ACK for our final response")
         elif isinstance(action, TransactionTerminated):
             self._server_invites.pop(action.transaction, None)
         elif isinstance(action, AckTimeout):
@@ -485,7 +548,7 @@ class UserAgent:
         if request.method != "INVITE" and self.on_request is not None:
             response = self.on_request(request, source)
             if response is not None:
-                self._run(self.layer.send_response(response, self.now(), key))
+                self.respond(response, key)
                 return
         if request.method in self.auth_methods and not self._authenticated(request, key):
             return
@@ -506,8 +569,7 @@ class UserAgent:
     def _reply(self, request: Request, key: TransactionKey, status: int, reason: str | None = None, *,
                headers: Iterable[tuple[str, str]] = (), body: bytes = b"") -> None:
         tag = None if status == 100 or request.to.tag else new_tag()
-        response = make_response(request, status, reason, to_tag=tag, headers=headers, body=body)
-        self._run(self.layer.send_response(response, self.now(), key))
+        self.respond(make_response(request, status, reason, to_tag=tag, headers=headers, body=body), key)
 
     def _on_invite(self, request: Request, key: TransactionKey, source: Address) -> None:
         if not request.headers.get("Contact"):
@@ -535,19 +597,6 @@ class UserAgent:
             if call.response is None:
                 call.reject(500, "Server Internal Error")
 
-    def _attach_dialog(self, call: InviteDialog, dialog: Dialog) -> None:
-        transport = call.flow.transport
-        dialog.transport = transport.upper()
-        host, port = self._sent_by(transport)
-        dialog.sent_by = f"{format_host(host)}:{port}"
-        self.calls[dialog.id] = call
-
-    def _forget(self, call: InviteDialog) -> None:
-        if call.dialog is not None:
-            self.calls.pop(call.dialog.id, None)
-        for ack_key in [k for k in self._acks if k[0] == call.call_id]:
-            del self._acks[ack_key]
-
     def _on_ack(self, ack: Request) -> None:
         for retransmitter in self._retransmitters:
             if retransmitter.ack_received(ack):
@@ -565,7 +614,7 @@ class UserAgent:
             return
         call = self._server_invites.get(invite)
         tag = call.local_tag if call is not None else new_tag()
-        self._run(self.layer.send_response(make_response(cancel, 200, to_tag=tag), self.now(), key))
+        self.respond(make_response(cancel, 200, to_tag=tag), key)
         txn = self.layer.get(invite)
         if call is not None and txn is not None and txn.state is State.PROCEEDING:
             call.cancelled = True
@@ -587,16 +636,14 @@ class UserAgent:
                 log.exception("on_request of %s failed", call.call_id)
         if request.method == "BYE":
             self._reply(request, key, 200)
-            call._end("remote BYE")
+            call.mark_ended("remote BYE")
         elif request.method == "INVITE":  # a re-INVITE: take the offer, answer with our SDP
             call.remote_sdp = request.body or call.remote_sdp
             response = make_response(
                 request, 200, headers=[("Contact", self.contact(call.flow.transport)),
                                        ("Content-Type", "application/sdp")], body=call.local_sdp or self.sdp)
-            self._run(self.layer.send_response(response, self.now(), key))
-            retransmitter = Uas2xxRetransmitter(response, call.flow, self.now(), timers=self.layer.timers,
-                                                retransmit=not call.flow.reliable)
-            self._retransmitters.append(retransmitter)
+            self.respond(response, key)
+            self.retransmit_2xx(response, call.flow)
         elif request.method in IN_DIALOG_OK:
             self._reply(request, key, 200)
         else:
@@ -665,16 +712,18 @@ class UserAgent:
 
     # ------------------------------------------------------------------ UAC
 
-    async def _transact(self, request: Request, dest: Address,
-                        on_provisional: Callable[[Response], None] | None = None,
-                        handle: InviteHandle | None = None) -> Response:
-        """Runs one client transaction; returns its final response (408/503 synthesized on failure)."""
+    async def transact(self, request: Request, dest: Address,
+                       on_provisional: Callable[[Response], None] | None = None,
+                       handle: InviteHandle | None = None) -> Response:
+        """Runs one client transaction for `request` (no digest: see `request()`); returns its final
+        response (408/503 synthesized on timeout or transport failure). `on_provisional` sees the
+        1xx responses; `handle` can cancel an INVITE."""
         key, actions = self.layer.send_request(request, dest, self.now(), reliable=dest.reliable)
         waiter = _Waiter(request, on_provisional)
         self._waiters[key] = waiter
         try:
             if handle is not None:
-                handle._attach(self, key, request)
+                handle.attach(self, key, request)
             self._run(actions)
             return await waiter.future
         finally:
@@ -718,7 +767,7 @@ class UserAgent:
             request = build(cseq, extra)
             if handle is not None and handle.cancelled:
                 return request, make_response(request, 487)
-            response = await self._transact(request, dest, on_provisional, handle)
+            response = await self.transact(request, dest, on_provisional, handle)
             if response.status not in (401, 407) or client is None:
                 return request, response
             challenge_name, answer_name = header_names(response.status)
@@ -807,35 +856,14 @@ class UserAgent:
             # §13.2.2.4 still wants the 2xx ACKed; without a Contact we ACK where the INVITE went.
             log.info("2xx without a usable dialog (%s)", exc)
             call.dialog = Dialog.uac(invite, _with_contact(response, uri), secure=dest.transport == "tls")
-        self._attach_dialog(call, call.dialog)
+        self.bind_dialog(call)
         if on_call is not None:
             on_call(call)
         auth_headers = [(n, v) for n, v in invite.headers.items() if n.lower() in ("authorization",
                                                                                    "proxy-authorization")]
-        ack = call.dialog.create_ack(headers=auth_headers)
-        ack_dest = self._dialog_destination(call)
-        self._acks[(call.call_id, invite.cseq.seq)] = (ack, ack_dest)
-        self._run(self.layer.send_stateless(ack, ack_dest))
+        self.send_ack(call.dialog.create_ack(headers=auth_headers), call.destination())
         call.confirmed.set()
         return call
-
-    def _dialog_destination(self, call: InviteDialog) -> Address:
-        """Where an in-dialog request goes: the call's own connection while it is open (so a peer
-        behind NAT or without a listener is still reached), else the first Route or remote target."""
-        flow = call.flow
-        if flow.reliable and flow in self.transport.connections:
-            return flow
-        assert call.dialog is not None
-        target = call.dialog.route_set[0] if call.dialog.route_set else f"<{call.dialog.remote_target}>"
-        try:
-            uri = NameAddr.parse(target).uri
-            address = Address.from_uri(uri)
-        except ValueError:
-            return flow
-        if flow.reliable and uri.scheme == "sip" and "transport" not in uri.params:
-            # A Contact without ;transport= reached over TCP/TLS: stay on that transport.
-            address = Address(flow.transport, address.host, address.port)
-        return address
 
 
 def _is_stale(challenge: str) -> bool:
