@@ -37,12 +37,13 @@ T = TypeVar("T")
 
 def options_of(cls: type[T], given: Any) -> T:
     """`cls` from a setting given as an instance, a dataclass or a mapping of some of its fields (None:
-    the defaults). The core's Settings hold these loosely typed so that it need not import sip_edge."""
+    the defaults), so that a configuration may name only what it changes."""
     if given is None:
         return cls()
     if isinstance(given, cls):
         return given
-    values = dataclasses.asdict(given) if dataclasses.is_dataclass(given) else dict(given)
+    is_instance = dataclasses.is_dataclass(given) and not isinstance(given, type)
+    values = dataclasses.asdict(given) if is_instance else dict(given)
     known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     return cls(**{k: v for k, v in values.items() if k in known})
 

@@ -58,7 +58,9 @@ async def place_call(api: str, request: CallRequest, out: list[str]) -> int:
         except CallFailed as failed:
             out.append(f"  failed: {failed.response.status} {failed.response.reason}")
             return 1
-        out.append(f"  answered: {call.response.status} {call.response.reason}")
+        answer = call.response
+        assert answer is not None  # invite() returns answered calls only
+        out.append(f"  answered: {answer.status} {answer.reason}")
         if request.dtmf:
             await asyncio.sleep(request.dtmf_delay)
         for digit in request.dtmf:

@@ -281,7 +281,7 @@ async def _resolve(dest: Address) -> Address:
         infos = await asyncio.get_running_loop().getaddrinfo(dest.host, dest.port, type=socket.SOCK_DGRAM)
     except OSError as exc:
         raise DialError(503, f"Service Unavailable - cannot resolve {dest.host}: {exc}") from exc
-    v4 = [info[4][0] for info in infos if info[0] == socket.AF_INET]
-    host = (v4 or [info[4][0] for info in infos])[0]
+    v4 = [str(info[4][0]) for info in infos if info[0] == socket.AF_INET]
+    host = (v4 or [str(info[4][0]) for info in infos])[0]
     return Address("udp", host, dest.port)
 

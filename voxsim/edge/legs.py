@@ -333,6 +333,7 @@ class SipInboundLeg(SipLeg):
         media = await self._media()
         if media is None:
             return None
+        event: int | None
         if self.offer is None:
             codecs, event = [(0, "PCMU"), (8, "PCMA")], TELEPHONE_EVENT_PT
         else:

@@ -425,11 +425,11 @@ class RegistrationManager:
             literal = False
         if not literal:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
-            addresses = [info[4][0] for info in infos]
+            addresses = [str(info[4][0]) for info in infos]
             slot.hosts.update(normal_host(a) for a in addresses)
             if target.transport == "udp":
                 families = {socket.AF_INET} if self._udp_family() == socket.AF_INET else {socket.AF_INET6}
-                chosen = [info[4][0] for info in infos if info[0] in families] or addresses
+                chosen = [str(info[4][0]) for info in infos if info[0] in families] or addresses
                 host = chosen[0]
         slot.dest = Address(target.transport, host, port)
         return slot.dest

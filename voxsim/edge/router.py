@@ -126,6 +126,8 @@ class InboundRouter:
             request_uri = request.request_uri
         except (HeaderError, ValueError) as exc:
             raise Refusal(400, f"Bad Request - {exc}") from exc
+        account: Account | None
+        app: Application | None
         try:
             account, app, destination = routing.resolve(self.store, request.uri, self.domain,
                                                         refusal_status=self.settings.unknown_address_code)
