@@ -329,7 +329,7 @@ class DigestServer:
         payload, mac = raw[:-_NONCE_MAC_BYTES], raw[-_NONCE_MAC_BYTES:]
         if not hmac.compare_digest(mac, self._mac(payload)):
             return None
-        (expires_ms,) = struct.unpack(">Q", payload[:8])
+        expires_ms: int = struct.unpack(">Q", payload[:8])[0]
         return expires_ms / 1000
 
     def _mac(self, payload: bytes) -> bytes:

@@ -32,6 +32,7 @@ import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import overload
 
 from sip_edge.headers import CSeq, HeaderError, NameAddr, Via, bounded_int, is_token, split_commas
 from sip_edge.uri import SipURI, URIError
@@ -187,7 +188,17 @@ class Headers:
         for name, value in items:
             self.add(name, value)
 
+    @overload
+    def get(self, name: str) -> str | None: ...
+
+    @overload
+    def get(self, name: str, default: str) -> str: ...
+
+    @overload
+    def get(self, name: str, default: str | None) -> str | None: ...
+
     def get(self, name: str, default: str | None = None) -> str | None:
+        """The first line of header `name`, or `default` when there is none."""
         key = _key(name)
         for k, (_, value) in zip(self._keys, self._items, strict=True):
             if k == key:
@@ -343,7 +354,9 @@ class _HeaderAccess:
 
     def to_bytes(self) -> bytes:
         """Same as serialize(self)."""
-        return serialize(self)  # type: ignore[arg-type]
+        if not isinstance(self, Request | Response):
+            raise TypeError(f"{type(self).__name__} is not a SIP message")
+        return serialize(self)
 
 
 @dataclass(eq=True)

@@ -30,6 +30,7 @@ import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 from sip_edge.headers import HeaderError, Via, split_commas
 from sip_edge.message import (
@@ -120,16 +121,31 @@ def _top_via(message: Message) -> Via | None:
         return None
 
 
-def _peer(sockname: tuple) -> tuple[str, int]:
+def _peer(sockname: tuple[Any, ...]) -> tuple[str, int]:
+    """(host, port) of a socket address; IPv6 ones carry flowinfo and scope id after those."""
     return sockname[0], sockname[1]
 
 
 # ------------------------------------------------------------------------------------------ protocols
 
+# What a protocol hands its SipTransport: the bytes of one message, where they came from, and the
+# stream they arrived on (None for a datagram).
+Deliver = Callable[[bytes, "Address", "_Stream | None"], None]
+
+
+@dataclass(frozen=True)
+class _StreamEvents:
+    """What a connection tells its SipTransport about itself."""
+
+    opened: Callable[[_Stream, Address], None]  # connected; known by that remote address
+    deliver: Deliver  # one framed message
+    broken: Callable[[SipParseError, Address, _Stream | None], None]  # the framing broke: answer, then it closes
+    closed: Callable[[_Stream], None]
+
 
 class _Datagrams(asyncio.DatagramProtocol):
-    def __init__(self, owner: SipTransport) -> None:
-        self.owner = owner
+    def __init__(self, deliver: Deliver) -> None:
+        self.deliver = deliver
         self.transport: asyncio.DatagramTransport | None = None
         self.closed = asyncio.get_running_loop().create_future()
 
@@ -138,11 +154,12 @@ class _Datagrams(asyncio.DatagramProtocol):
             self.closed.set_result(None)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        # A datagram endpoint's protocol is always given a DatagramTransport.
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
-    def datagram_received(self, data: bytes, addr: tuple) -> None:
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         host, port = _peer(addr)
-        self.owner._deliver(data, Address("udp", host, port), None)
+        self.deliver(data, Address("udp", host, port), None)
 
     def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable and the like: the transaction layer's timers deal with the loss.
@@ -152,8 +169,9 @@ class _Datagrams(asyncio.DatagramProtocol):
 class _Stream(asyncio.Protocol):
     """One TCP or TLS connection: frames the byte stream into messages."""
 
-    def __init__(self, owner: SipTransport, transport_name: str) -> None:
-        self.owner = owner
+    def __init__(self, transport_name: str, events: _StreamEvents, idle_timeout: float) -> None:
+        self.events = events
+        self.idle_timeout = idle_timeout
         self.name = transport_name
         self.framer = StreamFramer()
         self.transport: asyncio.Transport | None = None
@@ -167,13 +185,17 @@ class _Stream(asyncio.Protocol):
     # -- asyncio callbacks
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        # A stream server's or connection's protocol is always given a Transport (TCP or TLS).
+        self.transport = cast(asyncio.Transport, transport)
         host, port = _peer(transport.get_extra_info("peername"))
         self.address = Address(self.name, host, port)
         self._touch()
-        self.owner._register(self, self.address)
+        self.events.opened(self, self.address)
 
     def data_received(self, data: bytes) -> None:
+        address = self.address
+        if address is None:  # asyncio calls connection_made first: never happens
+            return
         self._touch()
         if self.framer.buffered == 0:
             self._keepalive(data)
@@ -181,11 +203,11 @@ class _Stream(asyncio.Protocol):
             frames = self.framer.feed(data)
         except SipParseError as exc:
             # Framing is lost for good: answer what can be answered, then hang up.
-            self.owner._answer_parse_error(exc, self.address, self)  # type: ignore[arg-type]
+            self.events.broken(exc, address, self)
             self.close()
             return
         for frame in frames:
-            self.owner._deliver(frame, self.address, self)  # type: ignore[arg-type]
+            self.events.deliver(frame, address, self)
 
     def _keepalive(self, data: bytes) -> None:
         """RFC 5626 4.4.1: a CRLFCRLF between messages is a ping, answered with a CRLF pong."""
@@ -200,7 +222,7 @@ class _Stream(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._idle_handle is not None:
             self._idle_handle.cancel()
-        self.owner._unregister(self)
+        self.events.closed(self)
         if not self.closed.done():
             self.closed.set_result(None)
 
@@ -211,10 +233,10 @@ class _Stream(asyncio.Protocol):
         return self.transport is not None and not self.transport.is_closing()
 
     def write(self, data: bytes) -> None:
-        if not self.is_open:
+        if self.transport is None or self.transport.is_closing():
             raise SipTransportError(f"connection to {self.address} is closed")
         self._touch()
-        self.transport.write(data)  # type: ignore[union-attr]
+        self.transport.write(data)
 
     def close(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -227,12 +249,12 @@ class _Stream(asyncio.Protocol):
     def _touch(self) -> None:
         loop = asyncio.get_running_loop()
         self._last_activity = loop.time()
-        if self._idle_handle is None and self.owner.idle_timeout:
-            self._idle_handle = loop.call_later(self.owner.idle_timeout, self._check_idle)
+        if self._idle_handle is None and self.idle_timeout:
+            self._idle_handle = loop.call_later(self.idle_timeout, self._check_idle)
 
     def _check_idle(self) -> None:
         loop = asyncio.get_running_loop()
-        remaining = self._last_activity + self.owner.idle_timeout - loop.time()
+        remaining = self._last_activity + self.idle_timeout - loop.time()
         if remaining <= 0:
             log.debug("closing idle connection %s", self.address)
             self._idle_handle = None
@@ -273,13 +295,16 @@ class SipTransport:
         self._connections: dict[Address, _Stream] = {}
         self._streams: set[_Stream] = set()
         self._connecting: dict[Address, asyncio.Future[_Stream]] = {}
+        self._stream_events = _StreamEvents(self._register, self._deliver, self._answer_parse_error, self._unregister)
 
     # -- listening
 
     async def listen_udp(self, host: str, port: int = 0) -> int:
         """Binds the UDP endpoint (it answers any peer) and returns its port."""
         loop = asyncio.get_running_loop()
-        transport, protocol = await loop.create_datagram_endpoint(lambda: _Datagrams(self), local_addr=(host, port))
+        transport, protocol = await loop.create_datagram_endpoint(
+            lambda: _Datagrams(self._deliver), local_addr=(host, port)
+        )
         self._udp, self._udp_protocol = transport, protocol
         return self._bound("udp", host, transport.get_extra_info("sockname"))
 
@@ -293,14 +318,15 @@ class SipTransport:
 
     async def _listen_stream(self, name: str, host: str, port: int, context: ssl.SSLContext | None) -> int:
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: _Stream(self, name), host, port, ssl=context, reuse_address=True)
+        server = await loop.create_server(lambda: self._new_stream(name), host, port, ssl=context, reuse_address=True)
         self._servers[name] = server
         return self._bound(name, host, server.sockets[0].getsockname())
 
-    def _bound(self, name: str, host: str, sockname: tuple) -> int:
+    def _bound(self, name: str, host: str, sockname: tuple[Any, ...]) -> int:
+        port: int = sockname[1]
         self._hosts[name] = host
-        self.ports[name] = sockname[1]
-        return sockname[1]
+        self.ports[name] = port
+        return port
 
     def local_address(self, transport: str) -> tuple[str, int] | None:
         """(host, port) of our listener for `transport`, as bound (for Via sent-by and Contact)."""
@@ -408,7 +434,7 @@ class SipTransport:
         try:
             _, stream = await asyncio.wait_for(
                 loop.create_connection(
-                    lambda: _Stream(self, dest.transport), dest.host, dest.port, ssl=context,
+                    lambda: self._new_stream(dest.transport), dest.host, dest.port, ssl=context,
                     server_hostname=dest.host if context else None,
                 ),
                 self.connect_timeout,
@@ -420,6 +446,9 @@ class SipTransport:
         return stream
 
     # -- the connection table
+
+    def _new_stream(self, name: str) -> _Stream:
+        return _Stream(name, self._stream_events, self.idle_timeout)
 
     def _register(self, stream: _Stream, key: Address) -> None:
         self._streams.add(stream)
@@ -489,7 +518,7 @@ def free_port_pair(host: str = "127.0.0.1") -> int:
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
             udp.bind((host, 0))
-            port = udp.getsockname()[1]
+            port: int = udp.getsockname()[1]
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
                 try:
                     tcp.bind((host, port))

@@ -395,7 +395,8 @@ class UserAgent:
     def _sent_by(self, transport: str) -> tuple[str, int]:
         local = self.transport.local_address(transport)
         if local is None:  # no listener of that kind: any of ours, so replies still find us
-            local = next(iter(self.transport.local_address(t) for t in self.transport.ports), (self.host, 5060))
+            listeners = (self.transport.local_address(t) for t in self.transport.ports)
+            local = next((address for address in listeners if address is not None), (self.host, 5060))
         return self.advertised_host, local[1]
 
     # ------------------------------------------------------------------ services for InviteDialog and InviteHandle
@@ -762,7 +763,8 @@ class UserAgent:
                          handle: InviteHandle | None = None) -> tuple[Request, Response]:
         """Sends build(cseq, auth headers); answers 401/407 once (again only if the nonce was stale)."""
         client = DigestClient(*auth) if auth else None
-        cseq, extra = 1, []
+        cseq = 1
+        extra: list[tuple[str, str]] = []
         for attempt in range(3):
             request = build(cseq, extra)
             if handle is not None and handle.cancelled:
