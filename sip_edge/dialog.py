@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import enum
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sip_edge.headers import CSeq, HeaderError, NameAddr
+from sip_edge.headers import HeaderError, NameAddr
 from sip_edge.message import Headers, Request, Response
 from sip_edge.transaction import MAGIC_COOKIE
 from sip_edge.uri import URIError
@@ -73,31 +74,25 @@ class DialogError(ValueError):
     """A message cannot create or belong to a dialog (missing tag, Contact or CSeq)."""
 
 
-def _tag_of(value: str | None) -> str:
-    if value is None:
-        raise DialogError("missing From or To")
+@contextmanager
+def _dialog_error() -> Iterator[None]:
+    """Turns the HeaderError or URIError of a message's header accessors into a DialogError."""
     try:
-        return NameAddr.parse(value).tag or ""
-    except HeaderError as exc:
+        yield
+    except (HeaderError, URIError) as exc:
         raise DialogError(str(exc)) from exc
 
 
 def request_dialog_id(request: Request) -> DialogId:
     """The id of the dialog an incoming request belongs to: we are the To side (§12.2.2)."""
-    return DialogId(
-        request.headers.get("Call-ID") or "",
-        _tag_of(request.headers.get("To")),
-        _tag_of(request.headers.get("From")),
-    )
+    with _dialog_error():
+        return DialogId(request.call_id, request.to.tag or "", request.from_.tag or "")
 
 
 def response_dialog_id(response: Response) -> DialogId:
     """The id of the dialog a response (to our request) belongs to: we are the From side."""
-    return DialogId(
-        response.headers.get("Call-ID") or "",
-        _tag_of(response.headers.get("From")),
-        _tag_of(response.headers.get("To")),
-    )
+    with _dialog_error():
+        return DialogId(response.call_id, response.from_.tag or "", response.to.tag or "")
 
 
 # ----------------------------------------------------------------------------- the dialog
@@ -144,9 +139,9 @@ class Dialog:
         ``local_tag`` is the To tag of that response; pass it so the response and the dialog
         agree (one is made when None). ``secure``: the request came over TLS to a sips URI.
         """
-        local = _name_addr(request.headers.get("To"))
+        with _dialog_error():
+            local, remote, cseq = request.to, request.from_, request.cseq
         local.tag = local_tag or local.tag or new_tag()
-        remote = _name_addr(request.headers.get("From"))
         return cls(
             role="uas",
             call_id=_call_id(request),
@@ -155,7 +150,7 @@ class Dialog:
             remote_target=_contact_uri(request),
             route_set=request.headers.get_all("Record-Route"),
             local_cseq=None,
-            remote_cseq=_cseq(request).seq,
+            remote_cseq=cseq.seq,
             state=state,
             secure=secure,
             local_contact=local_contact,
@@ -166,15 +161,17 @@ class Dialog:
         """The dialog a 101-199 with To tag, or a 2xx, to our ``request`` creates (§12.1.2)."""
         if not 101 <= response.status < 300:
             raise DialogError(f"a {response.status} creates no dialog")
-        remote = _name_addr(response.headers.get("To"))
+        with _dialog_error():
+            remote = response.to
         if remote.tag is None and response.status < 200:
             raise DialogError("a provisional response without To tag creates no dialog")
-        cseq = _cseq(request)
+        with _dialog_error():
+            cseq, local = request.cseq, request.from_
         contact = request.headers.get("Contact")
         return cls(
             role="uac",
             call_id=_call_id(request),
-            local=_name_addr(request.headers.get("From")),
+            local=local,
             remote=remote,
             remote_target=_contact_uri(response),
             route_set=list(reversed(response.headers.get_all("Record-Route"))),
@@ -198,7 +195,8 @@ class Dialog:
         A 2xx to an INVITE confirms an early dialog and, from the UAC side, recomputes its
         route set; a 2xx to a target-refresh request (INVITE, UPDATE) takes the new Contact.
         """
-        cseq = _cseq(response)
+        with _dialog_error():
+            cseq = response.cseq
         if not 200 <= response.status < 300 or cseq.method not in ("INVITE", "UPDATE"):
             return
         if cseq.method == "INVITE" and self.state is DialogState.EARLY:
@@ -215,8 +213,8 @@ class Dialog:
         and never move it. A target refresh (re-INVITE, UPDATE) takes the new Contact.
         """
         try:
-            cseq = _cseq(request)
-        except DialogError:
+            cseq = request.cseq
+        except HeaderError:
             return 400
         if request.method in ("ACK", "CANCEL"):
             return None
@@ -354,39 +352,26 @@ def build_request(
 # ----------------------------------------------------------------------------- helpers
 
 def _has(pairs: Iterable[tuple[str, str]], name: str) -> bool:
-    return any(n.lower() == name.lower() for n, _ in pairs)
+    return name in Headers(pairs)
 
 
-def _name_addr(value: str | None) -> NameAddr:
-    if value is None:
-        raise DialogError("missing From or To")
-    try:
+def _name_addr(value: str) -> NameAddr:
+    with _dialog_error():
         return NameAddr.parse(value)
-    except HeaderError as exc:
-        raise DialogError(str(exc)) from exc
 
 
 def _call_id(message: Request | Response) -> str:
-    value = message.headers.get("Call-ID")
+    with _dialog_error():
+        value = message.call_id
     if not value:
         raise DialogError("missing Call-ID")
-    return value.strip()
-
-
-def _cseq(message: Request | Response) -> CSeq:
-    try:
-        return CSeq.parse(message.headers.get("CSeq") or "")
-    except HeaderError as exc:
-        raise DialogError(str(exc)) from exc
+    return value
 
 
 def _contact_uri(message: Request | Response) -> str:
     """The remote target: the URI of the (single) Contact (§12.1.1, §12.1.2)."""
-    values = message.headers.get_all("Contact")
-    if not values:
+    with _dialog_error():
+        contacts = message.contacts
+    if not contacts:
         raise DialogError("a dialog needs a Contact")
-    try:
-        uri = NameAddr.parse(values[0]).uri
-    except (HeaderError, URIError) as exc:
-        raise DialogError(str(exc)) from exc
-    return str(uri)
+    return str(contacts[0].uri)

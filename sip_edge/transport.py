@@ -114,9 +114,8 @@ def stamp_received(request: Request, host: str, port: int) -> None:
 
 
 def _top_via(message: Message) -> Via | None:
-    values = message.headers.get_all("Via")
     try:
-        return Via.parse(values[0]) if values else None
+        return message.top_via
     except HeaderError:
         return None
 
