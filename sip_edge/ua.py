@@ -22,6 +22,8 @@ default answer goes out, `InviteDialog.on_end` is told when the call ends, `Invi
 ended it, and `InviteDialog.local_sdp` is what a re-INVITE is answered with. `invite(handle=)` takes an
 `InviteHandle` whose `cancel()` sends CANCEL for the pending INVITE (RFC 3261 9.1); `on_call` sees
 the answered InviteDialog before `invite()` returns, so no in-dialog request can slip past the hooks.
+`InviteDialog` and `InviteHandle` drive the UA only through its public services (`respond`,
+`transact`, `send_ack`, `retransmit_2xx`, `cancel_invite`, `bind_dialog`, `release_dialog`).
 Not done here: forking (only the first 2xx makes the call), PRACK, session timers, RFC 3263 DNS
 (targets must be IP addresses or resolvable names with ports).
 """
@@ -619,7 +621,7 @@ class UserAgent:
         txn = self.layer.get(invite)
         if call is not None and txn is not None and txn.state is State.PROCEEDING:
             call.cancelled = True
-            call.reject(487)  # §9.2: the INVITE gets 487 once the CANCEL is answered
+            call.reject(487)  # RFC 3261 9.2: the INVITE gets 487 once the CANCEL is answered
 
     def _on_in_dialog(self, request: Request, key: TransactionKey) -> None:
         call = self.calls.get(request_dialog_id(request))
@@ -741,7 +743,7 @@ class UserAgent:
                 waiter.finish(response)
             return
         if 200 <= response.status < 300 and response.cseq.method == "INVITE":
-            # A retransmitted 2xx: our ACK got lost, send it again (§13.2.2.4).
+            # A retransmitted 2xx: our ACK got lost, send it again (RFC 3261 13.2.2.4).
             stored = self._acks.get((response.call_id, response.cseq.seq))
             if stored is not None:
                 self._run(self.layer.send_stateless(*stored))
@@ -855,7 +857,7 @@ class UserAgent:
         try:
             call.dialog = Dialog.uac(invite, response, secure=dest.transport == "tls")
         except DialogError as exc:
-            # §13.2.2.4 still wants the 2xx ACKed; without a Contact we ACK where the INVITE went.
+            # RFC 3261 13.2.2.4 still wants the 2xx ACKed; without a Contact we ACK where the INVITE went.
             log.info("2xx without a usable dialog (%s)", exc)
             call.dialog = Dialog.uac(invite, _with_contact(response, uri), secure=dest.transport == "tls")
         self.bind_dialog(call)
