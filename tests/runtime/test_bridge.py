@@ -6,6 +6,7 @@ import asyncio
 
 from voxsim.runtime import Runtime
 from voxsim.runtime.bridge import Bridge, IsolatePool, ScenarioError
+from voxsim.runtime.protocol import HttpResult, TimerFired
 
 from .conftest import FAST, logged, start
 
@@ -38,7 +39,7 @@ async def test_commands_pushed_by_promise_continuations_are_drained():
         source = "Net.httpRequestAsync('http://x/').then(function (r) { Logger.write('got ' + r.code); });"
         await bridge.load("s", source)
         assert bridge.async_mode  # "then" is in the source: every delivery is followed by a drain
-        delivery = await bridge.deliver({"k": "http", "id": 1, "d": {"code": 204}})
+        delivery = await bridge.deliver(HttpResult(1, {"code": 204}))
         assert delivery.commands == [{"op": "log", "text": "got 204"}]
     finally:
         bridge.close()
@@ -50,6 +51,6 @@ async def test_closed_bridge_refuses_work():
     bridge = Bridge(pool.take(), FAST)
     bridge.close()
     assert bridge.closed
-    delivery = await bridge.deliver({"k": "timer", "id": 1})
+    delivery = await bridge.deliver(TimerFired(1))
     assert isinstance(delivery.error, ScenarioError)
     pool.close()

@@ -9,6 +9,7 @@ import pytest
 from py_mini_racer import MiniRacer
 
 from voxsim.runtime.bridge import SHIM_SOURCE
+from voxsim.runtime.protocol import AppEvent, CallInfo, Event, Kind, TimerFired, UnitEvent
 
 
 class Shim:
@@ -23,15 +24,16 @@ class Shim:
     def json(self, expr: str) -> Any:
         return json.loads(self.ctx.eval(f"JSON.stringify({expr})"))
 
-    def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
-        return json.loads(self.ctx.eval(f"__vox.deliver({json.dumps(event)})"))
+    def deliver(self, event: Event) -> dict[str, Any]:
+        return json.loads(self.ctx.eval(f"__vox.deliver({json.dumps(event.encode())})"))
 
     def drain(self) -> list[dict[str, Any]]:
-        return json.loads(self.ctx.eval("__vox.drain()"))["c"]
+        return json.loads(self.ctx.eval("__vox.drain()"))["commands"]
 
     def alert(self, call_id: str = "in1", **data: Any) -> dict[str, Any]:
-        info = {"id": call_id, "incoming": True, "callerid": "100", "number": "200"}
-        return self.deliver({"k": "app", "n": "Application.CallAlerting", "d": data, "call": info})
+        info = CallInfo(id=call_id, incoming=True, callerid="100", display_name="", number="200",
+                        client_type="sip", custom_data="")
+        return self.deliver(AppEvent("Application.CallAlerting", data, call=info))
 
 
 @pytest.fixture
@@ -83,7 +85,7 @@ def test_call_queries(shim: Shim):
         " seen.vad(), String(seen), seen.customData()]"
     )
     assert q == ["in1", "ALERTING", True, "100", "200", "sip", False, "Call(in1)", ""]
-    shim.deliver({"k": "call", "id": "in1", "n": "Call.Connected", "d": {}})
+    shim.deliver(UnitEvent(Kind.CALL, "in1", "Call.Connected"))
     assert shim.run("seen.state()") == "CONNECTED"
 
 
@@ -97,7 +99,7 @@ def test_control_methods_push_commands(shim: Shim):
         " c.reject(486);"
         " c.decline(603); c.transferTo({to: 'sip:x@y'}); });"
     )
-    ops = [c["op"] for c in shim.alert()["c"]]
+    ops = [c["op"] for c in shim.alert()["commands"]]
     assert ops == [
         "call.ring", "call.startEarlyMedia", "call.answer", "call.say", "call.startPlayback",
         "call.stopPlayback", "call.sendDigits", "call.handleTones", "call.sendMessage", "call.sendInfo",
@@ -109,7 +111,7 @@ def test_legacy_say_and_playback_forms(shim: Shim):
     shim.run("VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {"
              " e.call.say('hi', Language.US_ENGLISH_FEMALE);"
              " e.call.startPlayback('u', true); });")
-    say, play = shim.alert()["c"]
+    say, play = shim.alert()["commands"]
     assert say["params"]["voice"] == "Language.US_ENGLISH_FEMALE"
     assert play["params"] == {"loop": True}
 
@@ -128,18 +130,18 @@ def test_handlers_fire_in_order_and_remove(shim: Shim):
         "VoxEngine.addEventListener(AppEvents.Started, () => order.push('c'));"
         "VoxEngine.removeEventListener(AppEvents.Started, f);"
     )
-    shim.deliver({"k": "app", "n": "Application.Started", "d": {}})
+    shim.deliver(AppEvent("Application.Started"))
     assert shim.json("order") == ["a", "c"]
     shim.run("VoxEngine.removeEventListener(AppEvents.Started)")
-    shim.deliver({"k": "app", "n": "Application.Started", "d": {}})
+    shim.deliver(AppEvent("Application.Started"))
     assert shim.json("order") == ["a", "c"]
 
 
 def test_non_function_handler_is_fatal_when_called(shim: Shim):
     shim.run("VoxEngine.addEventListener(AppEvents.Started, 42)")
-    assert "f" not in shim.deliver({"k": "app", "n": "Application.HttpRequest", "d": {}})
-    result = shim.deliver({"k": "app", "n": "Application.Started", "d": {}})
-    assert result["f"]["name"] == "TypeError"
+    assert "fatal" not in shim.deliver(AppEvent("Application.HttpRequest"))
+    result = shim.deliver(AppEvent("Application.Started"))
+    assert result["fatal"]["name"] == "TypeError"
 
 
 def test_timers_limit_and_clear(shim: Shim):
@@ -151,8 +153,8 @@ def test_timers_limit_and_clear(shim: Shim):
     shim.run("setInterval(() => Logger.write('tick'), 5)")
     (cmd,) = shim.drain()
     assert cmd == {"op": "timer.set", "id": 101, "ms": 5, "repeat": True}
-    assert shim.deliver({"k": "timer", "id": 101})["c"] == [{"op": "log", "text": "tick"}]
-    assert shim.deliver({"k": "timer", "id": 101})["c"] == [{"op": "log", "text": "tick"}]
+    assert shim.deliver(TimerFired(101))["commands"] == [{"op": "log", "text": "tick"}]
+    assert shim.deliver(TimerFired(101))["commands"] == [{"op": "log", "text": "tick"}]
 
 
 def test_http_pending_limit_throws_the_platform_message(shim: Shim):
@@ -225,5 +227,5 @@ def test_http_request_reply_bodies(shim: Shim):
     ]
     for i, (value, body, ctype) in enumerate(cases):
         shim.run(f"v = {value}")
-        (reply,) = shim.deliver({"k": "app", "n": "Application.HttpRequest", "d": {}, "reply": i})["c"]
+        (reply,) = shim.deliver(AppEvent("Application.HttpRequest", reply=i))["commands"]
         assert (reply["body"], reply["type"], reply["req"]) == (body, ctype, i)

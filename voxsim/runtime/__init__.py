@@ -1,11 +1,12 @@
 """VoxEngine scenarios in V8: the shim, the bridge, sessions and the runtime that owns them.
 
 This package must not import `sip_edge` or `mock_api`: they depend on it, through the
-Protocols in `host.py`.
+Protocols in `host.py`. What crosses the bridge between Python and voxengine.js is
+described in `protocol.py`.
 """
 
 from voxsim.runtime.bridge import ScenarioError
-from voxsim.runtime.calls import Call
+from voxsim.runtime.calls import Call, CallState
 from voxsim.runtime.host import (
     CallLeg,
     CallRecord,
@@ -24,6 +25,7 @@ from voxsim.runtime.session import (
     FINISH_NORMAL,
     FINISH_TIMEOUT,
     Session,
+    SessionState,
 )
 from voxsim.runtime.settings import RuntimeSettings
 from voxsim.runtime.virtual import VirtualCaller, VirtualLeg
@@ -34,6 +36,7 @@ __all__ = [
     "FINISH_NORMAL",
     "FINISH_TIMEOUT",
     "Call",
+    "CallState",
     "CallLeg",
     "CallRecord",
     "DialError",
@@ -44,6 +47,7 @@ __all__ = [
     "RuntimeSettings",
     "ScenarioError",
     "Session",
+    "SessionState",
     "SessionInfo",
     "SessionPort",
     "SessionRecorder",

@@ -1,13 +1,13 @@
 """The Python<->JS bridge: one V8 isolate per session, batched commands, deadlines.
 
-Design (see ../shared/design.md, "The V8 bridge"): JS never calls Python. One eval,
-`__vox.deliver(event)`, dispatches an event and returns every command the scenario issued
-as JSON. V8 runs promise continuations (microtasks) only after that eval has produced its
-result, so when promises are in play a second eval, `__vox.drain()`, collects what they
-pushed; it also bounds them, because a runaway continuation shows up as that eval timing
-out. Every eval runs under `asyncio.wait_for`; a timeout, an exhausted heap or an uncaught
-error becomes a `ScenarioError` and the session closes the isolate (`close()` also stops a
-continuation that no eval owns).
+JS never calls Python. One eval, `__vox.deliver(event)`, dispatches an event and returns
+every command the scenario issued as JSON (protocol.py describes both). V8 runs promise
+continuations (microtasks) only after that eval has produced its result, so when promises
+are in play a second eval, `__vox.drain()`, collects what they pushed; it also bounds them,
+because a runaway continuation shows up as that eval timing out. Every eval runs under
+`asyncio.wait_for`; a timeout, an exhausted heap or an uncaught error becomes a
+`ScenarioError` and the session closes the isolate (`close()` also stops a continuation
+that no eval owns).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 from py_mini_racer import JSEvalException, JSOOMException, MiniRacer
 
+from voxsim.runtime.protocol import Command, Drained, Event, Fault
 from voxsim.runtime.settings import RuntimeSettings
 
 SHIM_SOURCE = Path(__file__).with_name("voxengine.js").read_text(encoding="utf-8")
@@ -66,7 +67,7 @@ class ScenarioMemoryError(ScenarioError):
 
 @dataclass
 class Delivery:
-    commands: list[dict[str, Any]] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)
     error: ScenarioError | None = None
 
 
@@ -104,7 +105,7 @@ class Bridge:
         options = json.dumps({"limits": limits, "customData": custom_data})
         await self._eval(f"__vox.init({options})", self._settings.handler_timeout)
 
-    async def load(self, name: str, source: str) -> list[dict[str, Any]]:
+    async def load(self, name: str, source: str) -> list[Command]:
         """Run one scenario's top-level code; returns what it issued (Logger.write, timers...)."""
         if len(source) > self._settings.max_scenario_chars:
             raise ScenarioError(
@@ -123,20 +124,20 @@ class Bridge:
             raise delivery.error
         return delivery.commands
 
-    async def deliver(self, event: dict[str, Any]) -> Delivery:
+    async def deliver(self, event: Event) -> Delivery:
         try:
-            return await self._collect(f"__vox.deliver({json.dumps(event)})")
+            return await self._collect(f"__vox.deliver({json.dumps(event.encode())})")
         except ScenarioError as exc:
             return Delivery(error=exc)
 
     async def _collect(self, code: str) -> Delivery:
-        result = json.loads(await self._eval(code, self._settings.handler_timeout))
-        commands: list[dict[str, Any]] = result["c"]
-        fatal = result.get("f")
-        if fatal is None and (self.async_mode or result["a"]):
-            more = json.loads(await self._eval("__vox.drain()", self._settings.handler_timeout))
-            commands.extend(more["c"])
-            fatal = more.get("f")
+        result: Drained = json.loads(await self._eval(code, self._settings.handler_timeout))
+        commands = result["commands"]
+        fatal = result.get("fatal")
+        if fatal is None and (self.async_mode or result["async"]):
+            more: Drained = json.loads(await self._eval("__vox.drain()", self._settings.handler_timeout))
+            commands.extend(more["commands"])
+            fatal = more.get("fatal")
         error = self._js_error(fatal) if fatal is not None else None
         return Delivery(commands=commands, error=error)
 
@@ -198,7 +199,7 @@ class Bridge:
         line = min(int(match["line"]) - _LINE_SHIFT, script.source.count("\n") + 1)
         return ScenarioError(match["text"], script.name, line)
 
-    def _js_error(self, fatal: dict[str, Any]) -> ScenarioError:
+    def _js_error(self, fatal: Fault) -> ScenarioError:
         """Errors caught by the shim: the first stack frame in a scenario gives the line."""
         message = f"{fatal.get('name', 'Error')}: {fatal.get('message', '')}"
         for match in _FRAME.finditer(fatal.get("stack", "")):

@@ -6,15 +6,21 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from voxsim.runtime.host import CallLeg, CallRecord
 
-ALERTING = "ALERTING"
-PROGRESSING = "PROGRESSING"
-CONNECTED = "CONNECTED"
-TERMINATED = "TERMINATED"
 
-# Only these headers reach the scenario (reference §5).
+class CallState(StrEnum):
+    """A call's state, as `Call.state()` reports it in JS and the session snapshot shows it."""
+
+    ALERTING = "ALERTING"
+    PROGRESSING = "PROGRESSING"
+    CONNECTED = "CONNECTED"
+    TERMINATED = "TERMINATED"
+
+
+# Only custom headers (X-...) and User-to-User reach the scenario; the platform hides the rest.
 _PASSED_HEADERS = ("x-", "user-to-user")
 
 
@@ -34,7 +40,7 @@ class Call:
     display_name: str
     number: str
     leg: CallLeg | None = None
-    state: str = ALERTING
+    state: CallState = CallState.ALERTING
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     connected_at: datetime | None = None
     ended_at: datetime | None = None
@@ -49,7 +55,7 @@ class Call:
 
     @property
     def live(self) -> bool:
-        return self.state != TERMINATED
+        return self.state != CallState.TERMINATED
 
     def duration(self) -> float:
         if self.connected_at is None:
@@ -64,12 +70,12 @@ class Call:
 
     def mark_connected(self) -> None:
         self.cancel_timeout()
-        self.state = CONNECTED
+        self.state = CallState.CONNECTED
         self.connected_at = datetime.now(UTC)
 
     def mark_ended(self, code: int, reason: str) -> None:
         self.cancel_timeout()
-        self.state = TERMINATED
+        self.state = CallState.TERMINATED
         self.ended_at = datetime.now(UTC)
         self.end_code = code
         self.end_reason = reason

@@ -1,268 +1,331 @@
 """Carries out the commands a scenario issued (drained from voxengine.js after a delivery).
 
-One method per command, named after its `op` (`call.answer` -> `op_call_answer`), so the
-shim and this file can be read side by side.
+Each handler is registered for one `Op` (protocol.py lists them with their fields):
+`@_command(op)` for session commands, `@_call_command(op)` for commands on a call, which
+run only while the call is live and receive the `Call`.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
-from voxsim.runtime.calls import ALERTING, CONNECTED, PROGRESSING, Call
+from voxsim.runtime.calls import Call, CallState
+from voxsim.runtime.host import CallLeg
+from voxsim.runtime.media import MediaSim
+from voxsim.runtime.net import SessionNet
+from voxsim.runtime.protocol import CALL_DISCONNECTED, CALL_FAILED, CALL_TRANSFER_FAILED, Command, Kind, Op, UnitEvent
+from voxsim.runtime.timers import TimerSet
 
-if TYPE_CHECKING:
-    from voxsim.runtime.session import Session
+
+class CommandTarget(Protocol):
+    """What the dispatcher needs of its session."""
+
+    terminate_requested: bool
+    hide_tones: bool
+    custom_data: str
+
+    def write_log(self, text: str) -> None: ...
+    def journal_command(self, cmd: Command) -> None: ...
+    def live_call(self, call_id: str) -> Call | None: ...
+    def leg_op(self, call: Call, what: str, op: Callable[[CallLeg], Awaitable[None]]) -> None: ...
+    def end_call(self, call: Call, name: str, data: dict[str, Any]) -> None: ...
+    def emit(self, event: UnitEvent) -> None: ...
+    def resolve_reply(self, rid: int, status: int, content_type: str, body: str) -> None: ...
+    def dial(self, call_id: str, kind: str, to: str, params: dict[str, Any]) -> None: ...
+
+
+Handler = Callable[["Dispatcher", Command], None]
+CallHandler = Callable[["Dispatcher", Call, Command], None]
+
+# Keyed by the op's string: a command's `op` (a plain str from JSON) finds its handler directly.
+_HANDLERS: dict[str, Handler] = {}
 
 # What still makes sense in the JS block that called VoxEngine.terminate(): the platform
 # keeps running that block but has already let go of media and calls.
-_AFTER_TERMINATE = {"log", "log.hideTones", "customData", "http", "http.reply", "timer.clear", "terminate"}
+_AFTER_TERMINATE = frozenset(
+    {Op.LOG, Op.LOG_HIDE_TONES, Op.CUSTOM_DATA, Op.HTTP, Op.HTTP_REPLY, Op.TIMER_CLEAR, Op.TERMINATE}
+)
 
 _NOT_EMULATED_CALL_OPS = (
-    "reInvite", "acceptReInvite", "rejectReInvite", "handleMicStatus", "handleBlindTransfer",
-    "notifyBlindTransfer", "beepDetection", "playProgressTone",
+    Op.CALL_RE_INVITE, Op.CALL_ACCEPT_RE_INVITE, Op.CALL_REJECT_RE_INVITE, Op.CALL_HANDLE_MIC_STATUS,
+    Op.CALL_HANDLE_BLIND_TRANSFER, Op.CALL_NOTIFY_BLIND_TRANSFER, Op.CALL_BEEP_DETECTION,
+    Op.CALL_PLAY_PROGRESS_TONE,
 )
 
 
-def _describe(cmd: dict[str, Any]) -> str:
+def _command(op: Op) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        _HANDLERS[op] = handler
+        return handler
+
+    return register
+
+
+def _call_command(op: Op) -> Callable[[CallHandler], CallHandler]:
+    """Registers a command on a call (`call` field): ignored, with a log line, once the call ended."""
+
+    def register(handler: CallHandler) -> CallHandler:
+        def on_live_call(self: Dispatcher, cmd: Command) -> None:
+            call = self.session.live_call(str(cmd.get("call")))
+            if call is None:
+                self.session.write_log(f"[voxsim] {cmd['op']} on a call that has ended: ignored")
+                return
+            handler(self, call, cmd)
+
+        _HANDLERS[op] = on_live_call
+        return handler
+
+    return register
+
+
+def registered_ops() -> frozenset[Op]:
+    """Every op the dispatcher knows (tests check it against what voxengine.js can push)."""
+    return frozenset(Op(op) for op in _HANDLERS)
+
+
+def _describe(cmd: Command) -> str:
     rest = {k: v for k, v in cmd.items() if k != "op"}
-    return f"{cmd['op']} {json.dumps(rest, ensure_ascii=False)}" if rest else cmd["op"]
+    return f"{cmd['op']} {json.dumps(rest, ensure_ascii=False)}" if rest else str(cmd["op"])
+
+
+def _ref(ref: dict[str, Any]) -> str:
+    """A media unit reference ({kind, id}) as MediaSim names units: "call:<id>"."""
+    return f"{ref.get('kind')}:{ref.get('id')}"
 
 
 class Dispatcher:
-    def __init__(self, session: Session) -> None:
-        self.s = session
-        for name in _NOT_EMULATED_CALL_OPS:
-            setattr(self, f"op_call_{name}", self._not_emulated)
+    def __init__(self, session: CommandTarget, *, media: MediaSim, timers: TimerSet, net: SessionNet) -> None:
+        self.session = session
+        self._media = media
+        self._timers = timers
+        self._net = net
 
-    def apply_all(self, commands: list[dict[str, Any]]) -> None:
+    def apply_all(self, commands: list[Command]) -> None:
         for cmd in commands:
             self.apply(cmd)
 
-    def apply_logs(self, commands: list[dict[str, Any]]) -> None:
+    def apply_logs(self, commands: list[Command]) -> None:
         """After a fatal error only the log lines the scenario wrote before it are kept."""
-        self.apply_all([c for c in commands if c.get("op") == "log"])
+        self.apply_all([c for c in commands if c.get("op") == Op.LOG])
 
-    def apply(self, cmd: dict[str, Any]) -> None:
+    def apply(self, cmd: Command) -> None:
         op = str(cmd.get("op", ""))
-        if op != "log":
-            self.s.journal_command(cmd)
-            self.s.write_log(f"[command] {_describe(cmd)}")
-        if self.s.terminate_requested and op not in _AFTER_TERMINATE:
-            self.s.write_log(f"[voxsim] {op} after VoxEngine.terminate(): ignored")
+        if op != Op.LOG:
+            self.session.journal_command(cmd)
+            self.session.write_log(f"[command] {_describe(cmd)}")
+        if self.session.terminate_requested and op not in _AFTER_TERMINATE:
+            self.session.write_log(f"[voxsim] {op} after VoxEngine.terminate(): ignored")
             return
-        handler = getattr(self, "op_" + op.replace(".", "_"), None)
+        handler = _HANDLERS.get(op)
         if handler is None:
-            self.s.write_log(f"[voxsim] unknown command {op!r}: ignored")
+            self.session.write_log(f"[voxsim] unknown command {op!r}: ignored")
             return
         try:
-            handler(cmd)
+            handler(self, cmd)
         except (KeyError, TypeError, ValueError) as exc:  # a malformed command must not stop the session
-            self.s.write_log(f"[voxsim] {op} could not be carried out: {exc!r}")
+            self.session.write_log(f"[voxsim] {op} could not be carried out: {exc!r}")
 
-    def _not_emulated(self, cmd: dict[str, Any]) -> None:
-        self.s.write_log(f"[voxsim] {cmd['op']} is not emulated yet by voxsim: ignored")
-
-    def _call(self, cmd: dict[str, Any]) -> Call | None:
-        call = self.s.live_call(str(cmd.get("call")))
-        if call is None:
-            self.s.write_log(f"[voxsim] {cmd['op']} on a call that has ended: ignored")
-        return call
+    def _not_emulated(self, cmd: Command) -> None:
+        self.session.write_log(f"[voxsim] {cmd['op']} is not emulated yet by voxsim: ignored")
 
     # ------------------------------------------------------------ session
 
-    def op_log(self, cmd: dict[str, Any]) -> None:
-        self.s.write_log(str(cmd.get("text", "")))
+    @_command(Op.LOG)
+    def _log(self, cmd: Command) -> None:
+        self.session.write_log(str(cmd.get("text", "")))
 
-    def op_log_hideTones(self, cmd: dict[str, Any]) -> None:
-        self.s.hide_tones = bool(cmd.get("hide"))
+    @_command(Op.LOG_HIDE_TONES)
+    def _log_hide_tones(self, cmd: Command) -> None:
+        self.session.hide_tones = bool(cmd.get("hide"))
 
-    def op_customData(self, cmd: dict[str, Any]) -> None:
-        self.s.custom_data = str(cmd.get("data", ""))
+    @_command(Op.CUSTOM_DATA)
+    def _custom_data(self, cmd: Command) -> None:
+        self.session.custom_data = str(cmd.get("data", ""))
 
-    def op_terminate(self, cmd: dict[str, Any]) -> None:
-        self.s.terminate_requested = True
+    @_command(Op.TERMINATE)
+    def _terminate(self, cmd: Command) -> None:
+        self.session.terminate_requested = True
 
-    def op_timer_set(self, cmd: dict[str, Any]) -> None:
-        self.s.timers.set(int(cmd["id"]), float(cmd.get("ms", 0)), bool(cmd.get("repeat")))
+    @_command(Op.TIMER_SET)
+    def _timer_set(self, cmd: Command) -> None:
+        self._timers.set(int(cmd["id"]), float(cmd.get("ms", 0)), bool(cmd.get("repeat")))
 
-    def op_timer_clear(self, cmd: dict[str, Any]) -> None:
-        self.s.timers.clear(int(cmd["id"]))
+    @_command(Op.TIMER_CLEAR)
+    def _timer_clear(self, cmd: Command) -> None:
+        self._timers.clear(int(cmd["id"]))
 
-    def op_http(self, cmd: dict[str, Any]) -> None:
-        self.s.net.start(int(cmd["id"]), str(cmd["url"]), cmd.get("options") or {})
+    @_command(Op.HTTP)
+    def _http(self, cmd: Command) -> None:
+        self._net.start(int(cmd["id"]), str(cmd["url"]), cmd.get("options") or {})
 
-    def op_http_reply(self, cmd: dict[str, Any]) -> None:
+    @_command(Op.HTTP_REPLY)
+    def _http_reply(self, cmd: Command) -> None:
         status = 500 if cmd.get("error") else 200
-        self.s.resolve_reply(int(cmd["req"]), status, str(cmd.get("type")), str(cmd.get("body", "")))
+        self.session.resolve_reply(int(cmd["req"]), status, str(cmd.get("type")), str(cmd.get("body", "")))
 
     # ------------------------------------------------------------ call signalling
 
-    def op_call_answer(self, cmd: dict[str, Any]) -> None:
-        call = self._call(cmd)
-        if call is None:
-            return
-        if not call.incoming or call.state == CONNECTED or call.answering:
-            self.s.write_log(f"[voxsim] answer on call {call.id}: only an unanswered incoming call answers")
+    @_call_command(Op.CALL_ANSWER)
+    def _call_answer(self, call: Call, cmd: Command) -> None:
+        if not call.incoming or call.state == CallState.CONNECTED or call.answering:
+            self.session.write_log(f"[voxsim] answer on call {call.id}: only an unanswered incoming call answers")
             return
         call.answering = True
         call.cancel_timeout()  # answered: the 60 s no-answer rule no longer applies
         headers, params = cmd.get("headers") or {}, cmd.get("params") or {}
-        self.s.leg_op(call, "answer", lambda leg: leg.answer(headers, params))
+        self.session.leg_op(call, "answer", lambda leg: leg.answer(headers, params))
 
-    def op_call_reject(self, cmd: dict[str, Any]) -> None:
-        call = self._call(cmd)
-        if call is None:
-            return
-        if not call.incoming or call.state == CONNECTED:
-            self.op_call_hangup(cmd)
+    @_call_command(Op.CALL_REJECT)
+    def _call_reject(self, call: Call, cmd: Command) -> None:
+        if not call.incoming or call.state == CallState.CONNECTED:
+            self._call_hangup(call, cmd)
             return
         code, headers = int(cmd.get("code", 486)), cmd.get("headers") or {}
-        self.s.leg_op(call, "reject", lambda leg: leg.reject(code, headers))
-        self.s.end_call(call, "Call.Disconnected", {"internalCode": code})
+        self.session.leg_op(call, "reject", lambda leg: leg.reject(code, headers))
+        self.session.end_call(call, CALL_DISCONNECTED, {"internalCode": code})
 
-    def op_call_hangup(self, cmd: dict[str, Any]) -> None:
-        call = self._call(cmd)
-        if call is None:
-            return
+    @_call_command(Op.CALL_HANGUP)
+    def _call_hangup(self, call: Call, cmd: Command) -> None:
         headers = cmd.get("headers") or {}
-        if call.state == CONNECTED:
-            self.s.leg_op(call, "hangup", lambda leg: leg.hangup(headers))
-            self.s.end_call(call, "Call.Disconnected", {"internalCode": 200})
+        if call.state == CallState.CONNECTED:
+            self.session.leg_op(call, "hangup", lambda leg: leg.hangup(headers))
+            self.session.end_call(call, CALL_DISCONNECTED, {"internalCode": 200})
         elif call.incoming:
-            # Hanging up a call nobody answered declines it [INF: 603].
-            self.s.leg_op(call, "reject", lambda leg: leg.reject(603, headers))
-            self.s.end_call(call, "Call.Disconnected", {"internalCode": 603})
+            # Hanging up an inbound call nobody answered declines it: voxsim answers 603 Decline.
+            self.session.leg_op(call, "reject", lambda leg: leg.reject(603, headers))
+            self.session.end_call(call, CALL_DISCONNECTED, {"internalCode": 603})
         else:
-            # An outgoing call not yet answered is cancelled: Failed 487 (reference §5).
-            self.s.leg_op(call, "hangup", lambda leg: leg.hangup(headers))
-            self.s.end_call(call, "Call.Failed", {"code": 487})
+            # An outgoing call not yet answered is cancelled (CANCEL): it fails with 487 Request Terminated.
+            self.session.leg_op(call, "hangup", lambda leg: leg.hangup(headers))
+            self.session.end_call(call, CALL_FAILED, {"code": 487})
 
-    def op_call_ring(self, cmd: dict[str, Any]) -> None:
-        call = self._call(cmd)
-        if call is not None:
-            call.state = PROGRESSING if call.state == ALERTING else call.state
-            headers = cmd.get("headers") or {}
-            self.s.leg_op(call, "ring", lambda leg: leg.ring(headers))
+    @_call_command(Op.CALL_RING)
+    def _call_ring(self, call: Call, cmd: Command) -> None:
+        call.state = CallState.PROGRESSING if call.state == CallState.ALERTING else call.state
+        headers = cmd.get("headers") or {}
+        self.session.leg_op(call, "ring", lambda leg: leg.ring(headers))
 
-    def op_call_startEarlyMedia(self, cmd: dict[str, Any]) -> None:
-        call = self._call(cmd)
-        if call is not None:
-            call.state = PROGRESSING if call.state == ALERTING else call.state
-            headers = cmd.get("headers") or {}
-            self.s.leg_op(call, "startEarlyMedia", lambda leg: leg.start_early_media(headers))
+    @_call_command(Op.CALL_START_EARLY_MEDIA)
+    def _call_start_early_media(self, call: Call, cmd: Command) -> None:
+        call.state = CallState.PROGRESSING if call.state == CallState.ALERTING else call.state
+        headers = cmd.get("headers") or {}
+        self.session.leg_op(call, "startEarlyMedia", lambda leg: leg.start_early_media(headers))
 
-    def op_call_sendDigits(self, cmd: dict[str, Any]) -> None:
-        call = self._call(cmd)
-        if call is not None:
-            digits = str(cmd.get("digits", ""))
-            self.s.leg_op(call, "sendDigits", lambda leg: leg.send_digits(digits))
+    @_call_command(Op.CALL_SEND_DIGITS)
+    def _call_send_digits(self, call: Call, cmd: Command) -> None:
+        digits = str(cmd.get("digits", ""))
+        self.session.leg_op(call, "sendDigits", lambda leg: leg.send_digits(digits))
 
-    def op_call_sendMessage(self, cmd: dict[str, Any]) -> None:
-        call = self._call(cmd)
-        if call is not None:
-            text = str(cmd.get("text", ""))
-            self.s.leg_op(call, "sendMessage", lambda leg: leg.send_message(text, {}))
+    @_call_command(Op.CALL_SEND_MESSAGE)
+    def _call_send_message(self, call: Call, cmd: Command) -> None:
+        text = str(cmd.get("text", ""))
+        self.session.leg_op(call, "sendMessage", lambda leg: leg.send_message(text, {}))
 
-    def op_call_sendInfo(self, cmd: dict[str, Any]) -> None:
-        call = self._call(cmd)
-        if call is not None:
-            mime, body, headers = str(cmd.get("mimeType")), str(cmd.get("body")), cmd.get("headers") or {}
-            self.s.leg_op(call, "sendInfo", lambda leg: leg.send_info(mime, body, headers))
+    @_call_command(Op.CALL_SEND_INFO)
+    def _call_send_info(self, call: Call, cmd: Command) -> None:
+        mime, body, headers = str(cmd.get("mimeType")), str(cmd.get("body")), cmd.get("headers") or {}
+        self.session.leg_op(call, "sendInfo", lambda leg: leg.send_info(mime, body, headers))
 
-    def op_call_handleTones(self, cmd: dict[str, Any]) -> None:
-        call = self._call(cmd)
-        if call is not None:
-            call.tones = bool(cmd.get("enable"))
-            call.tone_type = int(cmd.get("type") or 0)
+    @_call_command(Op.CALL_HANDLE_TONES)
+    def _call_handle_tones(self, call: Call, cmd: Command) -> None:
+        call.tones = bool(cmd.get("enable"))
+        call.tone_type = int(cmd.get("type") or 0)
 
-    def op_call_customData(self, cmd: dict[str, Any]) -> None:
-        call = self._call(cmd)
-        if call is not None:
-            call.custom_data = str(cmd.get("data", ""))
+    @_call_command(Op.CALL_CUSTOM_DATA)
+    def _call_custom_data(self, call: Call, cmd: Command) -> None:
+        call.custom_data = str(cmd.get("data", ""))
 
-    def op_call_transferTo(self, cmd: dict[str, Any]) -> None:
-        call = self._call(cmd)
-        if call is not None:
-            reason = "call transfer (REFER) is not emulated yet by voxsim"
-            payload = {"code": 501, "reason": reason, "headers": {}}
-            self.s.emit("call", call.id, "Call.TransferFailed", payload)
+    @_call_command(Op.CALL_TRANSFER_TO)
+    def _call_transfer_to(self, call: Call, cmd: Command) -> None:
+        reason = "call transfer (REFER) is not emulated yet by voxsim"
+        payload = {"code": 501, "reason": reason, "headers": {}}
+        self.session.emit(UnitEvent(Kind.CALL, call.id, CALL_TRANSFER_FAILED, payload))
 
     # ------------------------------------------------------------ call media (simulated)
 
-    def op_call_say(self, cmd: dict[str, Any]) -> None:
-        call = self._call(cmd)
-        if call is not None:
-            self.s.media.say(call.id, str(cmd.get("text", "")))
+    @_call_command(Op.CALL_SAY)
+    def _call_say(self, call: Call, cmd: Command) -> None:
+        self._media.say(call.id, str(cmd.get("text", "")))
 
-    def op_call_startPlayback(self, cmd: dict[str, Any]) -> None:
-        call = self._call(cmd)
-        if call is not None:
-            self.s.media.play_url(call.id, loop=bool((cmd.get("params") or {}).get("loop")))
+    @_call_command(Op.CALL_START_PLAYBACK)
+    def _call_start_playback(self, call: Call, cmd: Command) -> None:
+        self._media.play_url(call.id, loop=bool((cmd.get("params") or {}).get("loop")))
 
-    def op_call_stopPlayback(self, cmd: dict[str, Any]) -> None:
-        call = self._call(cmd)
-        if call is not None:
-            self.s.media.stop_playback(call.id)
+    @_call_command(Op.CALL_STOP_PLAYBACK)
+    def _call_stop_playback(self, call: Call, cmd: Command) -> None:
+        self._media.stop_playback(call.id)
 
-    def op_call_record(self, cmd: dict[str, Any]) -> None:
-        call = self._call(cmd)
-        if call is not None:
-            self.s.media.record(call.id)
+    @_call_command(Op.CALL_RECORD)
+    def _call_record(self, call: Call, cmd: Command) -> None:
+        self._media.record(call.id)
 
-    def op_call_stopRecording(self, cmd: dict[str, Any]) -> None:
-        call = self._call(cmd)
-        if call is not None:
-            self.s.media.stop_recording(call.id)
+    @_call_command(Op.CALL_STOP_RECORDING)
+    def _call_stop_recording(self, call: Call, cmd: Command) -> None:
+        self._media.stop_recording(call.id)
 
     # ------------------------------------------------------------ outbound calls
 
-    def op_dial(self, cmd: dict[str, Any]) -> None:
-        self.s.dial(str(cmd["call"]), str(cmd["kind"]), str(cmd["to"]), dict(cmd.get("params") or {}))
+    @_command(Op.DIAL)
+    def _dial(self, cmd: Command) -> None:
+        self.session.dial(str(cmd["call"]), str(cmd["kind"]), str(cmd["to"]), dict(cmd.get("params") or {}))
 
     # ------------------------------------------------------------ media units
 
-    @staticmethod
-    def _ref(ref: dict[str, Any]) -> str:
-        return f"{ref.get('kind')}:{ref.get('id')}"
+    @_command(Op.MEDIA_SEND)
+    def _media_send(self, cmd: Command) -> None:
+        self._media.link(_ref(cmd["from"]), _ref(cmd["to"]))
 
-    def op_media_send(self, cmd: dict[str, Any]) -> None:
-        self.s.media.link(self._ref(cmd["from"]), self._ref(cmd["to"]))
+    @_command(Op.MEDIA_STOP)
+    def _media_stop(self, cmd: Command) -> None:
+        self._media.unlink(_ref(cmd["from"]), _ref(cmd["to"]))
 
-    def op_media_stop(self, cmd: dict[str, Any]) -> None:
-        self.s.media.unlink(self._ref(cmd["from"]), self._ref(cmd["to"]))
+    @_command(Op.MEDIA_BETWEEN)
+    def _media_between(self, cmd: Command) -> None:
+        a, b = _ref(cmd["a"]), _ref(cmd["b"])
+        self._media.link(a, b)
+        self._media.link(b, a)
 
-    def op_media_between(self, cmd: dict[str, Any]) -> None:
-        a, b = self._ref(cmd["a"]), self._ref(cmd["b"])
-        self.s.media.link(a, b)
-        self.s.media.link(b, a)
+    @_command(Op.MEDIA_UNBRIDGE)
+    def _media_unbridge(self, cmd: Command) -> None:
+        a, b = _ref(cmd["a"]), _ref(cmd["b"])
+        self._media.unlink(a, b)
+        self._media.unlink(b, a)
 
-    def op_media_unbridge(self, cmd: dict[str, Any]) -> None:
-        a, b = self._ref(cmd["a"]), self._ref(cmd["b"])
-        self.s.media.unlink(a, b)
-        self.s.media.unlink(b, a)
+    @_command(Op.PLAYER_CREATE)
+    def _player_create(self, cmd: Command) -> None:
+        self._media.create_player(str(cmd["player"]), str(cmd["kind"]), cmd.get("source"), cmd.get("params"))
 
-    def op_player_create(self, cmd: dict[str, Any]) -> None:
-        self.s.media.create_player(str(cmd["player"]), str(cmd["kind"]), cmd.get("source"), cmd.get("params"))
+    @_command(Op.PLAYER_PAUSE)
+    def _player_pause(self, cmd: Command) -> None:
+        self._media.pause_player(str(cmd["player"]))
 
-    def op_player_pause(self, cmd: dict[str, Any]) -> None:
-        self.s.media.pause_player(str(cmd["player"]))
+    @_command(Op.PLAYER_RESUME)
+    def _player_resume(self, cmd: Command) -> None:
+        self._media.resume_player(str(cmd["player"]))
 
-    def op_player_resume(self, cmd: dict[str, Any]) -> None:
-        self.s.media.resume_player(str(cmd["player"]))
+    @_command(Op.PLAYER_STOP)
+    def _player_stop(self, cmd: Command) -> None:
+        self._media.stop_player(str(cmd["player"]))
 
-    def op_player_stop(self, cmd: dict[str, Any]) -> None:
-        self.s.media.stop_player(str(cmd["player"]))
+    @_command(Op.PLAYER_ADD_MARKER)
+    def _player_add_marker(self, cmd: Command) -> None:
+        self._media.add_marker(str(cmd["player"]), float(cmd.get("offset", 0)))
 
-    def op_player_addMarker(self, cmd: dict[str, Any]) -> None:
-        self.s.media.add_marker(str(cmd["player"]), float(cmd.get("offset", 0)))
+    @_command(Op.RECORDER_CREATE)
+    def _recorder_create(self, cmd: Command) -> None:
+        self._media.create_recorder(str(cmd["recorder"]))
 
-    def op_recorder_create(self, cmd: dict[str, Any]) -> None:
-        self.s.media.create_recorder(str(cmd["recorder"]))
+    @_command(Op.RECORDER_STOP)
+    def _recorder_stop(self, cmd: Command) -> None:
+        self._media.stop_recorder(str(cmd["recorder"]))
 
-    def op_recorder_stop(self, cmd: dict[str, Any]) -> None:
-        self.s.media.stop_recorder(str(cmd["recorder"]))
-
-    def op_recorder_mute(self, cmd: dict[str, Any]) -> None:
+    @_command(Op.RECORDER_MUTE)
+    def _recorder_mute(self, cmd: Command) -> None:
         recorder, mute = cmd.get("recorder"), cmd.get("mute")
-        self.s.write_log(f"[voxsim] recorder {recorder} mute={mute} (no audio is recorded)")
+        self.session.write_log(f"[voxsim] recorder {recorder} mute={mute} (no audio is recorded)")
+
+
+for _op in _NOT_EMULATED_CALL_OPS:
+    _HANDLERS[_op] = Dispatcher._not_emulated

@@ -24,7 +24,8 @@ Headers = Mapping[str, str]
 class CallLeg(Protocol):
     """Signalling of one call. The session calls these when the scenario acts on the call.
 
-    Events flow back through `SessionPort.call_event(call_id, name, payload)`:
+    Events flow back through `SessionPort.call_event(call_id, name, payload)`, `name` being
+    the CallEvents value (protocol.py has constants for those the session acts on):
     - inbound: `Call.Connected` once the answer is confirmed (SIP: ACK received),
       `Call.Disconnected` when the far end hangs up (BYE/CANCEL), `Call.ToneReceived`,
       `Call.MessageReceived`, `Call.InfoReceived`, ...

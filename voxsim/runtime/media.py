@@ -9,7 +9,7 @@
   say/startPlayback replaces the current one the same way.
 - `call.record` and recorders: RecordStarted/Recorder.Started with a URL under
   `record_url_base` (no audio is written); RecordStopped after the call's Disconnected.
-- `duration` values are milliseconds [INF: the typings give no unit].
+- `duration` values are milliseconds (the official typings give no unit; voxsim chose ms).
 No audio flows anywhere: media links (sendMediaTo, sendMediaBetween) are only recorded.
 """
 
@@ -21,9 +21,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from voxsim.runtime.protocol import (
+    CALL_PLAYBACK_FINISHED,
+    CALL_PLAYBACK_STARTED,
+    CALL_RECORD_STARTED,
+    CALL_RECORD_STOPPED,
+    Kind,
+    UnitEvent,
+)
 from voxsim.runtime.settings import RuntimeSettings
 
-Emit = Callable[[str, str, str, dict[str, Any]], None]
+Emit = Callable[[UnitEvent], None]
 
 
 def tts_duration_ms(text: str, settings: RuntimeSettings) -> float:
@@ -82,7 +90,7 @@ class MediaSim:
 
     def _play(self, call_id: str, ms: float, loop: bool) -> None:
         self.stop_playback(call_id)
-        self._emit("call", call_id, "Call.PlaybackStarted", {"duration": ms})
+        self._emit(UnitEvent(Kind.CALL, call_id, CALL_PLAYBACK_STARTED, {"duration": ms}))
         handle = None
         if not loop:
             handle = asyncio.get_running_loop().call_later(ms / 1000.0, self._playback_done, call_id)
@@ -90,7 +98,7 @@ class MediaSim:
 
     def _playback_done(self, call_id: str) -> None:
         self._playback.pop(call_id, None)
-        self._emit("call", call_id, "Call.PlaybackFinished", {})
+        self._emit(UnitEvent(Kind.CALL, call_id, CALL_PLAYBACK_FINISHED, {}))
 
     def stop_playback(self, call_id: str) -> None:
         handle = self._playback.pop(call_id, None)
@@ -107,12 +115,12 @@ class MediaSim:
         if call_id in self._recordings:
             return
         rec = self._recordings[call_id] = _Recording(self._record_url(call_id))
-        self._emit("call", call_id, "Call.RecordStarted", {"url": rec.url})
+        self._emit(UnitEvent(Kind.CALL, call_id, CALL_RECORD_STARTED, {"url": rec.url}))
 
     def stop_recording(self, call_id: str) -> None:
         rec = self._recordings.pop(call_id, None)
         if rec is not None:
-            self._emit("call", call_id, "Call.RecordStopped", rec.stopped_payload())
+            self._emit(UnitEvent(Kind.CALL, call_id, CALL_RECORD_STOPPED, rec.stopped_payload()))
 
     def call_ended(self, call_id: str) -> None:
         self.stop_playback(call_id)
@@ -129,9 +137,9 @@ class MediaSim:
         else:
             duration = self._settings.url_playback_ms
         player = self._players[player_id] = _Player(player_id, duration, loop=bool(params.get("loop")))
-        self._emit("player", player_id, "Player.Created", {})
+        self._emit(UnitEvent(Kind.PLAYER, player_id, "Player.Created", {}))
         if not params.get("onPause"):
-            self._emit("player", player_id, "Player.Started", {"duration": duration})
+            self._emit(UnitEvent(Kind.PLAYER, player_id, "Player.Started", {"duration": duration}))
             self._run(player)
 
     def _run(self, player: _Player) -> None:
@@ -147,13 +155,13 @@ class MediaSim:
             player.handles.append(loop.call_later(remaining / 1000.0, self._player_done, player.id))
 
     def _marker(self, player_id: str, offset: float) -> None:
-        self._emit("player", player_id, "Player.PlaybackMarkerReached", {"offset": offset})
+        self._emit(UnitEvent(Kind.PLAYER, player_id, "Player.PlaybackMarkerReached", {"offset": offset}))
 
     def _player_done(self, player_id: str) -> None:
         player = self._players.pop(player_id, None)
         if player is not None:
             player.cancel()
-            self._emit("player", player_id, "Player.PlaybackFinished", {})
+            self._emit(UnitEvent(Kind.PLAYER, player_id, "Player.PlaybackFinished", {}))
 
     def pause_player(self, player_id: str) -> None:
         player = self._players.get(player_id)
@@ -166,14 +174,14 @@ class MediaSim:
         player = self._players.get(player_id)
         if player is not None and player.resumed_at is None:
             if player.position_ms == 0.0:
-                self._emit("player", player_id, "Player.Started", {"duration": player.duration_ms})
+                self._emit(UnitEvent(Kind.PLAYER, player_id, "Player.Started", {"duration": player.duration_ms}))
             self._run(player)
 
     def stop_player(self, player_id: str) -> None:
         player = self._players.pop(player_id, None)
         if player is not None:
             player.cancel()
-            self._emit("player", player_id, "Player.Stopped", {})
+            self._emit(UnitEvent(Kind.PLAYER, player_id, "Player.Stopped", {}))
 
     def add_marker(self, player_id: str, offset: float) -> None:
         player = self._players.get(player_id)
@@ -189,12 +197,12 @@ class MediaSim:
 
     def create_recorder(self, recorder_id: str) -> None:
         rec = self._recorders[recorder_id] = _Recording(self._record_url(recorder_id))
-        self._emit("recorder", recorder_id, "Recorder.Started", {"url": rec.url})
+        self._emit(UnitEvent(Kind.RECORDER, recorder_id, "Recorder.Started", {"url": rec.url}))
 
     def stop_recorder(self, recorder_id: str) -> None:
         rec = self._recorders.pop(recorder_id, None)
         if rec is not None:
-            self._emit("recorder", recorder_id, "Recorder.Stopped", rec.stopped_payload())
+            self._emit(UnitEvent(Kind.RECORDER, recorder_id, "Recorder.Stopped", rec.stopped_payload()))
 
     # ------------------------------------------------------------ links and teardown
 

@@ -1,7 +1,7 @@
 """Net.httpRequest / Net.httpRequestAsync: real HTTP with aiohttp, within the platform's limits.
 
-Result shape and internal codes follow reference §3.8: `code` is the HTTP status, or 0 (a
-VoxEngine limit), -2 malformed URL, -3 host not found, -4 connection error, -5 too many
+Result shape and internal codes are those of VoxEngine's `Net.HttpRequestResult`: `code` is
+the HTTP status, or 0 (a VoxEngine limit), -2 malformed URL, -3 host not found, -4 connection error, -5 too many
 redirects, -6 network error, -7 timeout, -8 internal, -9 response larger than the limit.
 """
 

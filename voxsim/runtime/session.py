@@ -18,16 +18,38 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sip_edge.message import REASON_PHRASES
 from voxsim.runtime.bridge import Bridge, ScenarioError
-from voxsim.runtime.calls import ALERTING, CONNECTED, PROGRESSING, Call, scenario_headers
+from voxsim.runtime.calls import Call, CallState, scenario_headers
 from voxsim.runtime.dispatch import Dispatcher
 from voxsim.runtime.host import CallLeg, DialError, OutboundDialer, SessionInfo, SessionRecorder
 from voxsim.runtime.log import SessionLog, format_ts
 from voxsim.runtime.media import MediaSim
 from voxsim.runtime.net import HttpClient, SessionNet
+from voxsim.runtime.protocol import (
+    APP_CALL_ALERTING,
+    APP_HTTP_REQUEST,
+    APP_STARTED,
+    APP_TERMINATED,
+    APP_TERMINATING,
+    CALL_AUDIO_STARTED,
+    CALL_CONNECTED,
+    CALL_DISCONNECTED,
+    CALL_FAILED,
+    CALL_RINGING,
+    CALL_TONE_RECEIVED,
+    AppEvent,
+    CallInfo,
+    Command,
+    Event,
+    HttpResult,
+    Kind,
+    TimerFired,
+    UnitEvent,
+)
 from voxsim.runtime.settings import RuntimeSettings
 from voxsim.runtime.timers import TimerSet
 
@@ -36,10 +58,14 @@ FINISH_JS_ERROR = "JS session error"
 FINISH_ADMIN = "Terminated administratively"
 FINISH_TIMEOUT = "Timeout"
 
-STARTING = "starting"
-RUNNING = "running"
-TERMINATING = "terminating"
-FINISHED = "finished"
+
+class SessionState(StrEnum):
+    """Where a session is in its life; `/_voxsim/sessions/<N>` shows the value."""
+
+    STARTING = "starting"  # its scenarios are loading
+    RUNNING = "running"  # its scenarios loaded; Application.Started is the first event
+    TERMINATING = "terminating"  # Application.Terminating was delivered; only HTTP results still arrive
+    FINISHED = "finished"
 
 _CLIENT_TYPES = {"sip": "sip", "user": "user", "userDirect": "user", "pstn": "pstn", "conference": "sip"}
 
@@ -63,7 +89,7 @@ class SessionServices:
 
 @dataclass
 class _Item:
-    event: dict[str, Any] | None = None
+    event: Event | None = None
     control: str = ""
     reason: str = ""
     done: asyncio.Future[None] | None = None
@@ -82,7 +108,7 @@ class Session:
         self.account_id = info.account_id
         self.application_id = info.application_id
         self.custom_data = info.custom_data
-        self.state = STARTING
+        self.state = SessionState.STARTING
         self.finish_reason: str | None = None
         self.ended_at: datetime | None = None
         self.calls: dict[str, Call] = {}
@@ -99,10 +125,10 @@ class Session:
         self.events: deque[dict[str, Any]] = deque(maxlen=self.settings.max_journal)
         self.commands: deque[dict[str, Any]] = deque(maxlen=self.settings.max_journal)
         self.log = SessionLog(info.session_id, services.recorder, on_write=self._changed_now)
-        self.timers = TimerSet(lambda timer_id: self.enqueue({"k": "timer", "id": timer_id}))
+        self.timers = TimerSet(self._timer_due)
         self.media = MediaSim(info.session_id, self.settings, self.emit)
         self.net = SessionNet(services.http, self.settings, self._http_result)
-        self._dispatcher = Dispatcher(self)
+        self._dispatcher = Dispatcher(self, media=self.media, timers=self.timers, net=self.net)
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -117,7 +143,7 @@ class Session:
 
     @property
     def finished(self) -> bool:
-        return self.state == FINISHED
+        return self.state == SessionState.FINISHED
 
     def duration(self) -> float:
         end = self.ended_at or datetime.now(UTC)
@@ -135,7 +161,7 @@ class Session:
         except ScenarioError as err:
             await self._fail(err)
             return
-        self.state = RUNNING
+        self.state = SessionState.RUNNING
         loop = asyncio.get_running_loop()
         self._deadline = loop.call_later(self.settings.max_session_duration, self.terminate, FINISH_TIMEOUT)
         await self._deliver(self._started_event())
@@ -154,7 +180,7 @@ class Session:
             self.write_log(f"[session] scenario {name!r} loaded ({len(source)} characters)")
             self._dispatcher.apply_all(commands)
 
-    def _started_event(self) -> dict[str, Any]:
+    def _started_event(self) -> AppEvent:
         data = {
             "accessURL": self.info.access_url,
             "accessSecureURL": self.info.access_secure_url,
@@ -163,7 +189,7 @@ class Session:
             "logURL": self.info.log_url,
             "sessionId": self.session_id,
         }
-        return {"k": "app", "n": "Application.Started", "d": data}
+        return AppEvent(APP_STARTED, data)
 
     async def inbound_call(
         self,
@@ -192,7 +218,7 @@ class Session:
             client_type=client_type, callerid=callerid, display_name=display_name,
             number=destination, leg=leg, custom_data=custom_data,
         )
-        if self.state != RUNNING:
+        if self.state != SessionState.RUNNING:
             call.mark_ended(500, reason_for(500))
             leg.bind(self, call.id)
             await call.run_in_order(lambda: leg.reject(500, {}), self._leg_error(call, "reject"))
@@ -209,12 +235,12 @@ class Session:
             "fromURI": from_uri, "toURI": to_uri, "headers": scenario_headers(headers),
             "scheme": scheme if scheme is not None else {}, "customData": custom_data,
         }
-        info = {
-            "id": call.id, "incoming": True, "callerid": callerid, "displayName": display_name,
-            "number": destination, "clientType": client_type, "customData": custom_data,
-        }
+        info = CallInfo(
+            id=call.id, incoming=True, callerid=callerid, display_name=display_name, number=destination,
+            client_type=client_type, custom_data=custom_data,
+        )
         try:
-            await self.enqueue({"k": "app", "n": "Application.CallAlerting", "d": data, "call": info})
+            await self.enqueue(AppEvent(APP_CALL_ALERTING, data, call=info))
         finally:
             for name, payload in self._held.pop(call.id, []):
                 self.call_event(call.id, name, payload)
@@ -227,35 +253,35 @@ class Session:
             held.append((name, payload))
             return
         call = self.calls.get(call_id)
-        if call is None or not call.live or self.state != RUNNING:
+        if call is None or not call.live or self.state != SessionState.RUNNING:
             return
         data = dict(payload or {})
         if "headers" in data:
             data["headers"] = scenario_headers(data["headers"])
-        if name == "Call.ToneReceived" and not self._tone_allowed(call, data):
+        if name == CALL_TONE_RECEIVED and not self._tone_allowed(call, data):
             return
-        if name in ("Call.Disconnected", "Call.Failed"):
+        if name in (CALL_DISCONNECTED, CALL_FAILED):
             self.end_call(call, name, data)
             return
-        if name == "Call.Connected":
+        if name == CALL_CONNECTED:
             call.mark_connected()
             data.setdefault("headers", {})
-        elif name in ("Call.Ringing", "Call.AudioStarted") and call.state == ALERTING:
-            call.state = PROGRESSING
-        self.emit("call", call.id, name, data)
+        elif name in (CALL_RINGING, CALL_AUDIO_STARTED) and call.state == CallState.ALERTING:
+            call.state = CallState.PROGRESSING
+        self.emit(UnitEvent(Kind.CALL, call.id, name, data))
 
     async def http_request(
         self, method: str, path: str, body: str, headers: Mapping[str, str] | None = None
     ) -> tuple[int, str, str]:
         """Fires Application.HttpRequest; the handler's return value is the reply body."""
-        if self.state != RUNNING:
+        if self.state != SessionState.RUNNING:
             return 404, "text/plain", "the session is not running"
         self._reply_seq += 1
         rid = self._reply_seq
         future = self._replies[rid] = asyncio.get_running_loop().create_future()
         x_headers = [{"key": k, "value": v} for k, v in (headers or {}).items() if k.lower().startswith("x-")]
         data = {"method": method, "path": path, "content": body, "headers": x_headers}
-        self.enqueue({"k": "app", "n": "Application.HttpRequest", "d": data, "reply": rid})
+        self.enqueue(AppEvent(APP_HTTP_REQUEST, data, reply=rid))
         try:
             return await asyncio.wait_for(future, self.settings.http_reply_timeout)
         except TimeoutError:
@@ -265,7 +291,7 @@ class Session:
 
     def terminate(self, reason: str = FINISH_ADMIN) -> None:
         """Ends the session from outside (admin, idle timeout): Terminating, Terminated."""
-        if self.state in (STARTING, RUNNING):
+        if self.state in (SessionState.STARTING, SessionState.RUNNING):
             self._queue.put_nowait(_Item(control="terminate", reason=reason))
 
     async def wait_finished(self, timeout: float | None = None) -> None:
@@ -313,7 +339,7 @@ class Session:
             "application_name": self.info.application_name,
             "rule_id": self.info.rule_id,
             "rule_name": self.info.rule_name,
-            "state": self.state,
+            "state": self.state.value,
             "finish_reason": self.finish_reason,
             "started_at": format_ts(self.info.started_at),
             "ended_at": format_ts(self.ended_at) if self.ended_at else None,
@@ -327,7 +353,7 @@ class Session:
     @staticmethod
     def _call_snapshot(call: Call) -> dict[str, Any]:
         return {
-            "call_id": call.id, "incoming": call.incoming, "state": call.state,
+            "call_id": call.id, "incoming": call.incoming, "state": call.state.value,
             "client_type": call.client_type, "callerid": call.callerid,
             "display_name": call.display_name, "number": call.number,
             "duration": call.duration(), "code": call.end_code, "reason": call.end_reason,
@@ -338,14 +364,15 @@ class Session:
     def write_log(self, text: str) -> None:
         self.log.write(text)
 
-    def emit(self, kind: str, unit_id: str, name: str, data: dict[str, Any]) -> None:
-        """Queues an event for a call, player or recorder."""
-        if self.state == RUNNING:
-            self.enqueue({"k": kind, "id": unit_id, "n": name, "d": data})
+    def emit(self, event: UnitEvent) -> None:
+        """Queues an event for a call, player or recorder (while the session runs)."""
+        if self.state == SessionState.RUNNING:
+            self.enqueue(event)
 
-    def enqueue(self, event: dict[str, Any]) -> asyncio.Future[None]:
+    def enqueue(self, event: Event) -> asyncio.Future[None]:
+        """Queues an event for the scenario; the future is done once its handlers have run."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self.state == FINISHED:
+        if self.state == SessionState.FINISHED:
             done.set_result(None)
         else:
             self._queue.put_nowait(_Item(event=event, done=done))
@@ -368,7 +395,7 @@ class Session:
         """The call is over: fire Disconnected/Failed (when the session still runs), record it."""
         if not call.live:
             return
-        if name == "Call.Disconnected":
+        if name == CALL_DISCONNECTED:
             code = int(data.get("internalCode", 200))
             call.mark_ended(code, str(data.get("reason") or reason_for(code)))
             data.setdefault("internalCode", code)
@@ -382,7 +409,7 @@ class Session:
             data.setdefault("code", code)
             data.setdefault("reason", call.end_reason)
         data.setdefault("headers", {})
-        self.emit("call", call.id, name, data)
+        self.emit(UnitEvent(Kind.CALL, call.id, name, data))
         self.media.call_ended(call.id)
         self._record_ended(call)
         self._update_idle()
@@ -406,14 +433,14 @@ class Session:
                 call.leg = await self._services.dialer().place_call(self, call, kind, params)
             except DialError as exc:
                 self._record_dialed(call)
-                self.end_call(call, "Call.Failed", {"code": exc.code, "reason": exc.reason})
+                self.end_call(call, CALL_FAILED, {"code": exc.code, "reason": exc.reason})
                 return
             self._record_dialed(call)
 
         def failed(exc: BaseException) -> None:
             self.write_log(f"[error] dialing {kind} {to} failed: {exc!r}")
             self._record_dialed(call)
-            self.end_call(call, "Call.Failed", {"code": 500, "reason": reason_for(500)})
+            self.end_call(call, CALL_FAILED, {"code": 500, "reason": reason_for(500)})
 
         self._track(call.run_in_order(place, failed))
 
@@ -446,13 +473,13 @@ class Session:
         if future is not None and not future.done():
             future.set_result((status, content_type, body))
 
-    def journal_command(self, cmd: dict[str, Any]) -> None:
+    def journal_command(self, cmd: Command) -> None:
         self.commands.append({"ts": format_ts(datetime.now(UTC)), **cmd})
 
     # ------------------------------------------------------------ the queue
 
     async def _work(self) -> None:
-        while self.state != FINISHED:
+        while self.state != SessionState.FINISHED:
             item = await self._queue.get()
             try:
                 await self._process(item)
@@ -469,21 +496,21 @@ class Session:
 
     async def _process(self, item: _Item) -> None:
         if item.control == "terminate":
-            if self.state == RUNNING:
+            if self.state == SessionState.RUNNING:
                 await self._begin_termination(item.reason)
         elif item.control == "complete":
-            if self.state == TERMINATING:
+            if self.state == SessionState.TERMINATING:
                 await self._complete_termination()
         elif item.event is not None and self._accepts(item.event):
             await self._deliver(item.event)
 
-    def _accepts(self, event: dict[str, Any]) -> bool:
-        if self.state == RUNNING:
+    def _accepts(self, event: Event) -> bool:
+        if self.state == SessionState.RUNNING:
             return True
         # While terminating only HTTP results still reach the scenario.
-        return self.state == TERMINATING and event["k"] == "http"
+        return self.state == SessionState.TERMINATING and isinstance(event, HttpResult)
 
-    async def _deliver(self, event: dict[str, Any]) -> None:
+    async def _deliver(self, event: Event) -> None:
         entry = self._journal_event(event)
         delivery = await self._bridge.deliver(event)
         # Journaled once its handlers have run, so waiting for an event means its effects.
@@ -494,29 +521,28 @@ class Session:
             await self._fail(delivery.error)
             return
         self._dispatcher.apply_all(delivery.commands)
-        if self.terminate_requested and self.state == RUNNING:
+        if self.terminate_requested and self.state == SessionState.RUNNING:
             await self._begin_termination(FINISH_NORMAL)
 
-    def _journal_event(self, event: dict[str, Any]) -> dict[str, Any]:
-        kind = event["k"]
-        name = event.get("n") or kind
-        data = event.get("d") or {}
-        entry: dict[str, Any] = {"ts": format_ts(datetime.now(UTC)), "kind": kind, "name": name, "data": data}
-        if "id" in event:
-            entry["id"] = event["id"]
-        elif "call" in event:
-            entry["id"] = event["call"]["id"]
-        self.write_log(f"[event] {name}{self._describe(kind, event, data)}")
+    def _journal_event(self, event: Event) -> dict[str, Any]:
+        """The entry of `events` (snapshots show it) and the `[event]` log line."""
+        entry: dict[str, Any] = {
+            "ts": format_ts(datetime.now(UTC)), "kind": event.kind.value, "name": event.name, "data": event.data,
+        }
+        if event.target is not None:
+            entry["id"] = event.target
+        self.write_log(f"[event] {event.name}{self._describe(event)}")
         return entry
 
-    def _describe(self, kind: str, event: dict[str, Any], data: dict[str, Any]) -> str:
-        if kind == "timer":
-            return f" #{event['id']}"
-        if kind == "http":
-            return f" #{event['id']} code={data.get('code')}"
-        if self.hide_tones and event.get("n") == "Call.ToneReceived":
+    def _describe(self, event: Event) -> str:
+        if isinstance(event, TimerFired):
+            return f" #{event.timer_id}"
+        if isinstance(event, HttpResult):
+            return f" #{event.request_id} code={event.result.get('code')}"
+        data = event.data
+        if self.hide_tones and event.name == CALL_TONE_RECEIVED:
             data = {**data, "tone": "*"}
-        target = f" {kind}={event['id']}" if kind in ("call", "player", "recorder") else ""
+        target = f" {event.kind}={event.unit_id}" if isinstance(event, UnitEvent) else ""
         return f"{target} {json.dumps(data, ensure_ascii=False, default=str)}"
 
     def _changed_now(self) -> None:
@@ -526,13 +552,13 @@ class Session:
     # ------------------------------------------------------------ endings
 
     async def _begin_termination(self, reason: str) -> None:
-        self.state = TERMINATING
+        self.state = SessionState.TERMINATING
         self.finish_reason = reason
         self.write_log(f"[session] terminating: {reason}")
         self._stop_clocks()
         self._teardown_calls(inbound_code=480)
-        await self._deliver({"k": "app", "n": "Application.Terminating", "d": {"systemError": False}})
-        if self.state != TERMINATING:
+        await self._deliver(AppEvent(APP_TERMINATING, {"systemError": False}))
+        if self.state != SessionState.TERMINATING:
             return
         if self.net.pending:
             self._track(asyncio.get_running_loop().create_task(self._complete_after_http()))
@@ -544,13 +570,13 @@ class Session:
         self._queue.put_nowait(_Item(control="complete"))
 
     async def _complete_termination(self) -> None:
-        await self._deliver({"k": "app", "n": "Application.Terminated", "d": {"systemError": False}})
-        if self.state == TERMINATING:
+        await self._deliver(AppEvent(APP_TERMINATED, {"systemError": False}))
+        if self.state == SessionState.TERMINATING:
             self._finalize(self.finish_reason or FINISH_NORMAL)
 
     def abort(self, reason: str = FINISH_ADMIN) -> None:
         """Ends the session now, without Terminating/Terminated (shutdown past its grace)."""
-        if self.state == FINISHED:
+        if self.state == SessionState.FINISHED:
             return
         self._bridge.close()
         self._stop_clocks()
@@ -558,7 +584,7 @@ class Session:
         self._finalize(reason)
 
     async def _fail(self, err: ScenarioError) -> None:
-        if self.state == FINISHED:
+        if self.state == SessionState.FINISHED:
             return
         self.write_log(f"[error] {err}")
         self._bridge.close()  # first: this also stops a continuation that no eval owns
@@ -571,12 +597,12 @@ class Session:
         for call in self.calls.values():
             if not call.live:
                 continue
-            if call.incoming and call.state != CONNECTED:
+            if call.incoming and call.state != CallState.CONNECTED:
                 self.leg_op(call, "reject", lambda leg: leg.reject(inbound_code, {}))
                 call.mark_ended(inbound_code, reason_for(inbound_code))
             else:
                 self.leg_op(call, "hangup", lambda leg: leg.hangup({}))
-                call.mark_ended(200 if call.state == CONNECTED else 487, "Session terminated")
+                call.mark_ended(200 if call.state == CallState.CONNECTED else 487, "Session terminated")
             self._record_ended(call)
 
     def _stop_clocks(self) -> None:
@@ -588,7 +614,7 @@ class Session:
         self.media.close()
 
     def _finalize(self, reason: str) -> None:
-        self.state = FINISHED
+        self.state = SessionState.FINISHED
         self.finish_reason = reason
         self.ended_at = datetime.now(UTC)
         self._bridge.close()
@@ -607,7 +633,7 @@ class Session:
     # ------------------------------------------------------------ clocks and helpers
 
     def _update_idle(self) -> None:
-        if self.state != RUNNING:
+        if self.state != SessionState.RUNNING:
             return
         if any(call.live for call in self.calls.values()):
             if self._idle is not None:
@@ -618,17 +644,17 @@ class Session:
             self._idle = loop.call_later(self.settings.session_idle_timeout, self.terminate, FINISH_NORMAL)
 
     def _alerting_expired(self, call: Call) -> None:
-        """The platform drops an inbound call nobody answered (reference §5)."""
+        """The platform drops an inbound call nobody answered in time (alerting_timeout, 60 s) with 480."""
         call.timeout = None
-        if call.live and call.state != CONNECTED:
+        if call.live and call.state != CallState.CONNECTED:
             self.leg_op(call, "reject", lambda leg: leg.reject(480, {}))
-            self.end_call(call, "Call.Disconnected", {"internalCode": 480, "reason": reason_for(480)})
+            self.end_call(call, CALL_DISCONNECTED, {"internalCode": 480, "reason": reason_for(480)})
 
     def _outbound_expired(self, call: Call) -> None:
         call.timeout = None
-        if call.live and call.state != CONNECTED:
+        if call.live and call.state != CallState.CONNECTED:
             self.leg_op(call, "hangup", lambda leg: leg.hangup({}))
-            self.end_call(call, "Call.Failed", {"code": 408, "reason": reason_for(408)})
+            self.end_call(call, CALL_FAILED, {"code": 408, "reason": reason_for(408)})
 
     @staticmethod
     def _tone_allowed(call: Call, data: dict[str, Any]) -> bool:
@@ -637,8 +663,11 @@ class Session:
         return call.tone_type == 0 or str(call.tone_type) == str(data.get("type", "1"))
 
     def _http_result(self, request_id: int, result: dict[str, Any]) -> None:
-        if self.state in (RUNNING, TERMINATING):
-            self.enqueue({"k": "http", "id": request_id, "d": result})
+        if self.state in (SessionState.RUNNING, SessionState.TERMINATING):
+            self.enqueue(HttpResult(request_id, result))
+
+    def _timer_due(self, timer_id: int) -> None:
+        self.enqueue(TimerFired(timer_id))
 
     def _leg_error(self, call: Call, what: str) -> Callable[[BaseException], None]:
         def report(exc: BaseException) -> None:

@@ -1,4 +1,4 @@
-"""Runtime settings: the platform's documented limits (reference §3.1) and voxsim's choices.
+"""Runtime settings: the platform's documented limits and voxsim's choices (docs/choices.md).
 
 Every value has a default that works on a laptop; tests shrink the timeouts and media
 durations instead of waiting for real minutes.
@@ -28,7 +28,7 @@ class RuntimeSettings:
     alerting_timeout: float = 60.0
     # An outbound call not answered by then fails with 408.
     outbound_answer_timeout: float = 60.0
-    # No documented platform cap [UNK]; a runaway session still ends some day.
+    # The platform documents no cap; voxsim's, so that a runaway session still ends some day.
     max_session_duration: float = 4 * 3600.0
     # Simulated media (until real audio exists). TTS: ~60 ms a character is about
     # 150 words a minute for English text; never shorter than tts_min_ms.
@@ -38,7 +38,7 @@ class RuntimeSettings:
     url_playback_ms: float = 3000.0
     # Base of the fake record URLs handed to RecordStarted/RecordStopped.
     record_url_base: str = "http://127.0.0.1:8080/records"
-    # Net limits (reference §3.1).
+    # Net limits, as VoxEngine documents them (see docs/choices.md).
     http_max_concurrent: int = 3
     http_max_pending: int = 35
     http_connect_timeout: float = 6.0

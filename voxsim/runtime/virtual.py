@@ -12,6 +12,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from voxsim.runtime.host import Headers, SessionPort
+from voxsim.runtime.protocol import (
+    CALL_CONNECTED,
+    CALL_DISCONNECTED,
+    CALL_INFO_RECEIVED,
+    CALL_MESSAGE_RECEIVED,
+    CALL_TONE_RECEIVED,
+)
 
 
 class VirtualLeg:
@@ -51,7 +58,7 @@ class VirtualLeg:
     async def answer(self, headers: Headers, params: Mapping[str, Any]) -> None:
         self.actions.append(("answer", {"headers": dict(headers), "params": dict(params)}))
         if self.answer_connects:
-            self.report("Call.Connected", {"headers": {}})
+            self.report(CALL_CONNECTED, {"headers": {}})
 
     async def reject(self, code: int, headers: Headers) -> None:
         self.actions.append(("reject", {"code": code, "headers": dict(headers)}))
@@ -88,14 +95,14 @@ class VirtualCaller:
     def dtmf(self, digits: str, dtmf_type: int = 1) -> None:
         """Presses keys (RFC 2833 by default: ToneReceived `type` "1")."""
         for tone in digits:
-            self.leg.report("Call.ToneReceived", {"tone": tone, "type": str(dtmf_type)})
+            self.leg.report(CALL_TONE_RECEIVED, {"tone": tone, "type": str(dtmf_type)})
 
     def hangup(self, code: int = 200, reason: str = "Normal call clearing") -> None:
-        self.leg.report("Call.Disconnected", {"internalCode": code, "reason": reason, "headers": {}})
+        self.leg.report(CALL_DISCONNECTED, {"internalCode": code, "reason": reason, "headers": {}})
 
     def message(self, text: str, headers: Mapping[str, str] | None = None) -> None:
-        self.leg.report("Call.MessageReceived", {"text": text, "headers": dict(headers or {})})
+        self.leg.report(CALL_MESSAGE_RECEIVED, {"text": text, "headers": dict(headers or {})})
 
     def info(self, mime_type: str, body: str, headers: Mapping[str, str] | None = None) -> None:
         payload = {"mimeType": mime_type, "body": body, "headers": dict(headers or {})}
-        self.leg.report("Call.InfoReceived", payload)
+        self.leg.report(CALL_INFO_RECEIVED, payload)

@@ -4,7 +4,11 @@
  * JS never calls Python. Every API call pushes a command onto `outbox`; Python drains it
  * after each delivery (one eval: `__vox.deliver(event)` returns the drained commands as
  * JSON). Results that JS waits for (HTTP responses, timers, media events) come back as
- * later deliveries. Names and string values follow the official typings (reference §3).
+ * later deliveries. Names and string values follow the official VoxEngine typings.
+ *
+ * The bridge protocol (the events delivered here, the command ops pushed here and their
+ * fields) is described in one place: voxsim/runtime/protocol.py. Change both together;
+ * tests/runtime/test_protocol.py checks that every op pushed here has a Python handler.
  */
 (function (global) {
   'use strict';
@@ -17,7 +21,7 @@
   const freeze = Object.freeze;
   const NativePromise = Promise;
 
-  // ---------------------------------------------------------------- enums (§3.3-§3.9)
+  // ---------------------------------------------------------------- enums
 
   const AppEvents = freeze({
     CallAlerting: 'Application.CallAlerting',
@@ -56,7 +60,7 @@
     PlaybackBuffering: 'Player.Buffering',
   });
 
-  // Values follow the '<Class>.<Event>' pattern of every other VoxEngine enum [INF].
+  // The typings give no values: voxsim follows the '<Class>.<Event>' pattern of the other enums.
   const RecorderEvents = freeze({
     Started: 'Recorder.Started',
     Stopped: 'Recorder.Stopped',
@@ -73,7 +77,7 @@
     MEDIA_ENDED: 'WebSocket.MediaEventEnded',
   });
 
-  // The reference names the members only; the string values are voxsim's [INF].
+  // The typings name the members only; the string values are voxsim's choice.
   const WebSocketAudioEncoding = freeze({
     PCM8: 'PCM16_8KHZ', PCM16_8KHZ: 'PCM16_8KHZ',
     PCM16: 'PCM16_16KHZ', PCM16_16KHZ: 'PCM16_16KHZ',
@@ -120,6 +124,7 @@
   const timers = new Map();
   const httpPending = new Map();
 
+  // Every command goes through here: { op, ...fields }, ops and fields as in voxsim/runtime/protocol.py (Op).
   function push(cmd) { outbox.push(cmd); }
   function newId(kind) { idSeq += 1; return cfg.idPrefix + kind + idSeq; }
 
@@ -250,7 +255,7 @@
     },
   };
 
-  // ---------------------------------------------------------------- Call (§3.4)
+  // ---------------------------------------------------------------- Call
 
   function Call(info) {
     register(this, 'call', info.id);
@@ -363,7 +368,7 @@
     return known || new Call(info);
   }
 
-  // ---------------------------------------------------------------- Player, Recorder (§3.9)
+  // ---------------------------------------------------------------- Player, Recorder
 
   function Player(kind, source, parameters) {
     register(this, 'player', newId('p'));
@@ -387,7 +392,7 @@
     mute(doMute) { push({ op: 'recorder.mute', recorder: this._vox_id, mute: !!doMute }); },
   });
 
-  // ---------------------------------------------------------------- outbound calls (§3.6)
+  // ---------------------------------------------------------------- outbound calls
 
   function isObject(v) { return typeof v === 'object' && v !== null; }
   function opt(v) { return v === undefined || v === null ? null : v; }
@@ -461,7 +466,7 @@
       clientType: 'sip', isConference: true }, p);
   }
 
-  // ---------------------------------------------------------------- easyProcess (§3.7)
+  // ---------------------------------------------------------------- easyProcess
 
   function easyProcess(call1, call2, onEstablished, direct) {
     const isConf = (c) => !!c.is_conf;
@@ -550,7 +555,7 @@
     });
   }
 
-  // ---------------------------------------------------------------- VoxEngine (§3.2)
+  // ---------------------------------------------------------------- VoxEngine
 
   function thrower(what, used) { return function () { throw notEmulated(what, used); }; }
 
@@ -643,7 +648,7 @@
     invoke(t.fn, global, t.args);
   }
 
-  // ---------------------------------------------------------------- Net (§3.8)
+  // ---------------------------------------------------------------- Net
 
   function httpOptions(options) {
     const o = options || {};
@@ -692,7 +697,7 @@
     onResult(result);
   }
 
-  // ---------------------------------------------------------------- helpers (§3.1)
+  // ---------------------------------------------------------------- helpers
 
   function utf8Encode(str) {
     const out = [];
@@ -875,16 +880,19 @@
 
   // ---------------------------------------------------------------- deliveries from Python
 
+  // Events arrive as { kind, id?, name?, data?, call?, reply? }: see voxsim/runtime/protocol.py
+  // (AppEvent, UnitEvent, TimerFired, HttpResult and their encode()).
+
   const CALL_STATE_AFTER = {
     'Call.Connected': 'CONNECTED', 'Call.Disconnected': 'TERMINATED', 'Call.Failed': 'TERMINATED',
   };
 
   function deliverApp(ev) {
-    if (ev.n === AppEvents.Terminating) stage = 'terminating';
-    if (ev.n === AppEvents.Terminated) stage = 'terminated';
-    const payload = Object.assign({ name: ev.n }, ev.d);
+    if (ev.name === AppEvents.Terminating) stage = 'terminating';
+    if (ev.name === AppEvents.Terminated) stage = 'terminated';
+    const payload = Object.assign({ name: ev.name }, ev.data);
     if (ev.call) payload.call = callFromInfo(ev.call);
-    const value = emit(appHandlers, ev.n, VoxEngine, payload);
+    const value = emit(appHandlers, ev.name, VoxEngine, payload);
     if (ev.reply !== undefined) reply(ev.reply, value);
   }
 
@@ -911,36 +919,37 @@
   function deliverUnit(ev) {
     const unit = units.get(ev.id);
     if (!unit) return;
-    const payload = Object.assign({ name: ev.n }, ev.d);
-    if (ev.k === 'call') {
-      const next = CALL_STATE_AFTER[ev.n];
+    const payload = Object.assign({ name: ev.name }, ev.data);
+    if (ev.kind === 'call') {
+      const next = CALL_STATE_AFTER[ev.name];
       if (next) unit._state = next;
-      else if ((ev.n === 'Call.Ringing' || ev.n === 'Call.AudioStarted') && unit._state === 'ALERTING') {
+      else if ((ev.name === 'Call.Ringing' || ev.name === 'Call.AudioStarted') && unit._state === 'ALERTING') {
         unit._state = 'PROGRESSING';
       }
       payload.call = unit;
       payload.id = unit._vox_id;
     } else {
-      payload[ev.k] = unit;
+      payload[ev.kind] = unit;
     }
-    emit(listeners(unit), ev.n, unit, payload);
+    emit(listeners(unit), ev.name, unit, payload);
   }
 
   function dispatch(ev) {
-    switch (ev.k) {
+    switch (ev.kind) {
       case 'app': deliverApp(ev); break;
       case 'call': case 'player': case 'recorder': deliverUnit(ev); break;
       case 'timer': fireTimer(ev.id); break;
-      case 'http': finishHttp(ev.id, ev.d); break;
-      default: throw new Error('voxsim: unknown delivery kind ' + ev.k);
+      case 'http': finishHttp(ev.id, ev.data); break;
+      default: throw new Error('voxsim: unknown delivery kind ' + ev.kind);
     }
   }
 
+  // The reply of every eval: protocol.py `Drained`.
   function drain() {
     const out = outbox;
     outbox = [];
-    const result = { c: out, a: asyncSeen };
-    if (fatal) result.f = fatal;
+    const result = { commands: out, async: asyncSeen };
+    if (fatal) result.fatal = fatal;
     return stringify(result);
   }
 
