@@ -269,6 +269,7 @@
     this.is_conf = !!info.isConference;
   }
 
+  // A command on a call: { op: 'call.<...>', call: <the call's id>, ...extra } (protocol.py Op.CALL_*).
   function callCommand(call, op, extra) {
     const cmd = { op: op, call: call._vox_id };
     if (extra) Object.assign(cmd, extra);
