@@ -13,7 +13,7 @@ import inspect
 import pkgutil
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from mock_api.params import Params
 from voxsim.model import Account
@@ -90,4 +90,29 @@ def paged(items: Sequence[Any], params: Params, render: Callable[[Any], dict[str
 
 def ok(**extra: Any) -> Reply:
     return {"result": 1, **extra}
+
+
+class Selection:
+    """What a Del* method deletes: exactly one of `<noun>_id` (a `;` list of ids, or `all`) and
+    `<noun>_name` (a `;` list of names); neither answers 485, both 486.
+
+    Which one was given is known at once (`by_name`); the list itself is read by `ids()` / `names()`, so a
+    method can first resolve what it deletes within (an application) and its errors come in that order.
+    """
+
+    def __init__(self, p: Params, noun: str, *, code: int) -> None:
+        self._params = p
+        self._id_param, self._name_param = f"{noun}_id", f"{noun}_name"
+        self._code = code
+        self.by_name = p.one_of(self._id_param, self._name_param, required=True) == self._name_param
+
+    def ids(self) -> list[int] | Literal["all"] | None:
+        """The ids (invalid ones answer the family's code), `all`, or None when names were given."""
+        if self.by_name:
+            return None
+        return self._params.integers_or_all(self._id_param, required=True, code=self._code)
+
+    def names(self) -> list[str] | None:
+        """The names, or None when ids were given."""
+        return self._params.texts(self._name_param, required=True) if self.by_name else None
 

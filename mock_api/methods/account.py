@@ -23,11 +23,11 @@ def set_account_info(ctx: Context, p: Params) -> Reply:
     changes: dict[str, object] = {}
     for name in SETTABLE_TEXT:
         # An explicitly empty callback_url is absent by the platform's convention; keep it unchanged.
-        value = p.str(name)
+        value = p.text(name)
         if value is not None:
             changes[name] = value
     for name in SETTABLE_BOOL:
-        flag = p.bool(name)
+        flag = p.flag(name)
         if flag is not None:
             changes[name] = flag
     ctx.store.set_account_info(ctx.account.account_id, changes)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mock_api.methods import Context, Reply, method, ok, paged
+from mock_api.methods import Context, Reply, Selection, method, ok, paged
 from mock_api.params import Params
 from voxsim.errors import INVALID_APPLICATION_ID, specify
 from voxsim.model import Application
@@ -22,8 +22,8 @@ def application_from(ctx: Context, p: Params, *, required: bool = True,
         return None
     if given == names[0]:
         return ctx.store.get_application(ctx.account.account_id,
-                                         application_id=p.int(names[0], code=INVALID_APPLICATION_ID))
-    return ctx.store.get_application(ctx.account.account_id, application_name=p.str(names[1]))
+                                         application_id=p.integer(names[0], code=INVALID_APPLICATION_ID))
+    return ctx.store.get_application(ctx.account.account_id, application_name=p.text(names[1]))
 
 
 def required_application(ctx: Context, p: Params) -> Application:
@@ -48,8 +48,8 @@ def application_info(ctx: Context, app: Application, *, with_rules: bool, with_s
     There is no application count limit (108 is never answered).
 """)
 def add_application(ctx: Context, p: Params) -> Reply:
-    app = ctx.store.add_application(ctx.account.account_id, p.str("application_name", required=True),
-                                    bool(p.bool("secure_record_storage", False)))
+    app = ctx.store.add_application(ctx.account.account_id, p.text("application_name", required=True),
+                                    p.flag("secure_record_storage", False))
     return ok(application_id=app.application_id, application_name=app.application_name,
               secure_record_storage=app.secure_record_storage)
 
@@ -60,9 +60,9 @@ def add_application(ctx: Context, p: Params) -> Reply:
 """)
 def get_applications(ctx: Context, p: Params) -> Reply:
     apps = ctx.store.list_applications(ctx.account.account_id,
-                                       application_id=p.int("application_id", code=INVALID_APPLICATION_ID),
-                                       name_part=p.str("application_name"))
-    with_rules, with_scenarios = bool(p.bool("with_rules", False)), bool(p.bool("with_scenarios", False))
+                                       application_id=p.integer("application_id", code=INVALID_APPLICATION_ID),
+                                       name_part=p.text("application_name"))
+    with_rules, with_scenarios = p.flag("with_rules", False), p.flag("with_scenarios", False)
     return paged(apps, p, lambda app: application_info(ctx, app, with_rules=with_rules,
                                                        with_scenarios=with_scenarios))
 
@@ -74,10 +74,10 @@ def set_application_info(ctx: Context, p: Params) -> Reply:
     given = p.one_of("application_id", "required_application_name", required=True)
     app = ctx.store.set_application_info(
         ctx.account.account_id,
-        application_id=p.int("application_id", code=INVALID_APPLICATION_ID) if given == "application_id" else None,
-        required_application_name=p.str("required_application_name"),
-        new_name=p.str("application_name"),
-        secure_record_storage=p.bool("secure_record_storage"),
+        application_id=p.integer("application_id", code=INVALID_APPLICATION_ID) if given == "application_id" else None,
+        required_application_name=p.text("required_application_name"),
+        new_name=p.text("application_name"),
+        secure_record_storage=p.flag("secure_record_storage"),
     )
     return ok(application_name=app.application_name, secure_record_storage=app.secure_record_storage)
 
@@ -87,11 +87,7 @@ def set_application_info(ctx: Context, p: Params) -> Reply:
     when one of the ids (116) or names (558) is unknown.
 """)
 def del_application(ctx: Context, p: Params) -> Reply:
-    given = p.one_of("application_id", "application_name", required=True)
-    if given == "application_id":
-        ids = p.intlist("application_id", allow_all=True, required=True, code=INVALID_APPLICATION_ID)
-        ctx.store.del_applications(ctx.account.account_id, application_ids=ids)
-    else:
-        names = p.strlist("application_name", required=True)
-        ctx.store.del_applications(ctx.account.account_id, application_names=names)
+    chosen = Selection(p, "application", code=INVALID_APPLICATION_ID)
+    ctx.store.del_applications(ctx.account.account_id, application_ids=chosen.ids(),
+                               application_names=chosen.names())
     return ok()

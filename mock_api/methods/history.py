@@ -40,16 +40,11 @@ def when(p: Params, name: str) -> datetime | None:
         raise VoxError(INVALID_DATE_FORMAT, f"Invalid date format of '{name}' (use YYYY-MM-DD HH:MM:SS)") from error
 
 
-def numbers(p: Params, name: str) -> list[str] | None:
-    value = p.strlist(name)
-    return value if isinstance(value, list) else None
-
-
 def remote_numbers(p: Params) -> list[str] | None:
     """`remote_number_list` (a JSON array) overrides `remote_number` (a `;` list)."""
-    text = p.str("remote_number_list")
+    text = p.text("remote_number_list")
     if text is None:
-        return numbers(p, "remote_number")
+        return p.texts("remote_number")
     try:
         value = json.loads(text)
     except ValueError as exc:
@@ -69,29 +64,29 @@ def history_query(ctx: Context, p: Params) -> HistoryQuery:
     from_date, to_date = when(p, "from_date"), when(p, "to_date")
     if from_date and to_date and from_date > to_date:
         raise VoxError(INVALID_DATE_RANGE, "Invalid date range: 'from_date' is after 'to_date'")
-    session_ids = p.intlist("call_session_history_id", code=INVALID_CALL_SESSION_HISTORY_ID)
-    if isinstance(session_ids, list) and (len(session_ids) > MAX_SESSION_IDS or min(session_ids) <= 0):
+    session_ids = p.integers("call_session_history_id", code=INVALID_CALL_SESSION_HISTORY_ID)
+    if session_ids is not None and (len(session_ids) > MAX_SESSION_IDS or min(session_ids) <= 0):
         raise invalid("call_session_history_id", INVALID_CALL_SESSION_HISTORY_ID)
     application = p.one_of("application_id", "application_name")
-    rule_name = p.str("rule_name")
+    rule_name = p.text("rule_name")
     if rule_name is not None and application is None:
         raise specify("application_id")
-    app_name = p.str("application_name")
-    user_ids = p.intlist("user_id", code=INVALID_USER_ID)
+    app_name = p.text("application_name")
+    user_ids = p.integers("user_id", code=INVALID_USER_ID)
     return HistoryQuery(
         from_date=from_date,
         to_date=to_date,
-        session_ids=session_ids if isinstance(session_ids, list) else None,
-        application_id=p.int("application_id", code=INVALID_APPLICATION_ID),
+        session_ids=session_ids,
+        application_id=p.integer("application_id", code=INVALID_APPLICATION_ID),
         application_names=application_names(ctx, app_name) if app_name else None,
-        user_ids=user_ids if isinstance(user_ids, list) else None,
+        user_ids=user_ids,
         rule_name=rule_name,
         remote_numbers=remote_numbers(p),
-        local_numbers=numbers(p, "local_number"),
-        custom_data=p.str("call_session_history_custom_data"),
-        min_duration=p.int("min_duration"),
-        max_duration=p.int("max_duration"),
-        desc_order=bool(p.bool("desc_order", default=False)),
+        local_numbers=p.texts("local_number"),
+        custom_data=p.text("call_session_history_custom_data"),
+        min_duration=p.integer("min_duration"),
+        max_duration=p.integer("max_duration"),
+        desc_order=p.flag("desc_order", default=False),
     )
 
 
@@ -103,17 +98,16 @@ def history_query(ctx: Context, p: Params) -> HistoryQuery:
     (a report instead of a list) is refused with code 496. `timezone` is always "Etc/GMT".
 """)
 def get_call_history(ctx: Context, p: Params) -> Reply:
-    if p.bool("is_async"):
+    if p.flag("is_async"):
         raise VoxError(INVALID_PARAMETER, "voxsim does not emulate asynchronous history reports ('is_async')")
     query = history_query(ctx, p)
     count, offset = p.paging(max_count=MAX_COUNT, max_offset=MAX_OFFSET)
-    children = p.intlist("child_account_id")
-    if children is not None or p.bool("children_calls_only"):  # voxsim has no child accounts
-        total, sessions = 0, []
-    else:
+    children = p.integers("child_account_id")
+    total, sessions = 0, list[CallSession]()
+    if children is None and not p.flag("children_calls_only"):  # voxsim has no child accounts
         total, sessions = ctx.store.find_sessions(ctx.account.account_id, query, count, offset)
-    calls = ctx.store.calls_of([s.call_session_history_id for s in sessions]) if p.bool("with_calls") else None
-    with_records, with_resources = p.bool("with_records"), p.bool("with_other_resources")
+    calls = ctx.store.calls_of([s.call_session_history_id for s in sessions]) if p.flag("with_calls") else None
+    with_records, with_resources = p.flag("with_records"), p.flag("with_other_resources")
 
     def render(session: CallSession) -> dict[str, object]:
         session_id = session.call_session_history_id
@@ -126,6 +120,6 @@ def get_call_history(ctx: Context, p: Params) -> Reply:
         return info
 
     reply = listing([render(s) for s in sessions], total, timezone=TIMEZONE)
-    if p.bool("with_total_count") is False:
+    if p.flag("with_total_count") is False:
         reply.pop("total_count")
     return reply

@@ -5,7 +5,7 @@ Also `rule_from`, the `rule_id | rule_name` alternative the scenario methods rea
 
 from __future__ import annotations
 
-from mock_api.methods import Context, Reply, method, ok, paged
+from mock_api.methods import Context, Reply, Selection, method, ok, paged
 from mock_api.methods.applications import required_application
 from mock_api.params import Params
 from voxsim.errors import INVALID_APPLICATION_ID, INVALID_RULE_ID, INVALID_SCENARIO_ID, specify
@@ -25,9 +25,9 @@ def rule_from(ctx: Context, p: Params, application_id: int | None, *, required: 
     if given is None:
         return None
     if given == "rule_id":
-        return ctx.store.get_rule(ctx.account.account_id, rule_id=p.int("rule_id", code=INVALID_RULE_ID),
+        return ctx.store.get_rule(ctx.account.account_id, rule_id=p.integer("rule_id", code=INVALID_RULE_ID),
                                   application_id=application_id)
-    return ctx.store.get_rule(ctx.account.account_id, rule_name=p.str("rule_name"), application_id=application_id)
+    return ctx.store.get_rule(ctx.account.account_id, rule_name=p.text("rule_name"), application_id=application_id)
 
 
 def required_rule(ctx: Context, p: Params, application_id: int | None) -> Rule:
@@ -42,12 +42,10 @@ def scenario_ids_from(ctx: Context, p: Params, application_id: int) -> list[int]
     shared folder)."""
     given = p.one_of("scenario_id", "scenario_name")
     if given == "scenario_id":
-        ids = p.intlist("scenario_id", code=INVALID_SCENARIO_ID)
-        return list(ids) if isinstance(ids, list) else []
+        return p.integers("scenario_id", code=INVALID_SCENARIO_ID) or []
     if given == "scenario_name":
-        names = p.strlist("scenario_name")
         return ctx.store.resolve_scenario_ids(ctx.account.account_id, application_id,
-                                              scenario_names=names if isinstance(names, list) else [])
+                                              scenario_names=p.texts("scenario_name") or [])
     return []
 
 
@@ -58,10 +56,10 @@ def scenario_ids_from(ctx: Context, p: Params, application_id: int) -> list[int]
 def add_rule(ctx: Context, p: Params) -> Reply:
     app = required_application(ctx, p)
     rule = ctx.store.add_rule(
-        ctx.account.account_id, app.application_id, p.str("rule_name", required=True),
-        p.str("rule_pattern", required=True),
-        rule_pattern_exclude=p.str("rule_pattern_exclude") or "",
-        video_conference=bool(p.bool("video_conference", False)), bind_key_id=p.str("bind_key_id") or "",
+        ctx.account.account_id, app.application_id, p.text("rule_name", required=True),
+        p.text("rule_pattern", required=True),
+        rule_pattern_exclude=p.text("rule_pattern_exclude") or "",
+        video_conference=p.flag("video_conference", False), bind_key_id=p.text("bind_key_id") or "",
         scenario_ids=scenario_ids_from(ctx, p, app.application_id),
     )
     return ok(rule_id=rule.rule_id)
@@ -74,39 +72,38 @@ def add_rule(ctx: Context, p: Params) -> Reply:
 def get_rules(ctx: Context, p: Params) -> Reply:
     app = required_application(ctx, p)
     rules = ctx.store.list_rules(
-        ctx.account.account_id, app.application_id, rule_id=p.int("rule_id", code=INVALID_RULE_ID),
-        name_part=p.str("rule_name"), video_conference=p.bool("video_conference"),
-        attached_key_id=p.str("attached_key_id"), template=p.str("template"),
+        ctx.account.account_id, app.application_id, rule_id=p.integer("rule_id", code=INVALID_RULE_ID),
+        name_part=p.text("rule_name"), video_conference=p.flag("video_conference"),
+        attached_key_id=p.text("attached_key_id"), template=p.text("template"),
     )
-    with_scenarios = bool(p.bool("with_scenarios", False))
+    with_scenarios = p.flag("with_scenarios", False)
     return paged(rules, p, lambda rule: rule.api(ctx.store.rule_scenarios(rule.rule_id) if with_scenarios else None))
 
 
 @method("SetRuleInfo", notes=PATTERN_NOTE)
 def set_rule_info(ctx: Context, p: Params) -> Reply:
-    ctx.store.set_rule_info(ctx.account.account_id, p.int("rule_id", required=True, code=INVALID_RULE_ID), {
-        "rule_name": p.str("rule_name"),
-        "rule_pattern": p.str("rule_pattern"),
-        "rule_pattern_exclude": p.str("rule_pattern_exclude"),
-        "video_conference": p.bool("video_conference"),
-        "bind_key_id": p.str("bind_key_id"),
+    ctx.store.set_rule_info(ctx.account.account_id, p.integer("rule_id", required=True, code=INVALID_RULE_ID), {
+        "rule_name": p.text("rule_name"),
+        "rule_pattern": p.text("rule_pattern"),
+        "rule_pattern_exclude": p.text("rule_pattern_exclude"),
+        "video_conference": p.flag("video_conference"),
+        "bind_key_id": p.text("bind_key_id"),
     })
     return ok()
 
 
 def application_ids_from(ctx: Context, p: Params) -> list[int] | None:
-    """DelRule's `application_id` (intlist, `all`) | `application_name` (stringlist) as ids; None if absent."""
+    """DelRule's `application_id` (ids or `all`) | `application_name` (names) as ids; None if absent."""
     given = p.one_of("application_id", "application_name")
     account_id = ctx.account.account_id
     if given == "application_id":
-        ids = p.intlist("application_id", allow_all=True, code=INVALID_APPLICATION_ID)
+        ids = p.integers_or_all("application_id", code=INVALID_APPLICATION_ID)
         if ids == "all":
             return [app.application_id for app in ctx.store.list_applications(account_id)]
         return [ctx.store.get_application(account_id, application_id=i).application_id for i in ids or ()]
     if given == "application_name":
-        names = p.strlist("application_name")
         return [ctx.store.get_application(account_id, application_name=n).application_id
-                for n in (names if isinstance(names, list) else [])]
+                for n in p.texts("application_name") or ()]
     return None
 
 
@@ -115,17 +112,12 @@ def application_ids_from(ctx: Context, p: Params) -> list[int] | None:
     need the application(s) (485). Nothing is deleted when one of the rules is unknown (147 / 156).
 """)
 def del_rule(ctx: Context, p: Params) -> Reply:
-    given = p.one_of("rule_id", "rule_name", required=True)
+    chosen = Selection(p, "rule", code=INVALID_RULE_ID)
     app_ids = application_ids_from(ctx, p)
-    if given == "rule_id":
-        ids = p.intlist("rule_id", allow_all=True, required=True, code=INVALID_RULE_ID)
-        ctx.store.del_rules(ctx.account.account_id, rule_ids=ids, application_ids=app_ids)
-    else:
-        if app_ids is None:
-            raise specify("application_id")
-        names = p.strlist("rule_name", required=True)
-        ctx.store.del_rules(ctx.account.account_id, rule_names=names if isinstance(names, list) else [],
-                            application_ids=app_ids)
+    if chosen.by_name and app_ids is None:
+        raise specify("application_id")
+    ctx.store.del_rules(ctx.account.account_id, rule_ids=chosen.ids(), rule_names=chosen.names(),
+                        application_ids=app_ids)
     return ok()
 
 
@@ -134,6 +126,5 @@ def del_rule(ctx: Context, p: Params) -> Reply:
     keep their relative order after them. All must belong to one application (101); unknown ids answer 147.
 """)
 def reorder_rules(ctx: Context, p: Params) -> Reply:
-    ids = p.intlist("rule_id", required=True, code=INVALID_RULE_ID)
-    ctx.store.reorder_rules(ctx.account.account_id, ids if isinstance(ids, list) else [])
+    ctx.store.reorder_rules(ctx.account.account_id, p.integers("rule_id", required=True, code=INVALID_RULE_ID))
     return ok()

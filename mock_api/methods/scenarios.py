@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from mock_api.methods import Context, Reply, method, ok, paged
+from typing import Any
+
+from mock_api.methods import Context, Reply, Selection, method, ok, paged
 from mock_api.methods.applications import application_from
 from mock_api.methods.rules import required_rule, rule_from
 from mock_api.params import Params
@@ -18,8 +20,8 @@ UNIQUE_NOTE = """
 def scenario_from(ctx: Context, p: Params, names: tuple[str, str] = ("scenario_id", "scenario_name")) -> Scenario:
     given = p.one_of(*names, required=True)
     if given == names[0]:
-        return ctx.store.get_scenario(ctx.account.account_id, scenario_id=p.int(names[0], code=INVALID_SCENARIO_ID))
-    return ctx.store.get_scenario(ctx.account.account_id, scenario_name=p.str(names[1]))
+        return ctx.store.get_scenario(ctx.account.account_id, scenario_id=p.integer(names[0], code=INVALID_SCENARIO_ID))
+    return ctx.store.get_scenario(ctx.account.account_id, scenario_name=p.text(names[1]))
 
 
 @method("AddScenario", notes=UNIQUE_NOTE + """
@@ -32,8 +34,8 @@ def add_scenario(ctx: Context, p: Params) -> Reply:
     app_id = app.application_id if app else None
     rule = rule_from(ctx, p, app_id, required=False)
     scenario = ctx.store.add_scenario(
-        ctx.account.account_id, p.str("scenario_name", required=True), p.str("scenario_script"),
-        application_id=app_id, rewrite=bool(p.bool("rewrite", False)),
+        ctx.account.account_id, p.text("scenario_name", required=True), p.text("scenario_script"),
+        application_id=app_id, rewrite=p.flag("rewrite", False),
         rule_id=rule.rule_id if rule else None,
     )
     return ok(scenario_id=scenario.scenario_id)
@@ -48,11 +50,12 @@ def add_scenario(ctx: Context, p: Params) -> Reply:
 def get_scenarios(ctx: Context, p: Params) -> Reply:
     app = application_from(ctx, p, required=False)
     scenarios = ctx.store.list_scenarios(
-        ctx.account.account_id, scenario_id=p.int("scenario_id", code=INVALID_SCENARIO_ID),
-        name_part=p.str("scenario_name"), application_id=app.application_id if app else None)
-    with_script = bool(p.bool("with_script", False))
-    extra = {} if app is None else {"application_id": app.application_id, "application_name": app.application_name,
-                                    "extended_application_name": app.application_name}
+        ctx.account.account_id, scenario_id=p.integer("scenario_id", code=INVALID_SCENARIO_ID),
+        name_part=p.text("scenario_name"), application_id=app.application_id if app else None)
+    with_script = p.flag("with_script", False)
+    extra: dict[str, Any] = {} if app is None else {
+        "application_id": app.application_id, "application_name": app.application_name,
+        "extended_application_name": app.application_name}
     return paged(scenarios, p, lambda s: s.api(with_script=with_script), **extra)
 
 
@@ -61,8 +64,8 @@ def get_scenarios(ctx: Context, p: Params) -> Reply:
 """)
 def set_scenario_info(ctx: Context, p: Params) -> Reply:
     scenario = scenario_from(ctx, p, ("scenario_id", "required_scenario_name"))
-    ctx.store.set_scenario_info(ctx.account.account_id, scenario, new_name=p.str("scenario_name"),
-                                scenario_script=p.str("scenario_script"))
+    ctx.store.set_scenario_info(ctx.account.account_id, scenario, new_name=p.text("scenario_name"),
+                                scenario_script=p.text("scenario_script"))
     return ok()
 
 
@@ -71,12 +74,8 @@ def set_scenario_info(ctx: Context, p: Params) -> Reply:
     Nothing is deleted when one of them is unknown (132 / 168).
 """)
 def del_scenario(ctx: Context, p: Params) -> Reply:
-    given = p.one_of("scenario_id", "scenario_name", required=True)
-    if given == "scenario_id":
-        ids = p.intlist("scenario_id", allow_all=True, required=True, code=INVALID_SCENARIO_ID)
-        ctx.store.del_scenarios(ctx.account.account_id, scenario_ids=ids)
-    else:
-        ctx.store.del_scenarios(ctx.account.account_id, scenario_names=p.strlist("scenario_name", required=True))
+    chosen = Selection(p, "scenario", code=INVALID_SCENARIO_ID)
+    ctx.store.del_scenarios(ctx.account.account_id, scenario_ids=chosen.ids(), scenario_names=chosen.names())
     return ok()
 
 
@@ -92,11 +91,11 @@ def bind_scenario(ctx: Context, p: Params) -> Reply:
     rule = required_rule(ctx, p, app.application_id if app else None)
     given = p.one_of("scenario_id", "scenario_name", required=True)
     if given == "scenario_id":
-        ids = p.intlist("scenario_id", required=True, code=INVALID_SCENARIO_ID) or []
+        ids = p.integers("scenario_id", required=True, code=INVALID_SCENARIO_ID) or []
     else:
-        names = p.strlist("scenario_name", required=True) or []
+        names = p.texts("scenario_name", required=True) or []
         ids = ctx.store.resolve_scenario_ids(ctx.account.account_id, rule.application_id, scenario_names=names)
-    ctx.store.bind_scenarios(ctx.account.account_id, rule.rule_id, ids, bool(p.bool("bind", True)))
+    ctx.store.bind_scenarios(ctx.account.account_id, rule.rule_id, ids, p.flag("bind", True))
     return ok()
 
 
@@ -108,6 +107,6 @@ def bind_scenario(ctx: Context, p: Params) -> Reply:
 def reorder_scenarios(ctx: Context, p: Params) -> Reply:
     app = application_from(ctx, p, required=False)
     rule = required_rule(ctx, p, app.application_id if app else None)
-    ids = p.intlist("scenario_id", required=True, code=INVALID_SCENARIO_ID) or []
+    ids = p.integers("scenario_id", required=True, code=INVALID_SCENARIO_ID) or []
     ctx.store.reorder_scenarios(ctx.account.account_id, rule.rule_id, ids)
     return ok()

@@ -37,23 +37,21 @@ def bind_request(p: Params) -> BindRequest:
     for pair in (("application_id", "application_name"), ("rule_id", "rule_name"), ("user_id", "user_name")):
         p.one_of(*pair)
     return BindRequest(
-        application_id=p.int("application_id", code=INVALID_APPLICATION_ID),
-        application_name=p.str("application_name"),
-        rule_id=p.int("rule_id", code=INVALID_RULE_ID),
-        rule_name=p.str("rule_name"),
-        user_id=p.int("user_id", code=INVALID_USER_ID),
-        user_name=p.str("user_name"),
+        application_id=p.integer("application_id", code=INVALID_APPLICATION_ID),
+        application_name=p.text("application_name"),
+        rule_id=p.integer("rule_id", code=INVALID_RULE_ID),
+        rule_name=p.text("rule_name"),
+        user_id=p.integer("user_id", code=INVALID_USER_ID),
+        user_name=p.text("user_name"),
     )
 
 
 def registration_id(p: Params) -> int:
-    reg_id = p.int("sip_registration_id", required=True, code=INVALID_SIP_REGISTRATION_ID)
-    assert reg_id is not None  # required=True raises instead
-    return reg_id
+    return p.integer("sip_registration_id", required=True, code=INVALID_SIP_REGISTRATION_ID)
 
 
 def optional_registration_id(p: Params) -> int | None:
-    return p.int("sip_registration_id", code=INVALID_SIP_REGISTRATION_ID)
+    return p.integer("sip_registration_id", code=INVALID_SIP_REGISTRATION_ID)
 
 
 async def changed(ctx: Context) -> None:
@@ -74,12 +72,12 @@ async def create(ctx: Context, p: Params) -> Reply:
     binding = bind_request(p)
     reg = ctx.store.create_sip_registration(
         ctx.account.account_id,
-        p.str("sip_username", required=True) or "",
-        p.str("proxy", required=True) or "",
-        auth_user=p.str("auth_user") or "",
-        outbound_proxy=p.str("outbound_proxy") or "",
-        password=p.str("password") or "",
-        is_persistent=bool(p.bool("is_persistent", default=True)),
+        p.text("sip_username", required=True),
+        p.text("proxy", required=True),
+        auth_user=p.text("auth_user") or "",
+        outbound_proxy=p.text("outbound_proxy") or "",
+        password=p.text("password") or "",
+        is_persistent=p.flag("is_persistent", default=True),
         bind=binding,
     )
     await changed(ctx)
@@ -95,28 +93,24 @@ async def create(ctx: Context, p: Params) -> Reply:
 def get_registrations(ctx: Context, p: Params) -> Reply:
     for pair in (("application_id", "application_name"), ("rule_id", "rule_name")):
         p.one_of(*pair)
-    status = p.str("status_code")
+    status = p.text("status_code")
     where = RegistrationFilter(
         sip_registration_id=optional_registration_id(p),
-        sip_username=p.str("sip_username"),
-        deactivated=p.bool("deactivated"),
-        successful=p.bool("successful"),
-        is_persistent=p.bool("is_persistent"),
-        application_ids=_list(p.intlist("application_id", code=INVALID_APPLICATION_ID)),
-        is_bound_to_application=p.bool("is_bound_to_application"),
-        rule_ids=_list(p.intlist("rule_id", code=INVALID_RULE_ID)),
-        rule_names=_list(p.strlist("rule_name")),
-        user_ids=_list(p.intlist("user_id", code=INVALID_USER_ID)),
-        proxies=_list(p.strlist("proxy")),
-        in_progress=p.bool("in_progress"),
+        sip_username=p.text("sip_username"),
+        deactivated=p.flag("deactivated"),
+        successful=p.flag("successful"),
+        is_persistent=p.flag("is_persistent"),
+        application_ids=p.integers("application_id", code=INVALID_APPLICATION_ID),
+        is_bound_to_application=p.flag("is_bound_to_application"),
+        rule_ids=p.integers("rule_id", code=INVALID_RULE_ID),
+        rule_names=p.texts("rule_name"),
+        user_ids=p.integers("user_id", code=INVALID_USER_ID),
+        proxies=p.texts("proxy"),
+        in_progress=p.flag("in_progress"),
         status_codes=parse_status_codes(status) if status is not None else None,
     )
-    regs = ctx.store.list_sip_registrations(ctx.account.account_id, where, _list(p.strlist("application_name")))
+    regs = ctx.store.list_sip_registrations(ctx.account.account_id, where, p.texts("application_name"))
     return paged(regs, p, lambda reg: reg.api())
-
-
-def _list(value: object) -> list | None:
-    return list(value) if isinstance(value, list) else None
 
 
 @method("UpdateSipRegistration", notes="""
@@ -127,11 +121,11 @@ def _list(value: object) -> list | None:
 async def update(ctx: Context, p: Params) -> Reply:
     ctx.store.update_sip_registration(
         ctx.account.account_id, registration_id(p),
-        sip_username=p.str("sip_username"),
-        proxy=p.str("proxy"),
-        auth_user=p.str("auth_user"),
-        outbound_proxy=p.str("outbound_proxy"),
-        password=p.str("password"),
+        sip_username=p.text("sip_username"),
+        proxy=p.text("proxy"),
+        auth_user=p.text("auth_user"),
+        outbound_proxy=p.text("outbound_proxy"),
+        password=p.text("password"),
         bind=bind_request(p),
     )
     await changed(ctx)
@@ -153,6 +147,6 @@ async def delete(ctx: Context, p: Params) -> Reply:
 """)
 async def bind(ctx: Context, p: Params) -> Reply:
     ctx.store.bind_sip_registration(ctx.account.account_id, optional_registration_id(p), bind_request(p),
-                                    unbind=not p.bool("bind", default=True))
+                                    unbind=not p.flag("bind", default=True))
     await changed(ctx)
     return ok()

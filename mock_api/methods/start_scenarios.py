@@ -25,24 +25,24 @@ async def start_scenarios(ctx: Context, p: Params) -> Reply:
     application = None
     if app_key:
         application = ctx.store.get_application(
-            account_id, application_id=p.int("application_id", code=INVALID_APPLICATION_ID),
-            application_name=p.str("application_name"))
-    rule = ctx.store.get_rule(account_id, rule_id=p.int("rule_id", code=INVALID_RULE_ID),
-                              rule_name=p.str("rule_name"),
+            account_id, application_id=p.integer("application_id", code=INVALID_APPLICATION_ID),
+            application_name=p.text("application_name"))
+    rule = ctx.store.get_rule(account_id, rule_id=p.integer("rule_id", code=INVALID_RULE_ID),
+                              rule_name=p.text("rule_name"),
                               application_id=application.application_id if application else None)
     application = application or ctx.store.get_application(account_id, application_id=rule.application_id)
     user_id = None
     if "user_id" in p or "user_name" in p:
-        user_id = ctx.store.get_user(account_id, user_id=p.int("user_id", code=INVALID_USER_ID),
-                                     user_name=p.str("user_name"),
+        user_id = ctx.store.get_user(account_id, user_id=p.integer("user_id", code=INVALID_USER_ID),
+                                     user_name=p.text("user_name"),
                                      application_id=application.application_id).user_id
-    reference_ip = p.str("reference_ip")
+    reference_ip = p.text("reference_ip")
     if reference_ip is not None:
         try:
             ipaddress.ip_address(reference_ip)
         except ValueError as exc:
             raise VoxError(INVALID_REFERENCE_IP, "Invalid 'reference_ip'") from exc
-    custom_data = p.str("script_custom_data") or p.str("custom_data") or ""
+    custom_data = p.text("script_custom_data") or p.text("custom_data") or ""
     sessions = ctx.services.sessions
     session = await sessions.start(ctx.account, application, rule, custom_data=custom_data, user_id=user_id,
                                    initiator_address=ctx.remote or "127.0.0.1")

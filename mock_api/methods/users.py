@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mock_api.methods import Context, Reply, method, ok, paged
+from mock_api.methods import Context, Reply, Selection, method, ok, paged
 from mock_api.methods.applications import application_from, required_application
 from mock_api.params import Params
 from voxsim.errors import INVALID_USER_ID
@@ -21,9 +21,9 @@ def user_from(ctx: Context, p: Params) -> User:
     app = application_from(ctx, p, required=given == "user_name")
     app_id = app.application_id if app else None
     if given == "user_id":
-        return ctx.store.get_user(ctx.account.account_id, user_id=p.int("user_id", code=INVALID_USER_ID),
+        return ctx.store.get_user(ctx.account.account_id, user_id=p.integer("user_id", code=INVALID_USER_ID),
                                   application_id=app_id)
-    return ctx.store.get_user(ctx.account.account_id, user_name=p.str("user_name"), application_id=app_id)
+    return ctx.store.get_user(ctx.account.account_id, user_name=p.text("user_name"), application_id=app_id)
 
 
 @method("AddUser", notes=PASSWORD_NOTE + """
@@ -34,10 +34,10 @@ def add_user(ctx: Context, p: Params) -> Reply:
     app = required_application(ctx, p)
     user = ctx.store.add_user(
         ctx.account.account_id, app.application_id,
-        p.str("user_name", required=True), p.str("user_display_name", required=True),
-        p.str("user_password", required=True),
-        user_active=bool(p.bool("user_active", True)), parent_accounting=bool(p.bool("parent_accounting", False)),
-        user_custom_data=p.str("user_custom_data") or "",
+        p.text("user_name", required=True), p.text("user_display_name", required=True),
+        p.text("user_password", required=True),
+        user_active=p.flag("user_active", True), parent_accounting=p.flag("parent_accounting", False),
+        user_custom_data=p.text("user_custom_data") or "",
     )
     return ok(user_id=user.user_id)
 
@@ -51,9 +51,9 @@ def get_users(ctx: Context, p: Params) -> Reply:
     app = required_application(ctx, p)
     users = ctx.store.list_users(
         ctx.account.account_id, app.application_id,
-        user_id=p.int("user_id", code=INVALID_USER_ID), name_part=p.str("user_name"),
-        display_name_part=p.str("user_display_name"), user_active=p.bool("user_active"),
-        order_by=p.str("order_by") or "user_id",
+        user_id=p.integer("user_id", code=INVALID_USER_ID), name_part=p.text("user_name"),
+        display_name_part=p.text("user_display_name"), user_active=p.flag("user_active"),
+        order_by=p.text("order_by") or "user_id",
     )
     return paged(users, p, lambda user: user.api([app]))
 
@@ -64,12 +64,12 @@ def get_users(ctx: Context, p: Params) -> Reply:
 def set_user_info(ctx: Context, p: Params) -> Reply:
     user = user_from(ctx, p)
     ctx.store.set_user_info(ctx.account.account_id, user, {
-        "new_user_name": p.str("new_user_name"),
-        "user_display_name": p.str("user_display_name"),
-        "user_password": p.str("user_password"),
-        "user_custom_data": p.str("user_custom_data"),
-        "user_active": p.bool("user_active"),
-        "parent_accounting": p.bool("parent_accounting"),
+        "new_user_name": p.text("new_user_name"),
+        "user_display_name": p.text("user_display_name"),
+        "user_password": p.text("user_password"),
+        "user_custom_data": p.text("user_custom_data"),
+        "user_active": p.flag("user_active"),
+        "parent_accounting": p.flag("parent_accounting"),
     })
     return ok()
 
@@ -79,13 +79,8 @@ def set_user_info(ctx: Context, p: Params) -> Reply:
     deleted when one of the users is unknown (117).
 """)
 def del_user(ctx: Context, p: Params) -> Reply:
-    given = p.one_of("user_id", "user_name", required=True)
-    app = application_from(ctx, p, required=given == "user_name")
-    app_id = app.application_id if app else None
-    if given == "user_id":
-        ids = p.intlist("user_id", allow_all=True, required=True, code=INVALID_USER_ID)
-        ctx.store.del_users(ctx.account.account_id, user_ids=ids, application_id=app_id)
-    else:
-        names = p.strlist("user_name", required=True)
-        ctx.store.del_users(ctx.account.account_id, user_names=names, application_id=app_id)
+    chosen = Selection(p, "user", code=INVALID_USER_ID)
+    app = application_from(ctx, p, required=chosen.by_name)  # user names are unique per application only
+    ctx.store.del_users(ctx.account.account_id, user_ids=chosen.ids(), user_names=chosen.names(),
+                        application_id=app.application_id if app else None)
     return ok()

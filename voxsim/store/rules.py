@@ -106,6 +106,7 @@ class RulesMixin(StoreBase):
         """A rule by id (147 if unknown, or not in `application_id` when given) or by exact name (156 if
         unknown). Without `application_id` a name is looked up in the whole account and must be unique
         there (else 485: specify the application)."""
+        args: list[Any]
         if rule_id is not None:
             sql, args = _SELECT + " AND r.rule_id = ?", [account_id, rule_id]
             if application_id is not None:
