@@ -45,7 +45,17 @@ from sip_edge.sdp import TELEPHONE_EVENT_PT, build_sdp, parse_sdp
 from sip_edge.transport import Address
 from sip_edge.ua import CallFailed, InviteDialog, InviteHandle, UserAgent
 from voxsim.edge.media_port import MediaPort
-from voxsim.runtime.host import Headers, SessionPort
+from voxsim.runtime.host import ScenarioHeaders, SessionPort
+from voxsim.runtime.protocol import (
+    CALL_AUDIO_STARTED,
+    CALL_CONNECTED,
+    CALL_DISCONNECTED,
+    CALL_FAILED,
+    CALL_INFO_RECEIVED,
+    CALL_MESSAGE_RECEIVED,
+    CALL_RINGING,
+    CALL_TONE_RECEIVED,
+)
 from voxsim.runtime.session import reason_for
 
 __all__ = [
@@ -176,14 +186,14 @@ class SipLeg:
         elif request.method == "INFO":
             tone = dtmf_of(request)
             if tone is not None:
-                self.report("Call.ToneReceived", {"tone": tone, "type": TONE_TYPE_SIP_INFO})
+                self.report(CALL_TONE_RECEIVED, {"tone": tone, "type": TONE_TYPE_SIP_INFO})
             else:
                 mime_type = (request.headers.get("Content-Type") or "").strip()
-                self.report("Call.InfoReceived", {"mimeType": mime_type,
+                self.report(CALL_INFO_RECEIVED, {"mimeType": mime_type,
                                                   "body": request.body.decode("utf-8", "replace"),
                                                   "headers": headers})
         elif request.method == "MESSAGE":
-            self.report("Call.MessageReceived", {"text": request.body.decode("utf-8", "replace"),
+            self.report(CALL_MESSAGE_RECEIVED, {"text": request.body.decode("utf-8", "replace"),
                                                  "headers": headers})
 
     def _on_end(self, sip: InviteDialog) -> None:
@@ -199,7 +209,7 @@ class SipLeg:
                 code = 408
             else:
                 code = 500
-            self.report("Call.Disconnected", {"internalCode": code, "reason": reason_for(code),
+            self.report(CALL_DISCONNECTED, {"internalCode": code, "reason": reason_for(code),
                                               "headers": self._bye_headers})
         self.close()
 
@@ -208,10 +218,10 @@ class SipLeg:
 
     # -- what the scenario does inside the dialog
 
-    async def send_message(self, text: str, headers: Headers) -> None:
+    async def send_message(self, text: str, headers: ScenarioHeaders) -> None:
         await self._in_dialog("MESSAGE", headers, text.encode(), "text/plain")
 
-    async def send_info(self, mime_type: str, body: str, headers: Headers) -> None:
+    async def send_info(self, mime_type: str, body: str, headers: ScenarioHeaders) -> None:
         await self._in_dialog("INFO", headers, body.encode(), mime_type or "text/plain")
 
     async def send_digits(self, digits: str) -> None:
@@ -222,7 +232,7 @@ class SipLeg:
                 body = f"Signal={key.upper()}\r\nDuration=160\r\n".encode()
                 await self._in_dialog("INFO", {}, body, "application/dtmf-relay")
 
-    async def _in_dialog(self, method: str, headers: Headers, body: bytes, content_type: str) -> None:
+    async def _in_dialog(self, method: str, headers: ScenarioHeaders, body: bytes, content_type: str) -> None:
         sip = self.sip
         if sip is None or sip.dialog is None or sip.ended.is_set():
             log.info("%s on call %s dropped: no dialog", method, self.call_id)
@@ -237,7 +247,7 @@ class SipLeg:
         if response.status >= 300:
             log.info("%s on call %s answered %s %s", method, self.call_id, response.status, response.reason)
 
-    async def _bye(self, headers: Headers) -> None:
+    async def _bye(self, headers: ScenarioHeaders) -> None:
         sip = self.sip
         self.local_end = True
         if sip is None or sip.ended.is_set() or sip.dialog is None:
@@ -259,7 +269,7 @@ class SipLeg:
             return
         tone = self._dtmf.feed(data, self._dtmf_pt)
         if tone is not None:
-            self.report("Call.ToneReceived", {"tone": tone, "type": TONE_TYPE_RFC2833})
+            self.report(CALL_TONE_RECEIVED, {"tone": tone, "type": TONE_TYPE_RFC2833})
 
     async def _media(self) -> MediaPort | None:
         if self.media is None and self.open_media is not None and not self.closed:
@@ -291,20 +301,20 @@ class SipLeg:
 
     # -- CallLeg methods that do not apply to every direction
 
-    async def answer(self, headers: Headers, params: Mapping[str, Any]) -> None:
+    async def answer(self, headers: ScenarioHeaders, params: Mapping[str, Any]) -> None:
         log.info("answer on call %s: not an incoming call", self.call_id)
 
-    async def reject(self, code: int, headers: Headers) -> None:
+    async def reject(self, code: int, headers: ScenarioHeaders) -> None:
         await self.hangup(headers)
 
-    async def hangup(self, headers: Headers) -> None:
+    async def hangup(self, headers: ScenarioHeaders) -> None:
         await self._bye(headers)
         self.close()
 
-    async def ring(self, headers: Headers) -> None:
+    async def ring(self, headers: ScenarioHeaders) -> None:
         log.info("ring on call %s: not an incoming call", self.call_id)
 
-    async def start_early_media(self, headers: Headers) -> None:
+    async def start_early_media(self, headers: ScenarioHeaders) -> None:
         log.info("startEarlyMedia on call %s: not an incoming call", self.call_id)
 
 
@@ -348,7 +358,7 @@ class SipInboundLeg(SipLeg):
         sip = self.sip
         return sip is not None and not sip.ended.is_set() and sip.response is None
 
-    async def answer(self, headers: Headers, params: Mapping[str, Any]) -> None:
+    async def answer(self, headers: ScenarioHeaders, params: Mapping[str, Any]) -> None:
         sip = self.sip
         assert sip is not None
         if not self._unanswered():
@@ -385,7 +395,7 @@ class SipInboundLeg(SipLeg):
         BYE arrived in the same loop turn (the call did connect, if only for an instant)."""
         if not self._connected_reported:
             self._connected_reported = True
-            self.report("Call.Connected", {"headers": {}})
+            self.report(CALL_CONNECTED, {"headers": {}})
 
     def _refuse(self, code: int, reason: str) -> None:
         """The scenario answered but the call cannot be: a final response, and Disconnected for the scenario."""
@@ -393,10 +403,10 @@ class SipInboundLeg(SipLeg):
             assert self.sip is not None
             self.local_end = True
             self.sip.reject(code, reason)
-            self.report("Call.Disconnected", {"internalCode": code, "reason": reason_for(code), "headers": {}})
+            self.report(CALL_DISCONNECTED, {"internalCode": code, "reason": reason_for(code), "headers": {}})
             self.close()
 
-    async def reject(self, code: int, headers: Headers) -> None:
+    async def reject(self, code: int, headers: ScenarioHeaders) -> None:
         sip = self.sip
         assert sip is not None
         if sip.ended.is_set():
@@ -409,7 +419,7 @@ class SipInboundLeg(SipLeg):
         sip.reject(code, headers=wire_headers(headers))
         self.close()
 
-    async def hangup(self, headers: Headers) -> None:
+    async def hangup(self, headers: ScenarioHeaders) -> None:
         sip = self.sip
         assert sip is not None
         self.local_end = True
@@ -425,12 +435,12 @@ class SipInboundLeg(SipLeg):
             sip.reject(480, headers=wire_headers(headers))
         self.close()
 
-    async def ring(self, headers: Headers) -> None:
+    async def ring(self, headers: ScenarioHeaders) -> None:
         if self._unanswered():
             assert self.sip is not None
             self.sip.ring(180, headers=wire_headers(headers))
 
-    async def start_early_media(self, headers: Headers) -> None:
+    async def start_early_media(self, headers: ScenarioHeaders) -> None:
         if not self._unanswered():
             return
         try:
@@ -524,8 +534,8 @@ class SipOutboundLeg(SipLeg):
         self._hear_dtmf_if_answered(call.remote_sdp)
         if not self.audio_started:
             self.audio_started = True
-            self.report("Call.AudioStarted", {"headers": headers})
-        self.report("Call.Connected", {"headers": headers})
+            self.report(CALL_AUDIO_STARTED, {"headers": headers})
+        self.report(CALL_CONNECTED, {"headers": headers})
         if call.ended.is_set():
             self._on_end(call)
 
@@ -535,12 +545,12 @@ class SipOutboundLeg(SipLeg):
         headers = scenario_headers_of(response)
         if not self.rang:
             self.rang = True
-            self.report("Call.Ringing", {"headers": headers})
+            self.report(CALL_RINGING, {"headers": headers})
         if response.body:
             self._hear_dtmf_if_answered(response.body)
         if response.body and not self.audio_started:
             self.audio_started = True
-            self.report("Call.AudioStarted", {"headers": headers})
+            self.report(CALL_AUDIO_STARTED, {"headers": headers})
 
     def _hear_dtmf_if_answered(self, sdp: bytes | None) -> None:
         """The callee's SDP kept telephone-event: it sends events with the payload type we offered."""
@@ -561,7 +571,7 @@ class SipOutboundLeg(SipLeg):
             reason = best.reason if best is not None else reason_for(503)
             headers = scenario_headers_of(best) if best is not None else {}
             self.local_end = True
-            self.report("Call.Failed", {"code": code, "reason": reason, "headers": headers})
+            self.report(CALL_FAILED, {"code": code, "reason": reason, "headers": headers})
         self.close()
 
     def _expired(self) -> None:
@@ -570,7 +580,7 @@ class SipOutboundLeg(SipLeg):
             self.local_end = True
             for handle in self.handles:
                 handle.cancel()
-            self.report("Call.Failed", {"code": 408, "reason": reason_for(408), "headers": {}})
+            self.report(CALL_FAILED, {"code": 408, "reason": reason_for(408), "headers": {}})
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
@@ -581,7 +591,7 @@ class SipOutboundLeg(SipLeg):
         with contextlib.suppress(Exception):
             await asyncio.wait_for(call.bye(), self.request_timeout)
 
-    async def hangup(self, headers: Headers) -> None:
+    async def hangup(self, headers: ScenarioHeaders) -> None:
         self.local_end = True
         self._cancel_timer()
         if self.sip is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from voxsim.runtime.host import Headers, SessionPort
+from voxsim.runtime.host import ScenarioHeaders, SessionPort
 from voxsim.runtime.protocol import (
     CALL_CONNECTED,
     CALL_DISCONNECTED,
@@ -55,27 +55,27 @@ class VirtualLeg:
 
     # ------------------------------------------------------------ CallLeg
 
-    async def answer(self, headers: Headers, params: Mapping[str, Any]) -> None:
+    async def answer(self, headers: ScenarioHeaders, params: Mapping[str, Any]) -> None:
         self.actions.append(("answer", {"headers": dict(headers), "params": dict(params)}))
         if self.answer_connects:
             self.report(CALL_CONNECTED, {"headers": {}})
 
-    async def reject(self, code: int, headers: Headers) -> None:
+    async def reject(self, code: int, headers: ScenarioHeaders) -> None:
         self.actions.append(("reject", {"code": code, "headers": dict(headers)}))
 
-    async def hangup(self, headers: Headers) -> None:
+    async def hangup(self, headers: ScenarioHeaders) -> None:
         self.actions.append(("hangup", {"headers": dict(headers)}))
 
-    async def ring(self, headers: Headers) -> None:
+    async def ring(self, headers: ScenarioHeaders) -> None:
         self.actions.append(("ring", {"headers": dict(headers)}))
 
-    async def start_early_media(self, headers: Headers) -> None:
+    async def start_early_media(self, headers: ScenarioHeaders) -> None:
         self.actions.append(("start_early_media", {"headers": dict(headers)}))
 
-    async def send_message(self, text: str, headers: Headers) -> None:
+    async def send_message(self, text: str, headers: ScenarioHeaders) -> None:
         self.actions.append(("send_message", {"text": text, "headers": dict(headers)}))
 
-    async def send_info(self, mime_type: str, body: str, headers: Headers) -> None:
+    async def send_info(self, mime_type: str, body: str, headers: ScenarioHeaders) -> None:
         self.actions.append(("send_info", {"mime_type": mime_type, "body": body, "headers": dict(headers)}))
 
     async def send_digits(self, digits: str) -> None:
