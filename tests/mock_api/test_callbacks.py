@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest_asyncio
-from aiohttp import web
 
 from mock_api.callbacks import CallbackSender, callback_hash
 from sip_edge.transport import free_port_pair
+from tests.conftest import Receiver  # the `receiver` fixture's type
 from voxsim.model import Account
 
 
@@ -32,38 +32,6 @@ class Accounts:
 
     def get_account(self, account_id: int) -> Account:
         return self.accounts[account_id]
-
-
-@dataclass
-class Receiver:
-    """A local HTTP server that records callback POSTs; `statuses` answers the next ones."""
-
-    url: str = ""
-    posts: list[tuple[float, dict[str, str], Any]] = field(default_factory=list)
-    statuses: list[int] = field(default_factory=list)
-    got: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.posts.append((time.monotonic(), dict(request.headers), await request.json()))
-        self.got.set()
-        return web.Response(status=self.statuses.pop(0) if self.statuses else 200, text="OK")
-
-
-@pytest_asyncio.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    state = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", state.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    state.url = f"http://127.0.0.1:{port}/hook"
-    try:
-        yield state
-    finally:
-        await runner.cleanup()
 
 
 @pytest_asyncio.fixture

@@ -1,20 +1,9 @@
 """Applications in the store: names in both forms, lookups for the SIP edge, cascading deletes."""
 
-import pytest
 
-from voxsim.store import Store
 from voxsim.store.applications import short_application_name
 
 from .conftest import code_of
-
-
-@pytest.fixture
-def store():
-    s = Store()
-    s.create_account(1, "acc", "a@example.com", "key")
-    s.create_account(2, "other", "o@example.com", "key2")
-    yield s
-    s.close()
 
 
 def test_short_name_from_either_form():

@@ -1,19 +1,8 @@
 """Scenarios in the store: shared and application scenarios, names, rewrite, scripts."""
 
-import pytest
 
-from voxsim.store import Store
 
 from .conftest import code_of
-
-
-@pytest.fixture
-def store():
-    s = Store()
-    s.create_account(1, "acc", "a@example.com", "key")
-    s.create_account(2, "other", "o@example.com", "key2")
-    yield s
-    s.close()
 
 
 def test_names_are_unique_among_visible_scenarios(store, apps):

@@ -1,3 +1,8 @@
+"""Helpers of the store tests (the `store` fixture itself is in tests/conftest.py)."""
+
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from voxsim.errors import VoxError
@@ -5,21 +10,12 @@ from voxsim.store import Store
 
 
 @pytest.fixture
-def store():
-    """An in-memory store with one account (id 1)."""
-    s = Store()
-    s.create_account(1, "acc", "a@example.com", "key")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def apps(store):
+def apps(store: Store) -> tuple[int, int]:
     """Two applications of account 1: their ids."""
     return store.add_application(1, "one").application_id, store.add_application(1, "two").application_id
 
 
-def code_of(fn, *args, **kwargs) -> int:
+def code_of(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
     """The Voximplant error code `fn(*args, **kwargs)` raises."""
     with pytest.raises(VoxError) as err:
         fn(*args, **kwargs)

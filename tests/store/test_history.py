@@ -7,20 +7,10 @@ from datetime import datetime
 import pytest
 
 from voxsim.errors import VoxError
-from voxsim.store import Store
 from voxsim.store.history import HistoryQuery
 
-ACCOUNT = 1000001
-APP = "pbx.acme.voximplant.com"
-
-
-@pytest.fixture
-def store():
-    store = Store(":memory:")
-    store.create_account(ACCOUNT, "acme", "dev@example.com", api_key="k")
-    store.create_account(ACCOUNT + 1, "other", "o@example.com", api_key="k2")
-    yield store
-    store.close()
+ACCOUNT = 1  # the `store` fixture's first account; ACCOUNT + 1 is the other
+APP = "pbx.acc.voximplant.com"
 
 
 def new_session(store, **kwargs):
@@ -74,7 +64,7 @@ def test_unknown_session_and_empty_log(store):
 
 def test_find_sessions_filters_order_and_paging(store):
     a = new_session(store, user_id=1, custom_data="x").call_session_history_id
-    b = new_session(store, application_id=8, application_name="crm.acme.voximplant.com",
+    b = new_session(store, application_id=8, application_name="crm.acc.voximplant.com",
                     rule_name="out").call_session_history_id
     c = new_session(store, user_id=2).call_session_history_id
     new_session(store, account_id=ACCOUNT + 1)  # another account's session is never listed
@@ -92,7 +82,7 @@ def test_find_sessions_filters_order_and_paging(store):
     assert page(store, HistoryQuery(to_date=datetime(2024, 1, 1, 10))) == (1, [a])
     assert page(store, HistoryQuery(session_ids=[a, c, 999])) == (2, [a, c])
     assert page(store, HistoryQuery(application_id=8)) == (1, [b])
-    assert page(store, HistoryQuery(application_names=["CRM.acme.voximplant.com"])) == (1, [b])
+    assert page(store, HistoryQuery(application_names=["CRM.acc.voximplant.com"])) == (1, [b])
     assert page(store, HistoryQuery(user_ids=[1, 2])) == (2, [a, c])
     assert page(store, HistoryQuery(rule_name="out")) == (1, [b])
     assert page(store, HistoryQuery(remote_numbers=["+15550001", "nobody"])) == (1, [b])
