@@ -19,13 +19,15 @@ from mock_api import auth
 from mock_api.methods import Context, lookup
 from mock_api.official_methods import OFFICIAL_METHODS
 from mock_api.params import Params
+from mock_api.services import EmulatorServices
 from voxsim.errors import MISSING_CMD, UNKNOWN_COMMAND, VoxError
 from voxsim.store import Store
 
 log = logging.getLogger("voxsim.api")
 
 STORE = web.AppKey("store", Store)
-SERVICES = web.AppKey("services", object)
+SERVICES = web.AppKey[EmulatorServices | None]("services")
+"""The emulator around the API; None when the API runs alone (tests of the methods)."""
 
 _OFFICIAL = {name.lower(): name for name in OFFICIAL_METHODS}
 
@@ -122,7 +124,15 @@ def bound_port(site: web.TCPSite) -> int:
     return server.sockets[0].getsockname()[1] if server and server.sockets else site._port  # type: ignore[attr-defined]
 
 
-def build_app(store: Store, services: object = None) -> web.Application:
+def services_of(app: web.Application) -> EmulatorServices:
+    """The emulator's services, for the endpoints that cannot work without them."""
+    services = app[SERVICES]
+    if services is None:
+        raise RuntimeError("this endpoint needs the emulator: build_app(store, services)")
+    return services
+
+
+def build_app(store: Store, services: EmulatorServices | None = None) -> web.Application:
     app = web.Application(client_max_size=4 * 1024 * 1024)
     app[STORE] = store
     app[SERVICES] = services

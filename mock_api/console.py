@@ -12,7 +12,9 @@ from typing import Any
 
 from aiohttp import web
 
-from mock_api.app import SERVICES, STORE
+from mock_api.app import STORE, services_of
+from mock_api.services import EmulatorServices
+from voxsim.store import Store
 from voxsim.store.history import HistoryQuery
 
 RECENT_SESSIONS = 25
@@ -39,12 +41,12 @@ def table(headers: list[str], rows: list[list[str]], empty: str) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def listeners_section(services: Any) -> str:
+def listeners_section(services: EmulatorServices) -> str:
     rows = [[esc(name), f"<code>{esc(info['url'])}</code>"] for name, info in services.listeners.items()]
     return "<h2>Listeners</h2>" + table(["listener", "address"], rows, "none")
 
 
-def applications_section(store: Any, account_id: int) -> str:
+def applications_section(store: Store, account_id: int) -> str:
     parts = ["<h2>Applications</h2>"]
     apps = store.list_applications(account_id)
     if not apps:
@@ -65,7 +67,7 @@ def applications_section(store: Any, account_id: int) -> str:
     return "".join(parts)
 
 
-def registrations_section(store: Any, account_id: int) -> str:
+def registrations_section(store: Store, account_id: int) -> str:
     rows = []
     for reg in store.list_sip_registrations(account_id):
         state = '<span class="ok">registered</span>' if reg.successful else \
@@ -75,13 +77,13 @@ def registrations_section(store: Any, account_id: int) -> str:
     return "<h2>SIP registrations</h2>" + table(["id", "registration", "status", "bound to"], rows, "none")
 
 
-def whitelist_section(store: Any, account_id: int) -> str:
+def whitelist_section(store: Store, account_id: int) -> str:
     rows = [[f"<code>{esc(i.sip_whitelist_network)}</code>", esc(i.description)]
             for i in store.list_whitelist(account_id)]
     return "<h2>SIP white list</h2>" + table(["network", "description"], rows, "empty: no trunk can call")
 
 
-def sessions_section(store: Any, account_id: int, services: Any) -> str:
+def sessions_section(store: Store, account_id: int, services: EmulatorServices) -> str:
     total, sessions = store.find_sessions(account_id, HistoryQuery(desc_order=True), RECENT_SESSIONS, 0)
     rows = []
     for s in sessions:
@@ -95,7 +97,7 @@ def sessions_section(store: Any, account_id: int, services: Any) -> str:
 
 
 async def console(request: web.Request) -> web.Response:
-    store, services = request.app[STORE], request.app[SERVICES]
+    store, services = request.app[STORE], services_of(request.app)
     account = store.list_accounts()[0]
     body = "".join([
         f"<h1>voxsim <span class='muted'>account {esc(account.account_name)} ({account.account_id})</span></h1>",

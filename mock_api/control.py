@@ -8,18 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 
-from mock_api.app import SERVICES, STORE, json_reply
-
-
-class ControlServices(Protocol):
-    allow_remote_control: bool
-
-    def health(self) -> dict[str, Any]: ...
-    async def reset(self) -> None: ...
+from mock_api.app import SERVICES, STORE, json_reply, services_of
 
 
 def is_loopback(remote: str | None) -> bool:
@@ -33,7 +26,7 @@ def is_loopback(remote: str | None) -> bool:
 async def loopback_only(request: web.Request, handler: Any) -> web.StreamResponse:
     if request.path.startswith("/_voxsim/") and not is_loopback(request.remote):
         services = request.app[SERVICES]
-        if not getattr(services, "allow_remote_control", False):
+        if services is None or not services.allow_remote_control:
             return web.Response(status=403, content_type="application/json", text=json.dumps(
                 {"error": "the /_voxsim/ controls answer loopback clients only; "
                           "start voxsim with --allow-remote-control to open them"}))
@@ -41,7 +34,7 @@ async def loopback_only(request: web.Request, handler: Any) -> web.StreamRespons
 
 
 async def health(request: web.Request) -> web.Response:
-    return json_reply({"status": "ok", **request.app[SERVICES].health()})
+    return json_reply({"status": "ok", **services_of(request.app).health()})
 
 
 async def account(request: web.Request) -> web.Response:
@@ -52,7 +45,7 @@ async def account(request: web.Request) -> web.Response:
 
 
 async def reset(request: web.Request) -> web.Response:
-    await request.app[SERVICES].reset()
+    await services_of(request.app).reset()
     return json_reply({"status": "ok"})
 
 

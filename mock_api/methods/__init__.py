@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mock_api.params import Params
+from mock_api.services import EmulatorServices
 from voxsim.model import Account
 from voxsim.store import Store
 
@@ -30,8 +31,8 @@ class Context:
     store: Store
     account: Account
     remote: str = ""
-    services: Any = None
-    """The composition root's service facade (runtime, callbacks, SIP registrations); may be None in tests."""
+    services: EmulatorServices | None = None
+    """The emulator around the API; None when the methods run alone (tests, `voxsim deploy` in process)."""
     auth: str = "api_key"
     """How the request authenticated: "api_key" or "jwt" (GetAccountInfo shows api_key only for the former)."""
 

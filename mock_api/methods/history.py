@@ -29,8 +29,9 @@ TIMEZONE = "Etc/GMT"
 
 
 def log_file_url(ctx: Context, session_id: int) -> str:
-    make = getattr(ctx.services, "session_log_url", None)
-    return make(session_id) if make is not None else f"http://127.0.0.1/_voxsim/sessions/{session_id}/log"
+    if ctx.services is None:
+        return f"http://127.0.0.1/_voxsim/sessions/{session_id}/log"
+    return ctx.services.session_log_url(session_id)
 
 
 def when(p: Params, name: str) -> datetime | None:

@@ -7,8 +7,6 @@ After every change the emulator's SIP registration client (when there is one) is
 
 from __future__ import annotations
 
-import inspect
-
 from mock_api.methods import Context, Reply, method, ok, paged
 from mock_api.params import Params
 from voxsim.errors import (
@@ -55,11 +53,8 @@ def optional_registration_id(p: Params) -> int | None:
 
 
 async def changed(ctx: Context) -> None:
-    hook = getattr(ctx.services, "sip_registrations_changed", None)
-    if hook is not None:
-        result = hook()
-        if inspect.isawaitable(result):
-            await result
+    if ctx.services is not None:
+        await ctx.services.sip_registrations_changed()
 
 
 @method("CreateSipRegistration", notes=f"""

@@ -43,6 +43,8 @@ async def start_scenarios(ctx: Context, p: Params) -> Reply:
         except ValueError as exc:
             raise VoxError(INVALID_REFERENCE_IP, "Invalid 'reference_ip'") from exc
     custom_data = p.text("script_custom_data") or p.text("custom_data") or ""
+    if ctx.services is None:
+        raise RuntimeError("StartScenarios needs a running emulator")
     sessions = ctx.services.sessions
     session = await sessions.start(ctx.account, application, rule, custom_data=custom_data, user_id=user_id,
                                    initiator_address=ctx.remote or "127.0.0.1")
