@@ -1,4 +1,5 @@
-"""HTTP callbacks to the account's `callback_url` (reference §2).
+"""HTTP callbacks to the account's `callback_url`, as the platform sends them
+(https://voximplant.com/docs/references/httpapi/http-api-callbacks; docs/sip-registrations.md shows one).
 
 `CallbackSender.send(account_id, type, items)` POSTs one `AccountCallbacks` body,
 `{"callbacks": [AccountCallback]}`, whose callback carries the account fields, a `callback_id`, the
@@ -40,7 +41,7 @@ class AccountSource(Protocol):
 
 
 def callback_hash(salt: str, account_id: int, api_key: str, callback_id: int) -> str:
-    """md5(salt + account_id + api_key + callback_id) as lowercase hex (reference §2)."""
+    """md5(salt + account_id + api_key + callback_id) as lowercase hex, how the platform signs a callback."""
     return hashlib.md5(f"{salt or ''}{account_id}{api_key}{callback_id}".encode()).hexdigest()
 
 
