@@ -158,9 +158,7 @@ class ApplicationsMixin(StoreBase):
                            for i in application_ids or ()]
                 targets += [self.get_application(account_id, application_name=n).application_id
                             for n in application_names or ()]
-            for app_id in dict.fromkeys(targets):
-                self.db.execute("DELETE FROM applications WHERE application_id = ?", (app_id,))
-        return len(set(targets))
+            return self._delete_rows("applications", "application_id", targets)
 
     def _check_name_free(self, account_id: int, short: str) -> None:
         if self.db.scalar("SELECT 1 FROM applications WHERE account_id = ? AND name = ?", (account_id, short)):

@@ -208,9 +208,7 @@ class RulesMixin(StoreBase):
                     if not named:
                         raise VoxError(INVALID_RULE_NAME, f"Invalid 'rule_name': no rule named {name!r}")
                     targets += named
-            for rule_id in set(targets):
-                self.db.execute("DELETE FROM rules WHERE rule_id = ?", (rule_id,))
-        return len(set(targets))
+            return self._delete_rows("rules", "rule_id", targets)
 
     def reorder_rules(self, account_id: int, rule_ids: Sequence[int]) -> None:
         """Put these rules (all of one application: else 101) first, in this order; the rest keep theirs."""

@@ -162,9 +162,7 @@ class ScenariosMixin(StoreBase):
             else:
                 targets = self.resolve_scenario_ids(account_id, None, scenario_ids=scenario_ids or (),
                                                     scenario_names=scenario_names or ())
-            for scenario_id in set(targets):
-                self.db.execute("DELETE FROM scenarios WHERE scenario_id = ?", (scenario_id,))
-        return len(set(targets))
+            return self._delete_rows("scenarios", "scenario_id", targets)
 
     def _same_named(self, account_id: int, name: str, application_id: int | None) -> list[Scenario]:
         """Scenarios a new `name` in this place would clash with: for an application, its own and the shared

@@ -198,9 +198,7 @@ class UsersMixin(StoreBase):
                            for i in user_ids or ()]
                 targets += [self.get_user(account_id, user_name=n, application_id=application_id).user_id
                             for n in user_names or ()]
-            for user_id in set(targets):
-                self.db.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
-        return len(set(targets))
+            return self._delete_rows("users", "user_id", targets)
 
     def _check_user_name_free(self, application_id: int, user_name: str) -> None:
         if self.db.scalar("SELECT 1 FROM users WHERE application_id = ? AND user_name = ?",
