@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs everything the tests need on a fresh machine, then runs ruff and the test suite.
+# Installs everything the tests need on a fresh machine, then runs ruff, mypy and the test suite.
 # Usage: scripts/test.sh [pytest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +21,6 @@ fi
 .venv/bin/python -m pip install -q -e '.[dev]'
 
 .venv/bin/ruff check .
+.venv/bin/mypy --strict sip_edge
+.venv/bin/mypy voxsim mock_api
 .venv/bin/python -m pytest "$@"

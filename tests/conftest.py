@@ -39,6 +39,11 @@ class Receiver:
     statuses: list[int] = field(default_factory=list)
     got: asyncio.Event = field(default_factory=asyncio.Event)
 
+    @property
+    def callbacks(self) -> list[Any]:
+        """Every callback of every POST in arrival order (a body is `{"callbacks": [...]}`)."""
+        return [c for _, _, body in self.posts for c in body.get("callbacks", [])]
+
     async def handle(self, request: web.Request) -> web.Response:
         self.posts.append((time.monotonic(), dict(request.headers), await request.json()))
         self.got.set()

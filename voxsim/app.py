@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from mock_api import console, control, media_resources, sessions_http
-from mock_api.app import build_app
+from mock_api.app import bound_port, build_app
 from mock_api.callbacks import CallbackSender
 from voxsim import bootstrap
 from voxsim.config import Settings
@@ -189,7 +189,6 @@ class Emulator:
         return f"{self.listeners['api_http']['url']}/_voxsim/sessions/{session_id}/log"
 
     def _listener(self, scheme: str, site: web.TCPSite) -> dict[str, Any]:
-        server = site._server  # aiohttp keeps the bound sockets here; port 0 needs the real port
-        port = server.sockets[0].getsockname()[1] if server and server.sockets else site._port
+        port = bound_port(site)  # port 0 binds any free port: the real one
         host = self.settings.advertised_host
         return {"host": self.settings.host, "port": port, "url": f"{scheme}://{host}:{port}"}

@@ -12,51 +12,22 @@ import asyncio
 import hashlib
 import shutil
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
-from aiohttp import web
 
 from sip_edge.auth import DigestServer
 from sip_edge.transport import free_port_pair
 from sip_edge.ua import UserAgent
+from tests.conftest import Receiver
 from voxsim.app import Emulator
 from voxsim.testing import ephemeral_settings
 
 pytestmark = pytest.mark.sipp
 
 SIPP_SCENARIO = Path(__file__).parents[2] / "sip_edge" / "sipp" / "registrar_flaky.xml"
-
-
-@dataclass
-class Receiver:
-    url: str = ""
-    callbacks: list[dict[str, Any]] = field(default_factory=list)
-
-    async def handle(self, request: web.Request) -> web.Response:
-        assert request.content_type == "application/json"
-        self.callbacks.extend((await request.json())["callbacks"])
-        return web.Response(text="OK")
-
-
-@pytest_asyncio.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    state = Receiver()
-    app = web.Application()
-    app.router.add_post("/voximplant", state.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    state.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/voximplant"  # type: ignore[union-attr]
-    try:
-        yield state
-    finally:
-        await runner.cleanup()
 
 
 async def until(check: Callable[[], Awaitable[Any]], timeout: float = 10.0) -> Any:
