@@ -73,7 +73,7 @@ def registrations_section(store: Store, account_id: int) -> str:
         state = '<span class="ok">registered</span>' if reg.successful else \
             f'<span class="bad">{esc(reg.status_code or "")} {esc(reg.error_message)}</span>'
         rows.append([esc(reg.sip_registration_id), f"<code>{esc(reg.sip_username)}@{esc(reg.proxy)}</code>", state,
-                     esc(reg.rule_name or reg.user_name or "")])
+                     esc(reg.binding.rule_name or reg.binding.user_name or "")])
     return "<h2>SIP registrations</h2>" + table(["id", "registration", "status", "bound to"], rows, "none")
 
 

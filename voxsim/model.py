@@ -8,9 +8,10 @@ UTC and dates as `YYYY-MM-DD`, because the official Python client strptimes exac
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 DOMAIN_SUFFIX = "voximplant.com"
 
@@ -199,6 +200,21 @@ class WhiteListItem(Record):
         return info
 
 
+@dataclass
+class Binding:
+    """What a SIP registration is bound to (ids checked, names as they were when bound)."""
+
+    application_id: int | None = None
+    application_name: str = ""
+    rule_id: int | None = None
+    rule_name: str = ""
+    user_id: int | None = None
+    user_name: str = ""
+
+
+BINDING_FIELDS = ("application_id", "application_name", "rule_id", "rule_name", "user_id", "user_name")
+
+
 class SipRegistration(Record):
     sip_registration_id: int
     account_id: int
@@ -209,12 +225,7 @@ class SipRegistration(Record):
     password: str = ""
     is_persistent: bool = True
     deactivated: bool = False
-    application_id: int | None = None
-    application_name: str = ""
-    rule_id: int | None = None
-    rule_name: str = ""
-    user_id: int | None = None
-    user_name: str = ""
+    binding: Binding = Field(default_factory=Binding)
     # What the SIP side last saw; until it registers, the record says so truthfully.
     successful: bool = False
     in_progress: bool = False
@@ -248,11 +259,11 @@ class SipRegistration(Record):
         if self.error_message:
             info["error_message"] = self.error_message
         for key in ("application_id", "rule_id", "user_id"):
-            if getattr(self, key) is not None:
-                info[key] = getattr(self, key)
+            if getattr(self.binding, key) is not None:
+                info[key] = getattr(self.binding, key)
         for key in ("application_name", "rule_name", "user_name"):
-            if getattr(self, key):
-                info[key] = getattr(self, key)
+            if getattr(self.binding, key):
+                info[key] = getattr(self.binding, key)
         return info
 
 

@@ -183,19 +183,20 @@ class InboundRouter:
         reg = next((r for r in store.active_sip_registrations() if r.sip_registration_id == reg_id), None)
         if reg is None:
             raise Refusal(404, f"Not Found - SIP registration {reg_id} is gone")
-        if reg.application_id is None or (reg.rule_id is None and reg.user_id is None):
+        bound = reg.binding
+        if bound.application_id is None or (bound.rule_id is None and bound.user_id is None):
             raise Refusal(404, f"Not Found - SIP registration {reg_id} is not bound to a rule or a user")
         callerid, display = from_.uri.user or "", from_.display_name or ""
         try:
             account = store.get_account(reg.account_id)
-            app = store.find_application(reg.account_id, application_id=reg.application_id)
+            app = store.find_application(reg.account_id, application_id=bound.application_id)
             if app is None:
                 raise Refusal(404, f"Not Found - SIP registration {reg_id}: no application")
-            if reg.rule_id is None:  # bound to a user: the call goes to that user (forwardCallToUser)
-                user = store.get_user(reg.account_id, user_id=reg.user_id, application_id=app.application_id)
+            if bound.rule_id is None:  # bound to a user: the call goes to that user (forwardCallToUser)
+                user = store.get_user(reg.account_id, user_id=bound.user_id, application_id=app.application_id)
                 return Inbound(None, "sip", callerid, display, extra={"reg_id": reg_id},
                                to_user=ToUser(account, app, user, reg_id))
-            rule = store.get_rule(reg.account_id, rule_id=reg.rule_id)
+            rule = store.get_rule(reg.account_id, rule_id=bound.rule_id)
         except (KeyError, VoxError) as exc:
             raise Refusal(404, f"Not Found - SIP registration {reg_id}: {exc}") from exc
         route = Route(account, app, rule, _user_part(request_uri))

@@ -31,7 +31,7 @@ from voxsim.errors import (
     invalid,
     specify,
 )
-from voxsim.model import Application, Rule, SipRegistration, User
+from voxsim.model import BINDING_FIELDS, Application, Binding, Rule, SipRegistration, User
 from voxsim.store.base import StoreBase
 from voxsim.store.db import DATE_FORMAT, timestamp, utcnow
 
@@ -144,18 +144,6 @@ def parse_status_codes(text: str) -> list[tuple[int, int]]:
 
 
 @dataclass
-class Binding:
-    """What a registration is bound to (ids checked, names as they were when bound)."""
-
-    application_id: int | None = None
-    application_name: str = ""
-    rule_id: int | None = None
-    rule_name: str = ""
-    user_id: int | None = None
-    user_name: str = ""
-
-
-@dataclass
 class BindRequest:
     """The `application_*`, `rule_*` and `user_*` alternatives of a request (at most one of each pair)."""
 
@@ -195,6 +183,7 @@ class RegistrationFilter:
     status_codes: Sequence[tuple[int, int]] | None = None
 
     def matches(self, reg: SipRegistration) -> bool:
+        bound = reg.binding
         checks = (
             self.sip_registration_id is None or reg.sip_registration_id == self.sip_registration_id,
             not self.sip_username or self.sip_username.lower() in reg.sip_username.lower(),
@@ -202,11 +191,11 @@ class RegistrationFilter:
             self.successful is None or reg.successful == self.successful,
             self.is_persistent is None or reg.is_persistent == self.is_persistent,
             self.in_progress is None or reg.in_progress == self.in_progress,
-            self.is_bound_to_application is None or (reg.application_id is not None) == self.is_bound_to_application,
-            self.application_ids is None or reg.application_id in self.application_ids,
-            self.rule_ids is None or reg.rule_id in self.rule_ids,
-            self.rule_names is None or reg.rule_name in self.rule_names,
-            self.user_ids is None or reg.user_id in self.user_ids,
+            self.is_bound_to_application is None or (bound.application_id is not None) == self.is_bound_to_application,
+            self.application_ids is None or bound.application_id in self.application_ids,
+            self.rule_ids is None or bound.rule_id in self.rule_ids,
+            self.rule_names is None or bound.rule_name in self.rule_names,
+            self.user_ids is None or bound.user_id in self.user_ids,
             self.proxies is None or reg.proxy.lower() in {p.lower() for p in self.proxies},
             self.status_codes is None or (reg.status_code is not None and any(
                 low <= reg.status_code <= high for low, high in self.status_codes)),
@@ -293,7 +282,7 @@ class SipRegistrationsMixin(StoreBase):
             changes["password"] = password
         binding = None
         if bind is not None and bind.given:
-            binding = self._resolve_binding(account_id, bind, fallback_application=current.application_id)
+            binding = self._resolve_binding(account_id, bind, fallback_application=current.binding.application_id)
         with self.db.tx():
             if changes:
                 # New credentials or registrar: what the SIP side saw before no longer applies.
@@ -321,7 +310,7 @@ class SipRegistrationsMixin(StoreBase):
             if not bind.given:
                 raise specify("application_id")
             current = self.get_sip_registration(account_id, reg_id)
-            binding = self._resolve_binding(account_id, bind, fallback_application=current.application_id)
+            binding = self._resolve_binding(account_id, bind, fallback_application=current.binding.application_id)
             with self.db.tx():
                 self._write_binding(account_id, reg_id, binding)
             return
@@ -362,32 +351,33 @@ class SipRegistrationsMixin(StoreBase):
     def _present(self, row: dict[str, Any]) -> SipRegistration:
         for name in BOOL_COLUMNS:
             row[name] = bool(row[name])
-        reg = SipRegistration(**row)
-        self._refresh_binding(reg)
+        binding = Binding(**{name: row.pop(name) for name in BINDING_FIELDS})
+        reg = SipRegistration(**row, binding=binding)
+        self._refresh_binding(reg.binding, reg.account_id)
         return reg
 
-    def _refresh_binding(self, reg: SipRegistration) -> None:
+    def _refresh_binding(self, binding: Binding, account_id: int) -> None:
         """Today's names of what a registration is bound to; what no longer exists is unbound."""
-        if reg.application_id is None:
+        if binding.application_id is None:
             return
-        app = self.find_application(reg.account_id, application_id=reg.application_id)
+        app = self.find_application(account_id, application_id=binding.application_id)
         if app is None:  # the application is gone, and the binding with it
-            reg.application_id = reg.rule_id = reg.user_id = None
-            reg.application_name = reg.rule_name = reg.user_name = ""
+            binding.application_id = binding.rule_id = binding.user_id = None
+            binding.application_name = binding.rule_name = binding.user_name = ""
             return
-        reg.application_name = app.application_name
-        if reg.rule_id is not None:
+        binding.application_name = app.application_name
+        if binding.rule_id is not None:
             try:
-                reg.rule_name = self.get_rule(reg.account_id, rule_id=reg.rule_id,
-                                              application_id=app.application_id).rule_name
+                binding.rule_name = self.get_rule(account_id, rule_id=binding.rule_id,
+                                                  application_id=app.application_id).rule_name
             except VoxError:
-                reg.rule_id, reg.rule_name = None, ""
-        if reg.user_id is not None:
+                binding.rule_id, binding.rule_name = None, ""
+        if binding.user_id is not None:
             try:
-                reg.user_name = self.get_user(reg.account_id, user_id=reg.user_id,
-                                              application_id=app.application_id).user_name
+                binding.user_name = self.get_user(account_id, user_id=binding.user_id,
+                                                  application_id=app.application_id).user_name
             except VoxError:
-                reg.user_id, reg.user_name = None, ""
+                binding.user_id, binding.user_name = None, ""
 
     def _write_binding(self, account_id: int, reg_id: int, binding: Binding) -> None:
         if binding.user_id is not None:  # one registration per user: the previous one lets go
