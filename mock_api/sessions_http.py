@@ -32,7 +32,7 @@ def _error(status: int, message: str) -> web.Response:
 
 async def media_session_request(request: web.Request) -> web.Response:
     services = _services(request)
-    session_id = services.sessions.session_for_access(request.match_info["token"], request.match_info["secret"])
+    session_id = services.session_starter.session_for_access(request.match_info["token"], request.match_info["secret"])
     if session_id is None:
         return web.Response(status=404, text="no such media session")
     body = await request.text() if request.can_read_body else ""
@@ -66,8 +66,8 @@ async def simulate_call(request: web.Request) -> web.Response:
         return _error(400, "'to' (a SIP URI) is required and 'headers' must be an object")
     services = _services(request)
     try:
-        route = services.sessions.route(to_uri)
-        session = await services.sessions.start_for_call(route, initiator_address=SIMULATED_SOURCE)
+        route = services.session_starter.route(to_uri)
+        session = await services.session_starter.start_for_call(route, initiator_address=SIMULATED_SOURCE)
     except Refusal as error:
         return _error(error.status, error.reason)
     caller = await services.runtime.simulate_call(

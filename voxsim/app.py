@@ -60,7 +60,7 @@ class Emulator:
         self.sip_registrations: RegistrationManager | None = None
         self.runtime: Runtime | None = None
         self.recorder: StoreRecorder | None = None
-        self.sessions: SessionStarter
+        self.session_starter: SessionStarter
         self._tempdir: str | None = None
         self.store: Store
         self.files: StateFiles
@@ -157,7 +157,7 @@ class Emulator:
         self.recorder = StoreRecorder(self.store)
         self.runtime = Runtime(self.settings.runtime, recorder=self.recorder)
         await self.runtime.start()
-        self.sessions = SessionStarter(
+        self.session_starter = SessionStarter(
             self.store, self.runtime, http_base=lambda: self.listeners["api_http"]["url"],
             https_base=lambda: self.listeners["api_https"]["url"], log_url=self.session_log_url,
             advertised_host=self.settings.advertised_host)
@@ -165,7 +165,7 @@ class Emulator:
     async def _start_sip(self) -> None:
         assert self.runtime is not None
         edge_settings = self._edge_settings()
-        services = EdgeServices(self.store, self.sessions)
+        services = EdgeServices(self.store, self.session_starter)
         self.sip = SipEdge(self.settings.host, self.settings.sip_port, self.settings.sips_port,
                            self.server_ssl_context(), advertised_host=self.settings.advertised_host,
                            settings=edge_settings, services=services)

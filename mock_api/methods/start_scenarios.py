@@ -45,9 +45,9 @@ async def start_scenarios(ctx: Context, p: Params) -> Reply:
     custom_data = p.text("script_custom_data") or p.text("custom_data") or ""
     if ctx.services is None:
         raise RuntimeError("StartScenarios needs a running emulator")
-    sessions = ctx.services.sessions
-    session = await sessions.start(ctx.account, application, rule, custom_data=custom_data, user_id=user_id,
+    starter = ctx.services.session_starter
+    session = await starter.start(ctx.account, application, rule, custom_data=custom_data, user_id=user_id,
                                    initiator_address=ctx.remote or "127.0.0.1")
-    http_url, https_url = sessions.access_urls(session.session_id)
+    http_url, https_url = starter.access_urls(session.session_id)
     return ok(media_session_access_url=http_url, media_session_access_secure_url=https_url,
               call_session_history_id=session.session_id)

@@ -103,7 +103,7 @@ def provision(em: Emulator, script: str, *, pattern: str = ".*", app_name: str =
 
 async def run(em: Emulator, expr: str, **kwargs: Any) -> Session:
     app, rule = provision(em, dial_script(expr, **kwargs), app_name=f"out{next(_n)}")
-    return await em.sessions.start(em.account, app, rule)
+    return await em.session_starter.start(em.account, app, rule)
 
 
 def events(session: Session) -> list[str]:
@@ -176,7 +176,7 @@ async def test_hangup_while_ringing_sends_cancel(emulator: Emulator, far: Far) -
         call.addEventListener(CallEvents.Ringing, () => call.hangup());
         call.addEventListener(CallEvents.Failed, (e) => Logger.write('failed ' + e.code));
       }});""", app_name="cancel")
-    session = await emulator.sessions.start(emulator.account, app, rule)
+    session = await emulator.session_starter.start(emulator.account, app, rule)
     call = await far.wait_call()
     assert await call.wait_ended(3) == "rejected 487"
     await session.wait_until(lambda: any(line.endswith("failed 487") for line in session.log.lines))
@@ -233,7 +233,7 @@ async def test_messages_both_ways_on_an_outbound_call(emulator: Emulator, far: F
         call.addEventListener(CallEvents.Connected, () => call.sendInfo('application/x-a', 'body', {{'X-I': '1'}}));
         call.addEventListener(CallEvents.MessageReceived, (e) => call.sendMessage('got ' + e.text));
       }});""", app_name="msgs")
-    await emulator.sessions.start(emulator.account, app, rule)
+    await emulator.session_starter.start(emulator.account, app, rule)
     call = await far.wait_call()
     await call.confirmed.wait()
     await call.request("MESSAGE", body=b"ping", content_type="text/plain")
@@ -316,7 +316,7 @@ async def test_call_user_forks_to_every_contact(emulator: Emulator) -> None:
 
     answering.ua.on_invite = answer_later
     try:
-        session = await emulator.sessions.start(emulator.account, app, rule)
+        session = await emulator.session_starter.start(emulator.account, app, rule)
         await session.wait_for_event("Call.Connected")
         assert await ringing.calls[0].wait_ended(3) == "rejected 487"
         invite = answering.calls[0].invite

@@ -589,7 +589,7 @@ async def test_outbound_history_records_the_from_user_the_edge_sends(emulator: E
                  (f"'sip:1001', {{regId: {reg.sip_registration_id}}}", "200")]
         for args, from_user in cases:
             app, rule = provision(emulator, CALL_ON_START % args, app_name=f"out{next(_names)}")
-            session = await emulator.sessions.start(emulator.account, app, rule)
+            session = await emulator.session_starter.start(emulator.account, app, rule)
             await session.wait_finished(3)
             assert far.calls[-1].invite.from_.uri.user == from_user
             record, = store.calls_of([session.session_id])[session.session_id]
