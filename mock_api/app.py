@@ -112,16 +112,9 @@ async def dispatch(request: web.Request, name: str, values: dict[str, str]) -> w
 
 
 def bound_port(site: web.TCPSite) -> int:
-    """The port a started site listens on: the one the system chose when it was asked for port 0.
-
-    `TCPSite.port` answers that since aiohttp 3.14 (https://github.com/aio-libs/aiohttp/pull/12184); before,
-    it did not exist and only the site's (private) server sockets knew, so older versions read those.
-    """
-    port = getattr(site, "port", None)
-    if isinstance(port, int):
-        return port
-    server = site._server
-    return server.sockets[0].getsockname()[1] if server and server.sockets else site._port  # type: ignore[attr-defined]
+    """The port a started site listens on: the one the system chose when it was asked for port 0
+    (`TCPSite.port`, aiohttp 3.14 and later: https://github.com/aio-libs/aiohttp/pull/12184)."""
+    return site.port
 
 
 def services_of(app: web.Application) -> EmulatorServices:
