@@ -78,6 +78,7 @@ async def test_method_names_match_case_insensitively(base, key):
 @pytest.mark.parametrize("params", [
     {"account_id": "1000001", "api_key": "wrong"},
     {"account_id": "999", "api_key": "x"},
+    {"account_id": "99999999999999999999999", "api_key": "x"},  # beyond SQLite's integers
     {"account_id": "not-a-number", "api_key": "x"},
     {"api_key": "x"},
     {},
@@ -85,6 +86,12 @@ async def test_method_names_match_case_insensitively(base, key):
 async def test_wrong_or_missing_key_is_refused(base, params):
     reply = await call("GET", f"{base}/platform_api/GetAccountInfo", params=params)
     assert reply == {"error": {"code": 100, "msg": "Authorization failed"}}
+
+
+async def test_an_id_beyond_sqlite_integers_is_just_unknown(base, key):
+    reply = await call("GET", f"{base}/platform_api/GetApplications",
+                       params={**key, "application_id": "99999999999999999999999"})
+    assert reply == {"result": [], "total_count": 0, "count": 0}
 
 
 def mint(credentials: dict, *, iat: float | None = None, exp: float | None = None, iss=None,

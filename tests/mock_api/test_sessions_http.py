@@ -62,6 +62,9 @@ async def test_simulate_errors(voxsim_emulator, ivr_app):
     assert status == 404 and "no rule" in body["error"]
     status, _ = await request("POST", f"{base}/_voxsim/simulate/call", json={"to": "sip:1@nowhere.example"})
     assert status == 404
+    status, body = await request("POST", f"{base}/_voxsim/simulate/call",
+                                 json={"to": "sip:1#99999999999999999999999#100@sip.voximplant.com"})
+    assert status == 404 and "no such application" in body["error"]
     status, _ = await request("POST", f"{base}/_voxsim/simulate/call", data="not json")
     assert status == 400
     status, _ = await request("POST", f"{base}/_voxsim/simulate/calls/nope/dtmf", json={"digits": "1"})

@@ -77,15 +77,28 @@ class Database:
         return int(cur.lastrowid or 0)
 
     def all(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        return [dict(row) for row in self.conn.execute(sql, args)]
+        return [dict(row) for row in self.conn.execute(sql, _bindable(args))]
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> dict[str, Any] | None:
-        row = self.conn.execute(sql, args).fetchone()
+        row = self.conn.execute(sql, _bindable(args)).fetchone()
         return dict(row) if row is not None else None
 
     def scalar(self, sql: str, args: Sequence[Any] = ()) -> Any:
-        row = self.conn.execute(sql, args).fetchone()
+        row = self.conn.execute(sql, _bindable(args)).fetchone()
         return row[0] if row is not None else None
 
     def executescript(self, sql: str) -> None:
         self.conn.executescript(sql)
+
+
+_SQLITE_INT = 2**63 - 1
+
+
+def _bindable(args: Sequence[Any]) -> Sequence[Any]:
+    """Query arguments SQLite accepts. A client's id beyond SQLite's 64-bit integers (`account_id=999...`,
+    `1#99999999999999999999#100@sip.voximplant.com`) would raise OverflowError; as a REAL it compares
+    numerically, so `id = ?` matches no row and the caller answers "not found", as for any unknown id."""
+    if not any(type(a) is int and abs(a) > _SQLITE_INT for a in args):
+        return args
+    return [float(a) if type(a) is int and abs(a) > _SQLITE_INT else a for a in args]
+

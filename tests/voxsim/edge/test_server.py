@@ -300,6 +300,8 @@ async def test_unknown_address_no_rule_and_no_scenario_are_404(emulator: Emulato
     app, _ = provision(emulator, pattern="1.*")
     assert (await refused(emulator, pbx, "sip:1@nowhere.voxsim.voximplant.com")).status == 404
     assert (await refused(emulator, pbx, "sip:1@127.0.0.1")).status == 404
+    huge = "99999999999999999999999"  # beyond SQLite's integers: an unknown id like any other
+    assert (await refused(emulator, pbx, f"sip:{huge}#{huge}#100@sip.voximplant.com")).status == 404
     no_rule = await refused(emulator, pbx, f"sip:2@{app.domain}")
     assert no_rule.status == 404 and "no rule" in no_rule.reason
     provision(emulator, None, pattern="3.*")
