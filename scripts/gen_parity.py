@@ -74,11 +74,12 @@ call with digest (401/407, realm = the application's domain); SIP registrations 
 it to their rule or user; `callSIP` in every form (UDP, TCP, TLS, digest, `outProxy`, `regId`), `callUser`
 forked to every contact, `callPSTN` through a configurable gateway; `easyProcess` and the forward helpers;
 MESSAGE and INFO inside calls; DTMF by SIP INFO (`ToneReceived` type "3") and by RFC 2833/4733
-telephone-events on the call's RTP port (`ToneReceived` type "1", once per key press); OPTIONS keep-alives;
-UDP, TCP and TLS.
+telephone-events on the call's RTP port (`ToneReceived` type "1", once per key press); RTP out on every
+answered call or early media (G.711 in the negotiated codec, 20 ms packets from one media clock, symmetric
+RTP; silence for now); OPTIONS keep-alives; UDP, TCP and TLS.
 
-Not emulated: audio (each call gets a real RTP port; apart from telephone-events its packets are dropped:
-in-band DTMF is not decoded, no playback, recording or relay between legs); re-INVITE and hold relaying
+Not emulated yet: audio content (what voxsim sends is silence; what arrives, apart from telephone-events,
+is dropped: in-band DTMF is not decoded, no playback, speech, recording or relay between legs; no RTCP); re-INVITE and hold relaying
 (a re-INVITE is answered with the call's own SDP); REFER (`transferTo`), PRACK, session timers; DNS SRV/NAPTR (targets
 are IP addresses or names with ports); MESSAGE outside a dialog (501); `callUserDirect` behaves like
 `callUser`; `callConference` fails with 501.

@@ -2,6 +2,8 @@
 
 Sans-IO: it parses bytes and imports nothing of voxsim.
 
+- `build_rtp(payload_type, sequence, timestamp, ssrc, payload, marker=False)` -> the datagram (no CSRCs,
+  no extension, no padding).
 - `parse_rtp(data)` -> `RtpPacket` (version 2 only; CSRCs, header extension and padding removed from the
   payload) or None for anything malformed.
 - `parse_telephone_event(payload)` -> `TelephoneEvent` (event, end bit, volume, duration) or None.
@@ -21,7 +23,8 @@ import struct
 from collections import deque
 from dataclasses import dataclass
 
-__all__ = ["DTMF_EVENTS", "DtmfDetector", "RtpPacket", "TelephoneEvent", "parse_rtp", "parse_telephone_event"]
+__all__ = ["DTMF_EVENTS", "DtmfDetector", "RtpPacket", "TelephoneEvent", "build_rtp", "parse_rtp",
+           "parse_telephone_event"]
 
 DTMF_EVENTS = "0123456789*#ABCD"  # RFC 4733 3.2: events 0-15
 _HEADER = struct.Struct("!BBHII")
@@ -54,6 +57,13 @@ class TelephoneEvent:
     def key(self) -> str | None:
         """The DTMF key of events 0-15, None for other events (tones, trunk signals)."""
         return DTMF_EVENTS[self.event] if self.event < len(DTMF_EVENTS) else None
+
+
+def build_rtp(payload_type: int, sequence: int, timestamp: int, ssrc: int, payload: bytes, *,
+              marker: bool = False) -> bytes:
+    """An RTP version 2 packet (RFC 3550 5.1); sequence and timestamp wrap at 16 and 32 bits."""
+    second = (0x80 if marker else 0) | (payload_type & 0x7F)
+    return _HEADER.pack(0x80, second, sequence & 0xFFFF, timestamp & 0xFFFFFFFF, ssrc & 0xFFFFFFFF) + payload
 
 
 def parse_rtp(data: bytes) -> RtpPacket | None:

@@ -24,6 +24,7 @@ from voxsim.edge.outbound_registrations import RegistrationManager, Registration
 from voxsim.edge.server import EdgeServices, SipEdge
 from voxsim.edge.settings import EdgeSettings
 from voxsim.keys import StateFiles, ensure_tls
+from voxsim.media.clock import MediaClock
 from voxsim.model import Account
 from voxsim.recording import StoreRecorder
 from voxsim.runtime import Runtime
@@ -56,6 +57,7 @@ class Emulator:
         self.listeners: dict[str, dict[str, Any]] = {}
         self._runner: web.AppRunner | None = None
         self.sip: SipEdge | None = None
+        self.media_clock = MediaClock()
         self.callbacks: CallbackSender | None = None
         self.sip_registrations: RegistrationManager | None = None
         self.runtime: Runtime | None = None
@@ -110,6 +112,7 @@ class Emulator:
         if self.sip is not None:
             await self.sip.stop()
             self.sip = None
+        await self.media_clock.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -166,9 +169,10 @@ class Emulator:
         assert self.runtime is not None
         edge_settings = self._edge_settings()
         services = EdgeServices(self.store, self.session_starter)
+        self.media_clock.start()
         self.sip = SipEdge(self.settings.host, self.settings.sip_port, self.settings.sips_port,
                            self.server_ssl_context(), advertised_host=self.settings.advertised_host,
-                           settings=edge_settings, services=services)
+                           settings=edge_settings, services=services, media_clock=self.media_clock)
         self.listeners.update(await self.sip.start())
         self.runtime.dialer = SipDialer(self.sip)
 

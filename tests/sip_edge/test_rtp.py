@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sip_edge.rtp import DtmfDetector, RtpPacket, TelephoneEvent, parse_rtp, parse_telephone_event
+from sip_edge.rtp import DtmfDetector, RtpPacket, TelephoneEvent, build_rtp, parse_rtp, parse_telephone_event
 
 
 def rtp(payload: bytes, *, pt: int = 101, seq: int = 1, ts: int = 1000, ssrc: int = 0x1234, marker: bool = False,
@@ -131,3 +131,12 @@ def test_sipp_captures_are_one_press_each(name: str, key: str) -> None:
     assert len(packets) == 10  # start, six updates, the end three times
     detector = DtmfDetector()
     assert [k for k in (detector.feed(p, 101) for p in packets) if k] == [key]
+
+
+def test_build_rtp_round_trips_and_wraps() -> None:
+    data = build_rtp(8, 65537, 2**32 + 160, 0xDEADBEEF, b"\xd5" * 160, marker=True)
+    packet = parse_rtp(data)
+    assert packet is not None and len(data) == 172
+    assert (packet.payload_type, packet.sequence, packet.timestamp, packet.ssrc, packet.marker) == (
+        8, 1, 160, 0xDEADBEEF, True)
+    assert packet.payload == b"\xd5" * 160

@@ -41,7 +41,7 @@ from typing import Any
 
 from sip_edge.message import Request, Response, make_response
 from sip_edge.rtp import DtmfDetector
-from sip_edge.sdp import TELEPHONE_EVENT_PT, build_sdp, parse_sdp
+from sip_edge.sdp import TELEPHONE_EVENT_PT, MediaDescription, build_sdp, parse_sdp
 from sip_edge.transport import Address
 from sip_edge.ua import CallFailed, InviteDialog, InviteHandle, UserAgent
 from voxsim.edge.media_port import MediaPort
@@ -264,6 +264,11 @@ class SipLeg:
         self._dtmf, self._dtmf_pt = DtmfDetector(), payload_type
         self.media.on_datagram = self._on_rtp
 
+    def _send_rtp(self, peer: MediaDescription | None, codec: tuple[int, str] | None) -> None:
+        """Start the call's RTP towards `peer` (the far end's SDP) with `codec` (payload type, name)."""
+        if self.media is not None and peer is not None and codec is not None and peer.host and peer.port:
+            self.media.start_sending((peer.host, peer.port), *codec)
+
     def _on_rtp(self, data: bytes) -> None:
         if self.closed or self._dtmf is None or self._dtmf_pt is None:
             return
@@ -331,6 +336,7 @@ class SipInboundLeg(SipLeg):
         self.ack_timeout = ack_timeout
         self.offer = parse_sdp(sip.invite.body) if sip.invite.body else None
         self._sdp: bytes | None = None
+        self._codec: tuple[int, str] | None = None  # the payload type and name our answer chose
         self._connected_reported = False
         self._watch(sip)
         if sip.ended.is_set():  # gone before we were watching
@@ -351,6 +357,7 @@ class SipInboundLeg(SipLeg):
             if not codecs:
                 return None
         self._sdp = build_sdp(self.advertised_host, media.port, codecs, event, session_id=self._sdp_id)
+        self._codec = codecs[0] if self.offer is not None else None  # without an offer, the ACK's answer decides
         self._hear_dtmf(event)  # the far end sends events with the payload type of our SDP
         return self._sdp
 
@@ -376,6 +383,7 @@ class SipInboundLeg(SipLeg):
             return
         sip.local_sdp = sdp
         sip.answer(sdp, headers=wire_headers(headers))
+        self._send_rtp(self.offer, self._codec)
         ended = asyncio.ensure_future(sip.ended.wait())
         confirmed = asyncio.ensure_future(sip.confirmed.wait())
         try:
@@ -451,6 +459,8 @@ class SipInboundLeg(SipLeg):
         if self._unanswered():
             assert self.sip is not None
             self.sip.ring(183, "Session Progress", headers=wire_headers(headers), sdp=sdp)
+            if sdp is not None:
+                self._send_rtp(self.offer, self._codec)
 
 
 @dataclass
@@ -532,6 +542,7 @@ class SipOutboundLeg(SipLeg):
                 other.cancel()
         headers = scenario_headers_of(call.response) if call.response is not None else {}
         self._hear_dtmf_if_answered(call.remote_sdp)
+        self._send_rtp_to_answer(call.remote_sdp)
         if not self.audio_started:
             self.audio_started = True
             self.report(CALL_AUDIO_STARTED, {"headers": headers})
@@ -548,9 +559,16 @@ class SipOutboundLeg(SipLeg):
             self.report(CALL_RINGING, {"headers": headers})
         if response.body:
             self._hear_dtmf_if_answered(response.body)
+            self._send_rtp_to_answer(response.body)
         if response.body and not self.audio_started:
             self.audio_started = True
             self.report(CALL_AUDIO_STARTED, {"headers": headers})
+
+    def _send_rtp_to_answer(self, sdp: bytes | None) -> None:
+        """RTP to the callee with the first of our codecs its answer kept."""
+        answer = parse_sdp(sdp) if sdp else None
+        codecs = answer.g711() if answer is not None else []
+        self._send_rtp(answer, codecs[0] if codecs else None)
 
     def _hear_dtmf_if_answered(self, sdp: bytes | None) -> None:
         """The callee's SDP kept telephone-event: it sends events with the payload type we offered."""

@@ -1,8 +1,10 @@
-"""The UDP port of one call's RTP: reserved on the edge's address, counting and handing on what arrives.
+"""The UDP port of one call's RTP: reserved on the edge's address; what arrives, and what voxsim sends.
 
 `MediaPorts` reserves them (an even port from the `rtp_ports` range, or any free one); a leg asks it for
 its port when it first needs one (answer, early media, an outbound offer). What arrives goes to the
-port's `on_datagram` (the leg's RFC 2833 DTMF detector today); audio belongs to the media work.
+port's `on_datagram` (the leg's RFC 2833 DTMF detector). Once the SDPs agree on a codec the leg calls
+`start_sending`: an `RtpSender` on the emulator's one `MediaClock` sends 20 ms G.711 packets (silence
+until the media work plays audio), to where the peer's packets come from once they do.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import logging
 import random
 from collections.abc import Callable
 from typing import Any
+
+from voxsim.media.clock import MediaClock, RtpSender
 
 __all__ = ["MediaPort", "MediaPorts"]
 
@@ -25,10 +29,14 @@ class _RtpSink(asyncio.DatagramProtocol):
         self.packets = 0
         self.last_source: tuple[str, int] | None = None
         self.on_datagram: Callable[[bytes], None] | None = None
+        self.sender: RtpSender | None = None
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         self.packets += 1
-        self.last_source = (addr[0], addr[1])
+        source = (str(addr[0]), int(addr[1]))
+        if source != self.last_source and self.sender is not None:
+            self.sender.heard_from(source)
+        self.last_source = source
         if self.on_datagram is not None:
             try:
                 self.on_datagram(data)
@@ -43,14 +51,17 @@ class MediaPort:
     `close()` releases it.
     """
 
-    def __init__(self, transport: asyncio.DatagramTransport, sink: _RtpSink, host: str, port: int) -> None:
+    def __init__(self, transport: asyncio.DatagramTransport, sink: _RtpSink, host: str, port: int,
+                 clock: MediaClock | None = None) -> None:
         self.transport = transport
         self.sink = sink
         self.host = host
         self.port = port
+        self.clock = clock
 
     @classmethod
-    async def open(cls, host: str, ports: tuple[int, int] = (0, 0), attempts: int = 50) -> MediaPort:
+    async def open(cls, host: str, ports: tuple[int, int] = (0, 0), attempts: int = 50,
+                   clock: MediaClock | None = None) -> MediaPort:
         loop = asyncio.get_running_loop()
         low, high = ports
         candidates = [0] if not low else [random.randrange(low + low % 2, max(high, low + 2), 2)
@@ -63,7 +74,7 @@ class MediaPort:
                 error = exc
                 continue
             port = transport.get_extra_info("sockname")[1]
-            return cls(transport, sink, host, port)
+            return cls(transport, sink, host, port, clock)
         raise OSError(f"no free RTP port in {low}-{high} on {host}: {error}")
 
     @property
@@ -79,10 +90,29 @@ class MediaPort:
         self.sink.on_datagram = callback
 
     @property
+    def sender(self) -> RtpSender | None:
+        return self.sink.sender
+
+    def start_sending(self, remote: tuple[str, int], payload_type: int, encoding: str) -> None:
+        """RTP out to `remote` (from the peer's SDP) with the negotiated codec, on the media clock; once.
+        A port without a clock (a leg tested alone) sends nothing."""
+        if self.clock is None or self.sink.sender is not None or self.closed or not remote[1]:
+            return
+        sender = RtpSender(self._send, self.sink.last_source or remote, payload_type, encoding)
+        self.sink.sender = sender
+        self.clock.add(sender)
+
+    def _send(self, packet: bytes, remote: tuple[str, int]) -> None:
+        if not self.transport.is_closing():
+            self.transport.sendto(packet, remote)
+
+    @property
     def closed(self) -> bool:
         return self.transport.is_closing()
 
     def close(self) -> None:
+        if self.sink.sender is not None and self.clock is not None:
+            self.clock.remove(self.sink.sender)
         if not self.transport.is_closing():
             self.transport.close()
 
@@ -90,9 +120,10 @@ class MediaPort:
 class MediaPorts:
     """Reserves RTP ports for calls on `host`, from `ports` (even numbers; (0, 0): any free port)."""
 
-    def __init__(self, host: str, ports: tuple[int, int] = (0, 0)) -> None:
+    def __init__(self, host: str, ports: tuple[int, int] = (0, 0), clock: MediaClock | None = None) -> None:
         self.host = host
         self.ports = ports
+        self.clock = clock
 
     async def open(self) -> MediaPort:
-        return await MediaPort.open(self.host, self.ports)
+        return await MediaPort.open(self.host, self.ports, clock=self.clock)

@@ -48,6 +48,7 @@ from voxsim.edge.outbound_registrations import normal_host
 from voxsim.edge.router import Inbound, InboundRouter, RegistrationMatcher, RouterStore
 from voxsim.edge.settings import EdgeSettings
 from voxsim.edge.user_registrar import UserDirectory, UserRegistrar
+from voxsim.media.clock import MediaClock
 from voxsim.routing import Refusal
 from voxsim.session_starter import FORWARD_TO_USER, SessionStarter
 
@@ -90,12 +91,13 @@ class SipEdge:
     port when TCP's is taken); `sips_port` 0 picks any free port. Without `ssl_context` there is no
     TLS listener. `advertised_host` is the address written in Contact headers and SDP (default:
     `host`). `client_ssl` is the context for TLS connections callSIP opens (default: from settings).
+    `media_clock` sends the calls' RTP (without one, calls receive RTP but send none).
     """
 
     def __init__(self, host: str, sip_port: int, sips_port: int, ssl_context: ssl.SSLContext | None, *,
                  handler: CallHandler | None = None, advertised_host: str | None = None,
                  settings: EdgeSettings | None = None, services: EdgeServices | None = None,
-                 client_ssl: ssl.SSLContext | None = None) -> None:
+                 client_ssl: ssl.SSLContext | None = None, media_clock: MediaClock | None = None) -> None:
         self.host = host
         self.sip_port = sip_port
         self.sips_port = sips_port
@@ -109,7 +111,7 @@ class SipEdge:
         self.services: EdgeServices | None = None
         self.registrar: UserRegistrar | None = None
         self.router: InboundRouter | None = None
-        self.media_ports = MediaPorts(host, self.settings.rtp_ports)
+        self.media_ports = MediaPorts(host, self.settings.rtp_ports, media_clock)
         self.legs: set[SipLeg] = set()
         self.session_legs: dict[int, SipInboundLeg] = {}  # session id -> its first inbound leg
         if services is not None:

@@ -1,0 +1,110 @@
+"""RTP from voxsim: an answered call gets 20 ms G.711 packets on the media clock, sent symmetric, until it ends.
+
+The phone is our own UserAgent for signalling and plain UDP sockets for its media, so the test reads every
+packet voxsim sends."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from sip_edge.rtp import RtpPacket, build_rtp, parse_rtp
+from sip_edge.sdp import parse_sdp
+from sip_edge.transaction import TimerConfig
+from sip_edge.transport import Address
+from sip_edge.ua import UserAgent
+from voxsim.app import Emulator
+from voxsim.runtime import RuntimeSettings
+
+from .conftest import start_edge_emulator
+
+ANSWER_AND_HOLD = r"""
+VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
+  e.call.addEventListener(CallEvents.Disconnected, () => VoxEngine.terminate());
+  e.call.answer();
+});
+"""
+
+
+def offer(port: int, payloads: str = "8 0 101") -> bytes:
+    return (f"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            f"m=audio {port} RTP/AVP {payloads}\r\na=rtpmap:101 telephone-event/8000\r\n").encode()
+
+
+def udp_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.setblocking(False)
+    return sock
+
+
+async def receive(sock: socket.socket, seconds: float) -> list[RtpPacket]:
+    loop, packets = asyncio.get_running_loop(), []
+    deadline = loop.time() + seconds
+    while (remaining := deadline - loop.time()) > 0:
+        try:
+            data = await asyncio.wait_for(loop.sock_recv(sock, 2048), remaining)
+        except TimeoutError:
+            break
+        packet = parse_rtp(data)
+        assert packet is not None, data
+        packets.append(packet)
+    return packets
+
+
+@pytest.fixture
+async def emulator(tmp_path: Path) -> AsyncIterator[Emulator]:
+    em = await start_edge_emulator(tmp_path, RuntimeSettings(pool_size=1, session_idle_timeout=5.0))
+    store, account_id = em.store, em.account.account_id
+    app = store.add_application(account_id, "media")
+    scenario = store.add_scenario(account_id, "answer", ANSWER_AND_HOLD, application_id=app.application_id)
+    store.add_rule(account_id, app.application_id, "all", ".*", scenario_ids=[scenario.scenario_id])
+    yield em
+    await em.stop()
+
+
+@pytest.fixture
+def media() -> Iterator[tuple[socket.socket, socket.socket]]:
+    first, second = udp_socket(), udp_socket()
+    yield first, second
+    first.close()
+    second.close()
+
+
+async def test_an_answered_call_hears_g711_every_20_ms_symmetric_until_the_end(
+        emulator: Emulator, media: tuple[socket.socket, socket.socket]) -> None:
+    first, second = media
+    phone = UserAgent(user="phone", timers=TimerConfig(trying_delay=0))
+    await phone.start(tcp=None)
+    try:
+        edge = Address("udp", "127.0.0.1", emulator.listeners["sip_udp"]["port"])
+        call = await phone.invite("sip:100@media.voxsim.voximplant.com", dest=edge,
+                                  sdp=offer(first.getsockname()[1]))
+        answer = parse_sdp(call.remote_sdp or b"")
+        assert answer is not None and answer.g711() == [(8, "PCMA")]
+
+        packets = await receive(first, 0.5)
+        assert len(packets) >= 15  # 25 in half a second, less what the loop's scheduling costs
+        assert {p.payload_type for p in packets} == {8} and packets[0].marker
+        assert all(p.payload == b"\xd5" * 160 for p in packets)  # A-law silence
+        for before, after in zip(packets, packets[1:], strict=False):
+            assert (after.sequence - before.sequence) % 65536 == 1
+            assert (after.timestamp - before.timestamp) % 2**32 == 160
+            assert after.ssrc == before.ssrc
+
+        # The phone's own RTP comes from another port: voxsim answers there from now on.
+        second.sendto(build_rtp(8, 1, 0, 1234, b"\xd5" * 160), ("127.0.0.1", answer.port))
+        await asyncio.sleep(0.1)
+        assert len(await receive(second, 0.3)) >= 8
+
+        await call.bye()
+        await asyncio.sleep(0.1)
+        await receive(second, 0.05)  # what was already on its way
+        assert await receive(second, 0.2) == []
+        assert emulator.media_clock.senders == set()
+    finally:
+        await phone.stop()

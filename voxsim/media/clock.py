@@ -1,0 +1,123 @@
+"""One media clock for every call: a single 20 ms tick sends each call's next RTP packet.
+
+`MediaClock` runs one asyncio task for the whole emulator, not a timer or task per call: every tick
+it asks each `RtpSender` for its next packet. The deadlines are absolute (start + n * ptime), so the
+stream keeps 50 packets a second however late a tick wakes; a tick that wakes more than a few
+periods late skips what it missed instead of bursting.
+
+An `RtpSender` is one call's outgoing stream: G.711 at 8 kHz, 160 samples per packet, its own SSRC,
+sequence and timestamp (random starts, RFC 3550 5.1). It sends to the address the peer's SDP gave
+until the peer's own packets arrive from elsewhere, then to where they come from (symmetric RTP, for
+peers behind NAT). Its audio comes from `source`, a callable giving the next 20 ms of PCM16 or None;
+with nothing to play it sends silence, so that phones and media-inactivity timers see a live stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from sip_edge.rtp import build_rtp
+from voxsim.media.g711 import CODECS
+
+__all__ = ["FRAME_SAMPLES", "PTIME", "MediaClock", "RtpSender"]
+
+log = logging.getLogger(__name__)
+
+PTIME = 0.02
+"""Seconds of audio per packet."""
+FRAME_SAMPLES = 160
+"""Samples per packet at 8 kHz."""
+_MAX_LATE_TICKS = 5
+
+Frame = npt.NDArray[np.int16]
+Send = Callable[[bytes, tuple[str, int]], None]
+
+
+class RtpSender:
+    """One call's outgoing RTP; see the module docstring."""
+
+    def __init__(self, send: Send, remote: tuple[str, int], payload_type: int, encoding: str,
+                 source: Callable[[], Frame | None] | None = None) -> None:
+        if encoding not in CODECS:
+            raise ValueError(f"voxsim sends G.711 only, not {encoding}")
+        self.send = send
+        self.remote = remote
+        self.payload_type = payload_type
+        self.encoding = encoding
+        self.source = source
+        self.ssrc = secrets.randbits(32)
+        self.sequence = secrets.randbits(16)
+        self.timestamp = secrets.randbits(32)
+        self.sent = 0
+        self._encode = CODECS[encoding][0]
+        self._silence = self._encode(np.zeros(FRAME_SAMPLES, dtype=np.int16))
+
+    def heard_from(self, source: tuple[str, int]) -> None:
+        """The peer's RTP arrives from `source`: answer there (symmetric RTP)."""
+        self.remote = source
+
+    def tick(self) -> None:
+        frame = self.source() if self.source is not None else None
+        payload = self._silence if frame is None else self._encode(frame)
+        packet = build_rtp(self.payload_type, self.sequence, self.timestamp, self.ssrc, payload,
+                           marker=self.sent == 0)
+        self.sequence += 1
+        self.timestamp += FRAME_SAMPLES
+        self.sent += 1
+        self.send(packet, self.remote)
+
+
+class MediaClock:
+    """The one 20 ms tick of the emulator's media; `add`/`remove` senders, `start`/`stop` the clock."""
+
+    def __init__(self, ptime: float = PTIME) -> None:
+        self.ptime = ptime
+        self.senders: set[RtpSender] = set()
+        self.ticks = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, sender: RtpSender) -> None:
+        self.senders.add(sender)
+
+    def remove(self, sender: RtpSender) -> None:
+        self.senders.discard(sender)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.senders.clear()
+
+    def tick(self) -> None:
+        """Every sender sends its next packet; one sender's failure never stops the others."""
+        self.ticks += 1
+        for sender in list(self.senders):
+            try:
+                sender.tick()
+            except Exception:
+                log.exception("RTP sender to %s dropped", sender.remote)
+                self.senders.discard(sender)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time()
+        while True:
+            deadline += self.ptime
+            await asyncio.sleep(max(0.0, deadline - loop.time()))
+            late = loop.time() - deadline
+            if late > _MAX_LATE_TICKS * self.ptime:  # the loop was blocked: skip ahead, do not burst
+                deadline = loop.time()
+            self.tick()
