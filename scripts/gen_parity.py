@@ -79,10 +79,10 @@ answered call or early media (G.711 in the negotiated codec, 20 ms packets from 
 RTP; silence for now); OPTIONS keep-alives; UDP, TCP and TLS.
 
 Not emulated yet: audio content (what voxsim sends is silence; what arrives, apart from telephone-events,
-is dropped: in-band DTMF is not decoded, no playback, speech, recording or relay between legs; no RTCP); re-INVITE and hold relaying
-(a re-INVITE is answered with the call's own SDP); REFER (`transferTo`), PRACK, session timers; DNS SRV/NAPTR (targets
-are IP addresses or names with ports); MESSAGE outside a dialog (501); `callUserDirect` behaves like
-`callUser`; `callConference` fails with 501.
+is dropped: in-band DTMF is not decoded, no playback, speech, recording or relay between legs; no RTCP);
+re-INVITE and hold relaying (a re-INVITE is answered with the call's own SDP); REFER (`transferTo`),
+PRACK, session timers; DNS SRV/NAPTR (targets are IP addresses or names with ports); MESSAGE outside a
+dialog (501); `callUserDirect` behaves like `callUser`; `callConference` fails with 501.
 """
 
 VOXENGINE = """## VoxEngine scenarios

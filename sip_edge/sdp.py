@@ -29,6 +29,7 @@ class MediaDescription:
     port: int
     payloads: list[int]
     names: dict[int, str] = field(default_factory=dict)  # payload type -> encoding name (upper case)
+    rates: dict[int, int] = field(default_factory=dict)  # payload type -> clock rate of its rtpmap
 
     def name_of(self, pt: int) -> str:
         return self.names.get(pt) or G711.get(pt, "")
@@ -37,8 +38,11 @@ class MediaDescription:
         """PCMU/PCMA payload types in the offer's order of preference."""
         return [(pt, self.name_of(pt)) for pt in self.payloads if self.name_of(pt) in ("PCMU", "PCMA")]
 
-    def telephone_event(self) -> int | None:
-        return next((pt for pt in self.payloads if self.name_of(pt) == "TELEPHONE-EVENT"), None)
+    def telephone_event(self, rate: int = 8000) -> int | None:
+        """The telephone-event payload type at `rate`, the clock rate of G.711 (RFC 4733 2.1: events use the
+        clock of the audio codec; an offer may list one per rate)."""
+        return next((pt for pt in self.payloads
+                     if self.name_of(pt) == "TELEPHONE-EVENT" and self.rates.get(pt, 8000) == rate), None)
 
 
 def parse_sdp(body: bytes) -> MediaDescription | None:
@@ -63,7 +67,10 @@ def parse_sdp(body: bytes) -> MediaDescription | None:
         elif line.startswith("a=rtpmap:") and media is not None:
             pt, _, rest = line[len("a=rtpmap:"):].partition(" ")
             if pt.isdigit():
-                media.names[int(pt)] = rest.split("/")[0].strip().upper()
+                encoding = rest.strip().split("/")
+                media.names[int(pt)] = encoding[0].strip().upper()
+                if len(encoding) > 1 and encoding[1].strip().isdigit():
+                    media.rates[int(pt)] = int(encoding[1])
     return media
 
 

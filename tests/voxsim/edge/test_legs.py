@@ -12,7 +12,7 @@ import pytest
 
 from sip_edge.dialog import build_request
 from sip_edge.message import Request
-from sip_edge.sdp import build_sdp, parse_sdp
+from sip_edge.sdp import parse_sdp
 from sip_edge.transaction import TimerConfig
 from sip_edge.transport import Address
 from sip_edge.ua import CallFailed, InviteDialog, UserAgent
@@ -84,21 +84,6 @@ async def inbound(edge: UserAgent, phone: UserAgent, incoming: asyncio.Queue[Inv
 
 
 # ------------------------------------------------------------------------------------------ pure helpers
-
-
-def test_parse_sdp_takes_the_first_audio_stream() -> None:
-    media = parse_sdp(OFFER)
-    assert media is not None
-    assert (media.host, media.port, media.payloads) == ("10.0.0.9", 4000, [18, 8, 0, 96])
-    assert media.g711() == [(8, "PCMA"), (0, "PCMU")] and media.telephone_event() == 96
-    assert parse_sdp(b"v=0\r\nm=video 1 RTP/AVP 99\r\n") is None
-
-
-def test_build_sdp_answers_one_codec_and_telephone_event() -> None:
-    sdp = build_sdp("127.0.0.1", 10002, [(8, "PCMA")], 96, session_id=5).decode()
-    assert "m=audio 10002 RTP/AVP 8 96\r\n" in sdp and "c=IN IP4 127.0.0.1" in sdp
-    assert "a=rtpmap:96 telephone-event/8000" in sdp and "a=fmtp:96 0-16" in sdp
-    assert "IN IP6 ::1" in build_sdp("::1", 1, [(0, "PCMU")], None, session_id=1).decode()
 
 
 def test_wire_headers_keep_x_and_user_to_user_only() -> None:
