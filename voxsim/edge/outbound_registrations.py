@@ -383,6 +383,9 @@ class RegistrationManager:
             host = slot.target.next_hop_host
             detail = getattr(exc, "strerror", None) or exc
             return 503, f"Service Unavailable - cannot resolve {host}: {detail}", 0
+        # Sent, the REGISTER may bind even if we are stopped before its answer: count it bound until the
+        # answer says otherwise, so that stopping un-registers it.
+        slot.bound = True
         try:
             response = await self._send(slot, dest, expires)
             if response.status == 423:  # Interval Too Brief: ask again for what it wants (RFC 3261 10.2.8)
