@@ -76,11 +76,12 @@ forked to every contact, `callPSTN` through a configurable gateway; `easyProcess
 MESSAGE and INFO inside calls; DTMF by SIP INFO (`ToneReceived` type "3") and by RFC 2833/4733
 telephone-events on the call's RTP port (`ToneReceived` type "1", once per key press); RTP out on every
 answered call or early media (G.711 in the negotiated codec, 20 ms packets from one media clock, symmetric
-RTP; silence for now); OPTIONS keep-alives; UDP, TCP and TLS.
+RTP; silence for now); hold and resume by re-INVITE (answered `recvonly`/`inactive`/`sendrecv` as RFC 3264
+says, RTP paused while held, `CallEvents.OnHold`/`OffHold`); OPTIONS keep-alives; UDP, TCP and TLS.
 
 Not emulated yet: audio content (what voxsim sends is silence; what arrives, apart from telephone-events,
 is dropped: in-band DTMF is not decoded, no playback, speech, recording or relay between legs; no RTCP);
-re-INVITE and hold relaying (a re-INVITE is answered with the call's own SDP); REFER (`transferTo`),
+relaying a re-INVITE or a hold to the other leg of a bridge (voxsim answers it itself); REFER (`transferTo`),
 PRACK, session timers; DNS SRV/NAPTR (targets are IP addresses or names with ports); MESSAGE outside a
 dialog (501); `callUserDirect` behaves like `callUser`; `callConference` fails with 501.
 """

@@ -12,12 +12,16 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["G711", "TELEPHONE_EVENT_PT", "MediaDescription", "build_sdp", "parse_sdp"]
+__all__ = ["DIRECTIONS", "G711", "TELEPHONE_EVENT_PT", "MediaDescription", "answer_direction", "build_sdp",
+           "direction_of", "parse_sdp", "with_direction"]
 
 G711 = {0: "PCMU", 8: "PCMA"}
 """The static payload types of G.711 (RFC 3551 6)."""
 TELEPHONE_EVENT_PT = 101
 """The dynamic payload type we offer for telephone-event."""
+DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
+"""The direction attributes of RFC 4566 6 (RFC 3264 5.1); sendrecv when none is given."""
+_ANSWER = {"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive"}
 
 
 
@@ -96,3 +100,42 @@ def _is_ipv6(host: str) -> bool:
         return isinstance(ipaddress.ip_address(host.strip("[]")), ipaddress.IPv6Address)
     except ValueError:
         return False
+
+
+def direction_of(body: bytes) -> str:
+    """The direction of an SDP's first audio stream: its own attribute, else the session's, else sendrecv."""
+    session, media, in_audio = "sendrecv", None, False
+    for raw in body.decode("utf-8", "replace").splitlines():
+        line = raw.strip()
+        if line.startswith("m="):
+            if in_audio:
+                break
+            in_audio = line[2:].startswith("audio ")
+        elif line.startswith("a=") and line[2:] in DIRECTIONS:
+            if in_audio:
+                media = line[2:]
+            elif media is None and not in_audio:
+                session = line[2:]
+    return media or session
+
+
+def answer_direction(offered: str) -> str:
+    """What an answer says to an offer's direction (RFC 3264 6.1): a hold (sendonly) is received only."""
+    return _ANSWER.get(offered, "sendrecv")
+
+
+def with_direction(body: bytes, direction: str, version: int) -> bytes:
+    """`body` (an SDP voxsim wrote) with `direction` and the `o=` session version `version` (RFC 3264 8:
+    a changed SDP carries a higher version)."""
+    lines = []
+    for line in body.decode("utf-8", "replace").split("\r\n"):
+        if line.startswith("a=") and line[2:] in DIRECTIONS:
+            line = f"a={direction}"
+        elif line.startswith("o="):
+            parts = line.split(" ")
+            if len(parts) >= 3:
+                parts[2] = str(version)
+                line = " ".join(parts)
+        lines.append(line)
+    return "\r\n".join(lines).encode()
+

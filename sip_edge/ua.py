@@ -19,7 +19,8 @@ Time: the transaction layer is sans-IO; this class feeds it `loop.time()` and ar
 Hooks for a back-to-back user agent (the emulator's call legs): `InviteDialog.on_request` sees every
 in-dialog request that passed the dialog checks (BYE, INFO, MESSAGE, re-INVITE...) before the
 default answer goes out, `InviteDialog.on_end` is told when the call ends, `InviteDialog.cancelled` says a CANCEL
-ended it, and `InviteDialog.local_sdp` is what a re-INVITE is answered with. `invite(handle=)` takes an
+ended it, and `InviteDialog.local_sdp` is what a re-INVITE is answered with (its direction mirroring
+the offer's). `invite(handle=)` takes an
 `InviteHandle` whose `cancel()` sends CANCEL for the pending INVITE (RFC 3261 9.1); `on_call` sees
 the answered InviteDialog before `invite()` returns, so no in-dialog request can slip past the hooks.
 `InviteDialog` and `InviteHandle` drive the UA only through its public services (`respond`,
@@ -50,6 +51,7 @@ from sip_edge.auth import (
 from sip_edge.dialog import Dialog, DialogError, DialogId, build_request, new_call_id, new_tag, request_dialog_id
 from sip_edge.headers import NameAddr
 from sip_edge.message import Request, Response, check_require, make_response
+from sip_edge.sdp import answer_direction, direction_of, with_direction
 from sip_edge.transaction import (
     AckTimeout,
     Action,
@@ -152,6 +154,8 @@ class InviteDialog:
         self.end_reason = ""
         self.cancelled = False  # a CANCEL ended it (incoming calls)
         self.local_sdp: bytes | None = None  # what a re-INVITE is answered with (default: the UA's)
+        self.local_direction = "sendrecv"  # of our last answer to a re-INVITE
+        self.sdp_version = 1  # the o= version of what we last sent; up by one when it changes
         self.on_request: Callable[[Request], None] | None = None
         self.on_end: Callable[[InviteDialog], None] | None = None
         self._retransmitter: Uas2xxRetransmitter | None = None
@@ -641,10 +645,9 @@ class UserAgent:
             self._reply(request, key, 200)
             call.mark_ended("remote BYE")
         elif request.method == "INVITE":  # a re-INVITE: take the offer, answer with our SDP
-            call.remote_sdp = request.body or call.remote_sdp
             response = make_response(
                 request, 200, headers=[("Contact", self.contact(call.flow.transport)),
-                                       ("Content-Type", "application/sdp")], body=call.local_sdp or self.sdp)
+                                       ("Content-Type", "application/sdp")], body=self._reinvite_answer(call, request))
             self.respond(response, key)
             self.retransmit_2xx(response, call.flow)
         elif request.method in IN_DIALOG_OK:
@@ -652,6 +655,19 @@ class UserAgent:
         else:
             self._reply(request, key, 405 if request.method in KNOWN_METHODS else 501,
                         headers=[("Allow", ", ".join(self.allow))])
+
+    def _reinvite_answer(self, call: InviteDialog, request: Request) -> bytes:
+        """Our SDP again, its direction mirroring the offer's (RFC 3264 6.1: a hold, `sendonly`, is answered
+        `recvonly`; `inactive` with `inactive`); a changed answer carries the next o= version (RFC 3264 8)."""
+        base = call.local_sdp or self.sdp
+        if not request.body:  # an offerless re-INVITE: our SDP is the offer
+            return with_direction(base, call.local_direction, call.sdp_version)
+        call.remote_sdp = request.body
+        direction = answer_direction(direction_of(request.body))
+        if direction != call.local_direction:
+            call.local_direction = direction
+            call.sdp_version += 1
+        return with_direction(base, direction, call.sdp_version)
 
     def _on_options(self, request: Request, key: TransactionKey, source: Address) -> None:
         self._reply(request, key, 200, headers=self.capabilities())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sip_edge.sdp import build_sdp, parse_sdp
+from sip_edge.sdp import answer_direction, build_sdp, direction_of, parse_sdp, with_direction
 
 OFFER = (b"v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n"
          b"m=audio 4000 RTP/AVP 18 8 0 96\r\na=rtpmap:96 telephone-event/8000\r\n"
@@ -35,3 +35,14 @@ def test_telephone_event_is_the_one_at_the_codecs_clock_rate() -> None:
     only_wide = parse_sdp(b"v=0\r\nc=IN IP4 10.0.0.9\r\nm=audio 7078 RTP/AVP 0 101\r\n"
                           b"a=rtpmap:101 telephone-event/48000\r\n")
     assert only_wide is not None and only_wide.telephone_event() is None
+
+
+def test_directions_and_the_answer_to_a_hold() -> None:
+    assert direction_of(OFFER) == "sendrecv"
+    held = b"v=0\r\nc=IN IP4 10.0.0.9\r\na=sendrecv\r\nm=audio 4000 RTP/AVP 0\r\na=sendonly\r\n"
+    assert direction_of(held) == "sendonly" and answer_direction("sendonly") == "recvonly"
+    assert direction_of(b"v=0\r\na=inactive\r\nm=audio 4000 RTP/AVP 0\r\n") == "inactive"
+    assert answer_direction("inactive") == "inactive" and answer_direction("recvonly") == "sendonly"
+    ours = build_sdp("127.0.0.1", 10002, [(0, "PCMU")], None, session_id=5)
+    answer = with_direction(ours, "recvonly", 2).decode()
+    assert "a=recvonly\r\n" in answer and "a=sendrecv" not in answer and "o=voxsim 5 2 IN IP4" in answer

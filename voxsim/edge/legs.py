@@ -41,7 +41,7 @@ from typing import Any
 
 from sip_edge.message import Request, Response, make_response
 from sip_edge.rtp import DtmfDetector
-from sip_edge.sdp import TELEPHONE_EVENT_PT, MediaDescription, build_sdp, parse_sdp
+from sip_edge.sdp import TELEPHONE_EVENT_PT, MediaDescription, answer_direction, build_sdp, direction_of, parse_sdp
 from sip_edge.transport import Address
 from sip_edge.ua import CallFailed, InviteDialog, InviteHandle, UserAgent
 from voxsim.edge.media_port import MediaPort
@@ -53,6 +53,8 @@ from voxsim.runtime.protocol import (
     CALL_FAILED,
     CALL_INFO_RECEIVED,
     CALL_MESSAGE_RECEIVED,
+    CALL_OFF_HOLD,
+    CALL_ON_HOLD,
     CALL_RINGING,
     CALL_TONE_RECEIVED,
 )
@@ -138,6 +140,7 @@ class SipLeg:
         self.call_id = ""
         self.sip: InviteDialog | None = None
         self.media: MediaPort | None = None
+        self.on_hold = False  # the far end holds the call (its last offer was sendonly or inactive)
         self.local_end = False  # we ended the call (reject, hangup, BYE): nothing to report
         self.max_forwards = 70  # of the INVITE that brought the call (outbound calls of its session get one less)
         self.closed = False
@@ -192,9 +195,21 @@ class SipLeg:
                 self.report(CALL_INFO_RECEIVED, {"mimeType": mime_type,
                                                   "body": request.body.decode("utf-8", "replace"),
                                                   "headers": headers})
+        elif request.method == "INVITE" and request.body:  # a re-INVITE: hold, resume, or a new offer
+            self._offered(direction_of(request.body), headers)
         elif request.method == "MESSAGE":
             self.report(CALL_MESSAGE_RECEIVED, {"text": request.body.decode("utf-8", "replace"),
                                                  "headers": headers})
+
+    def _offered(self, direction: str, headers: dict[str, str]) -> None:
+        """The far end's re-INVITE offers `direction`: `sendonly` or `inactive` holds the call (OnHold, and our
+        RTP stops, as the UA's answer says recvonly or inactive); `sendrecv` or `recvonly` resumes it."""
+        held = direction in ("sendonly", "inactive")
+        if self.media is not None:
+            self.media.pause_sending(answer_direction(direction) not in ("sendrecv", "sendonly"))
+        if held != self.on_hold:
+            self.on_hold = held
+            self.report(CALL_ON_HOLD if held else CALL_OFF_HOLD, {"headers": headers})
 
     def _on_end(self, sip: InviteDialog) -> None:
         if sip is not self.sip:

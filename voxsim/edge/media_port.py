@@ -102,6 +102,11 @@ class MediaPort:
         self.sink.sender = sender
         self.clock.add(sender)
 
+    def pause_sending(self, paused: bool) -> None:
+        """Hold: no RTP out while `paused` (the stream keeps its clock)."""
+        if self.sink.sender is not None:
+            self.sink.sender.paused = paused
+
     def _send(self, packet: bytes, remote: tuple[str, int]) -> None:
         if not self.transport.is_closing():
             self.transport.sendto(packet, remote)

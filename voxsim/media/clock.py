@@ -56,6 +56,7 @@ class RtpSender:
         self.sequence = secrets.randbits(16)
         self.timestamp = secrets.randbits(32)
         self.sent = 0
+        self.paused = False  # on hold: the peer receives nothing (our answer said recvonly or inactive)
         self._encode = CODECS[encoding][0]
         self._silence = self._encode(np.zeros(FRAME_SAMPLES, dtype=np.int16))
 
@@ -64,6 +65,9 @@ class RtpSender:
         self.remote = source
 
     def tick(self) -> None:
+        if self.paused:  # time goes on: the timestamps after the hold say how long it was
+            self.timestamp += FRAME_SAMPLES
+            return
         frame = self.source() if self.source is not None else None
         payload = self._silence if frame is None else self._encode(frame)
         packet = build_rtp(self.payload_type, self.sequence, self.timestamp, self.ssrc, payload,

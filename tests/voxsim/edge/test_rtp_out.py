@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sip_edge.rtp import RtpPacket, build_rtp, parse_rtp
-from sip_edge.sdp import parse_sdp
+from sip_edge.sdp import direction_of, parse_sdp
 from sip_edge.transaction import TimerConfig
 from sip_edge.transport import Address
 from sip_edge.ua import UserAgent
@@ -24,15 +24,17 @@ from .conftest import start_edge_emulator
 
 ANSWER_AND_HOLD = r"""
 VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
+  e.call.addEventListener(CallEvents.OnHold, () => Logger.write('held'));
+  e.call.addEventListener(CallEvents.OffHold, () => Logger.write('resumed'));
   e.call.addEventListener(CallEvents.Disconnected, () => VoxEngine.terminate());
   e.call.answer();
 });
 """
 
 
-def offer(port: int, payloads: str = "8 0 101") -> bytes:
-    return (f"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-            f"m=audio {port} RTP/AVP {payloads}\r\na=rtpmap:101 telephone-event/8000\r\n").encode()
+def offer(port: int, payloads: str = "8 0 101", direction: str = "sendrecv", version: int = 1) -> bytes:
+    return (f"v=0\r\no=- 1 {version} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            f"m=audio {port} RTP/AVP {payloads}\r\na=rtpmap:101 telephone-event/8000\r\na={direction}\r\n").encode()
 
 
 def udp_socket() -> socket.socket:
@@ -106,5 +108,37 @@ async def test_an_answered_call_hears_g711_every_20_ms_symmetric_until_the_end(
         await receive(second, 0.05)  # what was already on its way
         assert await receive(second, 0.2) == []
         assert emulator.media_clock.senders == set()
+    finally:
+        await phone.stop()
+
+
+async def test_a_hold_by_re_invite_is_answered_recvonly_stops_rtp_and_fires_on_hold_then_off_hold(
+        emulator: Emulator, media: tuple[socket.socket, socket.socket]) -> None:
+    first, _ = media
+    port = first.getsockname()[1]
+    phone = UserAgent(user="phone", timers=TimerConfig(trying_delay=0))
+    await phone.start(tcp=None)
+    try:
+        edge = Address("udp", "127.0.0.1", emulator.listeners["sip_udp"]["port"])
+        call = await phone.invite("sip:100@media.voxsim.voximplant.com", dest=edge, sdp=offer(port))
+        assert len(await receive(first, 0.2)) >= 5
+        assert emulator.runtime is not None
+        (session,) = emulator.runtime.live_sessions()
+
+        held = await call.request("INVITE", body=offer(port, direction="sendonly", version=2),
+                                  content_type="application/sdp")
+        assert held.status == 200 and direction_of(held.body) == "recvonly"
+        await session.wait_for_event("Call.OnHold")
+        await receive(first, 0.05)  # what was already on its way
+        assert await receive(first, 0.2) == []
+
+        resumed = await call.request("INVITE", body=offer(port, version=3), content_type="application/sdp")
+        assert resumed.status == 200 and direction_of(resumed.body) == "sendrecv"
+        await session.wait_for_event("Call.OffHold")
+        assert len(await receive(first, 0.2)) >= 5
+        said = [line.rsplit(" ", 1)[-1] for line in session.log.text().splitlines()
+                if line.endswith((" held", " resumed"))]
+        assert said == ["held", "resumed"]
+        await call.bye()
     finally:
         await phone.stop()
