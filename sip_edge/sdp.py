@@ -104,17 +104,17 @@ def _is_ipv6(host: str) -> bool:
 
 def direction_of(body: bytes) -> str:
     """The direction of an SDP's first audio stream: its own attribute, else the session's, else sendrecv."""
-    session, media, in_audio = "sendrecv", None, False
+    session, media, section = "sendrecv", None, "session"
     for raw in body.decode("utf-8", "replace").splitlines():
         line = raw.strip()
         if line.startswith("m="):
-            if in_audio:
+            if section == "audio":
                 break
-            in_audio = line[2:].startswith("audio ")
+            section = "audio" if line[2:].startswith("audio ") else "other"
         elif line.startswith("a=") and line[2:] in DIRECTIONS:
-            if in_audio:
+            if section == "audio":
                 media = line[2:]
-            elif media is None and not in_audio:
+            elif section == "session":
                 session = line[2:]
     return media or session
 

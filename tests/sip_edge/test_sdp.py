@@ -42,6 +42,8 @@ def test_directions_and_the_answer_to_a_hold() -> None:
     held = b"v=0\r\nc=IN IP4 10.0.0.9\r\na=sendrecv\r\nm=audio 4000 RTP/AVP 0\r\na=sendonly\r\n"
     assert direction_of(held) == "sendonly" and answer_direction("sendonly") == "recvonly"
     assert direction_of(b"v=0\r\na=inactive\r\nm=audio 4000 RTP/AVP 0\r\n") == "inactive"
+    video_first = b"v=0\r\nm=video 4002 RTP/AVP 99\r\na=sendonly\r\nm=audio 4000 RTP/AVP 0\r\n"
+    assert direction_of(video_first) == "sendrecv"  # the video stream's direction is not the audio's
     assert answer_direction("inactive") == "inactive" and answer_direction("recvonly") == "sendonly"
     ours = build_sdp("127.0.0.1", 10002, [(0, "PCMU")], None, session_id=5)
     answer = with_direction(ours, "recvonly", 2).decode()

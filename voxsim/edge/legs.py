@@ -21,9 +21,14 @@ Both legs implement `voxsim.runtime.host.CallLeg` over a `sip_edge.ua.InviteDial
   reports `Call.InfoReceived`, MESSAGE `Call.MessageReceived`. `send_message`, `send_info` and
   `send_digits` (INFO dtmf-relay, one per digit; `p` pauses) go inside the dialog.
 
+- Media: once our SDP is out with a codec (200, 183, or the callee's answer of an outbound call) the RTP
+  port sends the call's RTP on the media clock (`voxsim.edge.media_port`); a re-INVITE offering
+  `sendonly` or `inactive` holds the call (`Call.OnHold`, our RTP paused), a later `sendrecv` one resumes
+  it (`Call.OffHold`).
+
 Only `X-` headers and `User-to-User` go out on the wire from the scenario's header maps, and only
-they come back in event payloads. The RTP port decodes telephone-events and otherwise only absorbs
-what arrives: audio between legs belongs to the media work. Requests the legs send wait at most
+they come back in event payloads. Of what arrives on the RTP port only telephone-events are decoded;
+audio between legs belongs to the media work. Requests the legs send wait at most
 `request_timeout` for an answer, so a vanished peer cannot hold a session (or a shutdown) for the
 32 s of a SIP transaction.
 """
@@ -41,7 +46,7 @@ from typing import Any
 
 from sip_edge.message import Request, Response, make_response
 from sip_edge.rtp import DtmfDetector
-from sip_edge.sdp import TELEPHONE_EVENT_PT, MediaDescription, answer_direction, build_sdp, direction_of, parse_sdp
+from sip_edge.sdp import TELEPHONE_EVENT_PT, MediaDescription, build_sdp, direction_of, parse_sdp
 from sip_edge.transport import Address
 from sip_edge.ua import CallFailed, InviteDialog, InviteHandle, UserAgent
 from voxsim.edge.media_port import MediaPort
@@ -206,7 +211,7 @@ class SipLeg:
         RTP stops, as the UA's answer says recvonly or inactive); `sendrecv` or `recvonly` resumes it."""
         held = direction in ("sendonly", "inactive")
         if self.media is not None:
-            self.media.pause_sending(answer_direction(direction) not in ("sendrecv", "sendonly"))
+            self.media.pause_sending(held)
         if held != self.on_hold:
             self.on_hold = held
             self.report(CALL_ON_HOLD if held else CALL_OFF_HOLD, {"headers": headers})

@@ -89,10 +89,6 @@ class MediaPort:
     def on_datagram(self, callback: Callable[[bytes], None] | None) -> None:
         self.sink.on_datagram = callback
 
-    @property
-    def sender(self) -> RtpSender | None:
-        return self.sink.sender
-
     def start_sending(self, remote: tuple[str, int], payload_type: int, encoding: str) -> None:
         """RTP out to `remote` (from the peer's SDP) with the negotiated codec, on the media clock; once.
         A port without a clock (a leg tested alone) sends nothing."""

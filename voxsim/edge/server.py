@@ -81,7 +81,6 @@ class EdgeServices:
 
     store: EdgeStore
     starter: SessionStarter
-    registrations: RegistrationMatcher | None = None
 
 
 class SipEdge:
@@ -125,13 +124,10 @@ class SipEdge:
                                        min_expires=settings.registration_min_expires,
                                        max_expires=settings.registration_max_expires,
                                        default_expires=settings.registration_default_expires)
-        self.router = InboundRouter(services.store, self.registrar, settings, is_own_address=self.is_own_address,
-                                    registrations=services.registrations)
+        self.router = InboundRouter(services.store, self.registrar, settings, is_own_address=self.is_own_address)
 
     def route_registrations(self, registrations: RegistrationMatcher) -> None:
         """Calls arriving through our outbound SIP registrations run their bound rule or reach their user."""
-        if self.services is not None:
-            self.services.registrations = registrations
         if self.router is not None:
             self.router.registrations = registrations
 
