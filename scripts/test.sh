@@ -4,15 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v sipp >/dev/null 2>&1 || [ ! -f /usr/share/sip-tester/dtmf_2833_1.pcap ]; then
-    # SIPp is the real SIP peer of the interop tests; its RTP captures (DTMF) come in the same
-    # Debian package, sip-tester.
-    if [ "$(id -u)" = "0" ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester
-    else
-        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester
-    fi
-fi
+# Debian packages the tests use: SIPp (sip-tester) is the real SIP peer of the interop tests and brings
+# its RTP captures (DTMF, G.711 audio); espeak-ng speaks `say` and TTS players.
+scripts/apt-ensure.sh sip-tester espeak-ng
 
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv

@@ -26,5 +26,6 @@ async def test_quickstart(voxsim_emulator, monkeypatch, capsys):
 
 def test_readme_names_both_commands():
     text = README.read_text()
-    assert "voxsim up --seed examples/voxfiles" in text
+    assert "scripts/up.sh" in text
+    assert "voxsim up --seed examples/voxfiles" in (README.parent / "scripts" / "up.sh").read_text()
     assert "scripts/test.sh" in text
