@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 
 from voxsim.app import Emulator
 from voxsim.config import Settings
+from voxsim.rtp_peer import RtpPeer
 
 
 def ephemeral_settings(state: Path | str, **overrides: Any) -> Settings:
@@ -97,7 +98,11 @@ async def raw_api_call(emulator: Emulator, method: str, **params: Any) -> dict[s
 class TestPhone:
     """A SIP phone on loopback (voxsim's own user agent) that calls and is called by the emulator.
 
-    Incoming calls are answered at once unless `auto_answer` is False; they land in `incoming`.
+    Every call has real media: an `RtpPeer` (voxsim/rtp_peer.py) whose SDP the phone offers or answers
+    with, pointed at voxsim's SDP and started once the call is answered; `media_of(call)` is that peer.
+    A peer is closed when its call ends and when the phone stops; what it heard stays readable.
+    Incoming calls are answered at once unless `auto_answer` is False (then `await phone.answer(call)`
+    answers with media); they land in `incoming`.
     """
 
     __test__ = False  # not a test class, despite the name
@@ -111,11 +116,47 @@ class TestPhone:
         self.auto_answer = auto_answer
         self.ua = UserAgent("127.0.0.1", user=user, on_invite=self._on_invite)
         self.edge = Address("udp", "127.0.0.1", emulator.listeners["sip_udp"]["port"])
+        self.peers: dict[Any, RtpPeer] = {}  # InviteDialog -> its media
 
-    def _on_invite(self, call: Any) -> None:
+    async def _on_invite(self, call: Any) -> None:
         if self.auto_answer:
-            call.answer()
+            with contextlib.suppress(ValueError):  # rejected 488: the test still sees the call
+                await self.answer(call)
         self.incoming.put_nowait(call)
+
+    async def answer(self, call: Any) -> RtpPeer:
+        """Answers an incoming call with a fresh peer's SDP (488 when voxsim offers no G.711); returns the peer."""
+        peer = await RtpPeer.open()
+        try:
+            sdp = peer.answer_sdp(call.remote_sdp)
+        except ValueError:
+            peer.close()
+            call.reject(488)
+            raise
+        self._bind(call, peer)
+        call.answer(sdp)
+        call.local_sdp = sdp  # a re-INVITE (hold) is answered with the same media
+        if call.ended.is_set():  # cancelled while the peer opened: on_end has run already
+            peer.close()
+        else:
+            peer.start()
+        return peer
+
+    def media_of(self, call: Any) -> RtpPeer:
+        """The RTP peer of a call this phone placed or answered."""
+        return self.peers[call]
+
+    def _bind(self, call: Any, peer: RtpPeer) -> None:
+        """The call owns the peer: it closes when the call ends."""
+        self.peers[call] = peer
+        previous = call.on_end
+
+        def ended(dialog: Any) -> None:
+            peer.close()
+            if previous is not None:
+                previous(dialog)
+
+        call.on_end = ended
 
     def domain(self, application: str) -> str:
         return f"{application}.{self.emulator.account.account_name}.voximplant.com"
@@ -124,12 +165,25 @@ class TestPhone:
                    password: str | None = None, headers: list[tuple[str, str]] | None = None) -> Any:
         """INVITEs `destination@application.account.voximplant.com`; as a user when `user` is given.
 
+        The offer is a fresh `RtpPeer`'s SDP; once answered the peer sends to voxsim's answer (`media_of`).
         Returns the answered call, or raises `sip_edge.ua.CallFailed` with the final response."""
         domain = self.domain(application)
         from_addr = f"<sip:{user}@{domain}>" if user else None
         auth = (user, password) if user and password else None
-        return await self.ua.invite(f"sip:{destination}@{domain}", dest=self.edge, from_addr=from_addr,
-                                    auth=auth, headers=headers or [])
+        peer = await RtpPeer.open()
+
+        def answered(call: Any) -> None:  # before the ACK: the call may end at any moment after
+            self._bind(call, peer)
+            with contextlib.suppress(ValueError):  # no usable answer: the peer answers where RTP comes from
+                peer.set_remote_sdp(call.remote_sdp)
+            peer.start()
+
+        try:
+            return await self.ua.invite(f"sip:{destination}@{domain}", dest=self.edge, from_addr=from_addr,
+                                        auth=auth, headers=headers or [], sdp=peer.sdp(), on_call=answered)
+        except BaseException:
+            peer.close()
+            raise
 
     async def register(self, user: str, password: str, application: str, expires: int = 3600) -> Any:
         """REGISTERs as a Voximplant user of `application`; returns the final response."""
@@ -137,10 +191,18 @@ class TestPhone:
         return await self.ua.register(f"sip:{domain}", f"sip:{user}@{domain}", dest=self.edge,
                                       auth=(user, password), expires=expires)
 
+    async def stop(self) -> None:
+        """Stops the user agent and closes every call's media."""
+        await self.ua.stop()
+        for peer in self.peers.values():
+            peer.close()
+        await asyncio.sleep(0)  # let the peers' cancelled send tasks finish
+
 
 @pytest_asyncio.fixture
 async def voxsim_phone(voxsim_emulator: Emulator) -> AsyncIterator[Callable[..., Any]]:
-    """A factory of `TestPhone`s bound to the in-process emulator: `phone = await voxsim_phone("alice")`."""
+    """A factory of `TestPhone`s bound to the in-process emulator: `phone = await voxsim_phone("alice")`.
+    The phones and their calls' media stop when the test ends."""
     phones: list[TestPhone] = []
 
     async def make(user: str = "phone", auto_answer: bool = True) -> TestPhone:
@@ -151,7 +213,7 @@ async def voxsim_phone(voxsim_emulator: Emulator) -> AsyncIterator[Callable[...,
 
     yield make
     for phone in phones:
-        await phone.ua.stop()
+        await phone.stop()
 
 
 # ------------------------------------------------------------------------------------------ SIPp
