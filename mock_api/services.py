@@ -8,6 +8,7 @@ the runtime. Handlers reach it as `Context.services`, aiohttp handlers as `servi
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Protocol
 
 from voxsim.model import Account, Application, Rule
@@ -25,6 +26,14 @@ class LiveSession(Protocol):
 
 class SessionRuntime(Protocol):
     def session(self, session_id: int) -> LiveSession | None: ...
+
+    def call_audio(self, call_id: str) -> Any:
+        """A call's `voxsim.media.call_audio.CallAudio` (what it heard and said), or None."""
+        ...
+
+    async def caller_says(self, call_id: str, text: str, voice: str | None = None) -> bool: ...
+
+    async def caller_plays(self, call_id: str, url: str) -> bool: ...
 
 
 class SessionStarter(Protocol):
@@ -63,6 +72,10 @@ class EmulatorServices(Protocol):
 
     async def sip_registrations_changed(self) -> None:
         """A SIP registration was created, changed or deleted: register, re-register or let go."""
+        ...
+
+    def record_file(self, session_id: str, file_name: str) -> Path | None:
+        """The WAV file a record URL names (`/records/<session_id>/<file_name>`), or None."""
         ...
 
     def session_log_url(self, session_id: int) -> str:

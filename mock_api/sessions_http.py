@@ -20,6 +20,7 @@ from voxsim.errors import VoxError
 from voxsim.routing import Refusal
 
 SIMULATED_SOURCE = "127.0.0.1"
+_DTMF_TYPES = {"rfc2833": 1, "info": 3}  # DTMFType.TELEPHONE_EVENT, DTMFType.SIP_INFO
 
 
 def _services(request: web.Request) -> Any:
@@ -87,10 +88,16 @@ def _caller(request: web.Request) -> Any:
 
 async def simulate_dtmf(request: web.Request) -> web.Response:
     caller = _caller(request)
-    digits = str((await _json_body(request)).get("digits") or "")
+    body = await _json_body(request)
+    digits, mode = str(body.get("digits") or ""), str(body.get("mode") or "rfc2833")
     if not digits or any(d not in "0123456789*#ABCD" for d in digits):
         return _error(400, "'digits' must be a string of 0-9, *, #, A-D")
-    caller.dtmf(digits)
+    if mode == "inband":  # tones in the caller's audio: the scenario's in-band detector hears them
+        caller.press_inband(digits)
+    elif mode in _DTMF_TYPES:
+        caller.dtmf(digits, _DTMF_TYPES[mode])
+    else:
+        return _error(400, "'mode' is one of rfc2833 (default), inband, info")
     return json_reply({"status": "ok"})
 
 

@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
 
 from aiohttp import web  # noqa: E402
 
-from mock_api import console, control, media_resources, sessions_http  # noqa: E402
+from mock_api import console, control, media_http, media_resources, sessions_http  # noqa: E402
 from mock_api.methods import REGISTRY, load_all  # noqa: E402
 from mock_api.official_methods import OFFICIAL_METHODS  # noqa: E402
 
@@ -76,13 +76,15 @@ forked to every contact, `callPSTN` through a configurable gateway; `easyProcess
 MESSAGE and INFO inside calls; DTMF by SIP INFO (`ToneReceived` type "3") and by RFC 2833/4733
 telephone-events on the call's RTP port (`ToneReceived` type "1", once per key press); RTP out on every
 answered call or early media (G.711 in the negotiated codec, 20 ms packets from one media clock, symmetric
-RTP; silence for now); hold and resume by re-INVITE (answered `recvonly`/`inactive`/`sendrecv` as RFC 3264
-says, RTP paused while held, `CallEvents.OnHold`/`OffHold`); OPTIONS keep-alives; UDP, TCP and TLS.
+RTP) carrying what the scenario plays, says or bridges (silence otherwise); what arrives is decoded through a
+small jitter buffer into the call's audio (bridges, recordings, conferences, in-band DTMF: `ToneReceived` type
+"2"); `sendDigits` as RFC 4733 events when telephone-event was negotiated, else SIP INFO; hold and resume by
+re-INVITE (answered `recvonly`/`inactive`/`sendrecv` as RFC 3264 says, RTP paused while held,
+`CallEvents.OnHold`/`OffHold`); OPTIONS keep-alives; UDP, TCP and TLS.
 
-Not emulated yet: audio content (what voxsim sends is silence; what arrives, apart from telephone-events,
-is dropped: in-band DTMF is not decoded, no playback, speech, recording or relay between legs; no RTCP);
-relaying a re-INVITE or a hold to the other leg of a bridge (voxsim answers it itself); REFER (`transferTo`),
-PRACK, session timers; DNS SRV/NAPTR (targets are IP addresses or names with ports); MESSAGE outside a
+Not emulated yet: RTCP, a media-inactivity timeout, codecs beyond G.711 (Opus, G.722, G.729 are left out of
+the answer); relaying a re-INVITE or a hold to the other leg of a bridge (voxsim answers it itself); REFER
+(`transferTo`), PRACK, session timers; DNS SRV/NAPTR (targets are IP addresses or names with ports); MESSAGE outside a
 dialog (501); `callUserDirect` behaves like `callUser`; `callConference` fails with 501.
 """
 
@@ -100,18 +102,24 @@ functions (`base64_*`, `str2bytes`, `bytes2str`, `bytes2hex`, `hex2bytes`, `uuid
 says 16 MB of JS heap; V8 needs headroom on top), 256 K characters of scenario. A scenario that fails to load,
 throws, loops or exhausts memory ends its own session with `finish_reason` "JS session error".
 
-Simulated (no audio flows yet): `say` (duration estimated at 60 ms a character, at least 0.5 s),
-`startPlayback`, TTS/URL/tone players (3 s) fire their events at that pace; `stopPlayback` suppresses
-`PlaybackFinished`; `record` fires `RecordStarted`/`RecordStopped` with a fake URL; `sendMediaBetween` and
-`sendMediaTo` are recorded, nothing is relayed. Durations in these events are milliseconds.
+Media (real audio, see docs/media.md): `say` and `createTTSPlayer` speak with espeak-ng (the voice's
+language picks the espeak voice; SSML through espeak's SSML mode); `startPlayback` and `createURLPlayer` play
+WAV, MP3, OGG and FLAC from `file://`, `http://`, `https://` (10 MB at most), resampled to 8 kHz;
+`createToneScriptPlayer` and `playProgressTone` play ToneScripts (ringback of US, CA, RU, GB, DE, FR, ES, IT,
+NL); players pause, resume, loop and fire markers; `PlaybackStarted` carries the real duration (ms),
+`PlaybackFinished` comes after the last frame (`error` when the file cannot be had); `stopPlayback`
+suppresses it. `record` and `createRecorder` write WAV files (8 kHz, stereo on request) served at the URL of
+`RecordStarted` and listed by GetCallHistory `with_records`; `sendMediaTo`/`sendMediaBetween` relay audio
+between calls, players and recorders. `hd_audio`, MP3 recordings, `transcribe` are not emulated (WAV at
+8 kHz is written).
 
 Not emulated (a clear "... is not emulated by voxsim" error when used, not when required): ASR, Conference,
 ACD and SmartQueue, WebSocket, the voice-AI connectors (OpenAI, Ultravox, ElevenLabs, Gemini, Yandex,
 Cartesia), ApplicationStorage, the scenario-side VoximplantAPI module, `Crypto`, `PhoneNumber`,
 `Net.sendMail`, `callWhatsappUser`, `createSequencePlayer`. `callConference` fails the call; `callPSTN`
 fails unless a PSTN gateway is configured (see SIP above).
-`transferTo` fires `TransferFailed` (501). Re-INVITE methods, mic status, blind transfer, beep detection and
-`playProgressTone` only log a line.
+`transferTo` fires `TransferFailed` (501). Re-INVITE methods, mic status, blind transfer and beep detection
+only log a line.
 """
 
 
@@ -125,6 +133,7 @@ def extra_routes() -> list[str]:
     control.add_routes(app)
     media_resources.add_routes(app, "127.0.0.1")
     sessions_http.add_routes(app)
+    media_http.add_routes(app)
     console.add_routes(app)
     seen: dict[str, None] = {}
     for route in app.router.routes():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import shutil
 import ssl
 import tempfile
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from mock_api import console, control, media_resources, sessions_http
+from mock_api import console, control, media_http, media_resources, sessions_http
 from mock_api.app import bound_port, build_app
 from mock_api.callbacks import CallbackSender
 from voxsim import bootstrap
@@ -28,6 +29,7 @@ from voxsim.media.clock import MediaClock
 from voxsim.model import Account
 from voxsim.recording import StoreRecorder
 from voxsim.runtime import Runtime
+from voxsim.runtime.media import MediaServices, RecordFiles, RecordMade
 from voxsim.session_starter import SessionStarter
 from voxsim.store import Store
 
@@ -89,6 +91,7 @@ class Emulator:
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
+        self.media_clock.start()
         self.files = self._state_files()
         self.store = Store(self.files.db)
         self.account = bootstrap.ensure_account(self.store, self.files, self.settings)
@@ -144,6 +147,7 @@ class Emulator:
         control.add_routes(app)
         media_resources.add_routes(app, self.settings.advertised_host)
         sessions_http.add_routes(app)
+        media_http.add_routes(app)
         console.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -156,9 +160,24 @@ class Emulator:
         self.listeners["api_http"] = self._listener("http", http)
         self.listeners["api_https"] = self._listener("https", https)
 
+    def _media_services(self) -> MediaServices:
+        """The sessions' media on the emulator's one clock; recordings in the state folder, served by the API."""
+        records = RecordFiles(self.files.folder / "records", url_base=lambda: self.listeners["api_http"]["url"])
+
+        def record_made(record: RecordMade) -> None:
+            self.store.add_record(record.session_id, record.name, record.url, math.ceil(record.duration),
+                                  record.size)
+
+        return MediaServices(clock=self.media_clock, records=records, on_record=record_made,
+                             capture_seconds=self.settings.runtime.heard_capture_seconds)
+
+    def record_file(self, session_id: str, file_name: str) -> Path | None:
+        """The WAV file of a record URL (`/records/<session_id>/<file_name>`), or None."""
+        return self.runtime.media.records.find(session_id, file_name) if self.runtime is not None else None
+
     async def _start_runtime(self) -> None:
         self.recorder = StoreRecorder(self.store)
-        self.runtime = Runtime(self.settings.runtime, recorder=self.recorder)
+        self.runtime = Runtime(self.settings.runtime, recorder=self.recorder, media=self._media_services())
         await self.runtime.start()
         self.session_starter = SessionStarter(
             self.store, self.runtime, http_base=lambda: self.listeners["api_http"]["url"],
@@ -169,7 +188,6 @@ class Emulator:
         assert self.runtime is not None
         edge_settings = self._edge_settings()
         services = EdgeServices(self.store, self.session_starter)
-        self.media_clock.start()
         self.sip = SipEdge(self.settings.host, self.settings.sip_port, self.settings.sips_port,
                            self.server_ssl_context(), advertised_host=self.settings.advertised_host,
                            settings=edge_settings, services=services, media_clock=self.media_clock)

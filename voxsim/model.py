@@ -267,6 +267,24 @@ class SipRegistration(Record):
         return info
 
 
+class MediaRecord(Record):
+    """A recording a session made (GetCallHistory `records`, RecordType)."""
+
+    record_id: int
+    call_session_history_id: int
+    record_name: str
+    start_time: str
+    duration: int
+    record_url: str
+    file_size: int
+
+    def api(self) -> dict[str, Any]:
+        return {"record_id": self.record_id, "record_name": self.record_name, "cost": 0.0,
+                "start_time": self.start_time, "duration": self.duration, "record_url": self.record_url,
+                "transaction_id": self.record_id, "file_size": self.file_size,
+                "transcription_status": "Not required"}
+
+
 class CallRecord(Record):
     call_id: int
     call_session_history_id: int

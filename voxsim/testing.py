@@ -38,7 +38,7 @@ def ephemeral_settings(state: Path | str, **overrides: Any) -> Settings:
 @pytest.fixture
 def voxsim_settings(tmp_path: Path) -> Settings:
     """The settings `voxsim_emulator` starts with; override this fixture to change them
-    (for example shorter media durations: `runtime=RuntimeSettings(tts_ms_per_char=1)`)."""
+    (for example shorter timeouts: `runtime=RuntimeSettings(session_idle_timeout=5)`)."""
     return ephemeral_settings(tmp_path / "state")
 
 

@@ -94,7 +94,8 @@ def history_query(ctx: Context, p: Params) -> HistoryQuery:
 @method("GetCallHistory", notes="""
     Lists the sessions voxsim ran (empty until scenarios run). `from_date`/`to_date` are optional (UTC);
     `call_session_history_custom_data` matches exactly; numbers match any call of the session.
-    `with_records` and `with_other_resources` give empty lists (voxsim records nothing, bills nothing); costs are 0.
+    `with_records` lists each recording (`record_url` served by the API listener, WAV, `duration` in seconds,
+    `file_size`); `with_other_resources` gives an empty list (voxsim bills nothing); costs are 0.
     There are no child accounts, so `child_account_id`/`children_calls_only` match nothing; `is_async`
     (a report instead of a list) is refused with code 496. `timezone` is always "Etc/GMT".
 """)
@@ -109,13 +110,14 @@ def get_call_history(ctx: Context, p: Params) -> Reply:
         total, sessions = ctx.store.find_sessions(ctx.account.account_id, query, count, offset)
     calls = ctx.store.calls_of([s.call_session_history_id for s in sessions]) if p.flag("with_calls") else None
     with_records, with_resources = p.flag("with_records"), p.flag("with_other_resources")
+    records = ctx.store.records_of([s.call_session_history_id for s in sessions]) if with_records else {}
 
     def render(session: CallSession) -> dict[str, object]:
         session_id = session.call_session_history_id
         info = session.api(log_file_url=log_file_url(ctx, session_id),
                            calls=calls[session_id] if calls is not None else None)
         if with_records:
-            info["records"] = []
+            info["records"] = [record.api() for record in records.get(session_id, [])]
         if with_resources:
             info["other_resource_usage"] = []
         return info

@@ -1,4 +1,4 @@
-"""Fixtures for runtime tests: a Runtime with short timeouts and fast simulated media."""
+"""Fixtures for runtime tests: a Runtime with short timeouts (its media is real: espeak-ng, files, a clock)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,6 @@ FAST = RuntimeSettings(
     load_timeout=0.5,
     pool_size=2,
     session_idle_timeout=5.0,
-    tts_ms_per_char=1.0,
-    tts_min_ms=20.0,
-    url_playback_ms=30.0,
     http_connect_timeout=1.0,
     http_total_timeout=2.0,
     http_reply_timeout=2.0,

@@ -22,7 +22,7 @@ def example(name: str) -> str:
 async def test_answer_and_say(runtime: Runtime):
     session = await start(runtime, example("answer_and_say"), names=["answer_and_say"])
     caller = await runtime.simulate_call(session, callerid="100", destination="200")
-    await session.wait_finished(3)
+    await session.wait_finished(8)
     assert logged(session, "Incoming call from 100 to 200")
     assert [name for name, _ in caller.leg.actions] == ["answer", "hangup"]
     assert session.finish_reason == FINISH_NORMAL

@@ -1,21 +1,29 @@
-"""Simulated media: playback and recording events at realistic times, players, recorders."""
+"""A session's real media: speech, file playback, tones, recording, players, recorders and in-band DTMF, heard
+through a simulated caller's audio."""
 
 from __future__ import annotations
 
 import asyncio
+import wave
+from pathlib import Path
 
+import numpy as np
+
+from voxsim.media.decode import wav_bytes
+from voxsim.media.graph import FRAME_SAMPLES
+from voxsim.rtp_peer import energy, non_silent_ms
 from voxsim.runtime import Runtime
-from voxsim.runtime.media import tts_duration_ms
 
-from .conftest import FAST, logged, start, user_lines
+from .conftest import logged, start, user_lines
 
 CONNECTED = """
 VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
   const call = e.call;
   call.addEventListener(CallEvents.Connected, () => { %s });
-  for (const n of ['PlaybackStarted', 'PlaybackFinished', 'RecordStarted', 'RecordStopped', 'Disconnected']) {
-    call.addEventListener(CallEvents[n], (ev) =>
-      Logger.write(n + ' ' + JSON.stringify(ev.duration === undefined ? {} : {d: ev.duration})));
+  for (const n of ['PlaybackStarted', 'PlaybackFinished', 'RecordStarted', 'RecordStopped', 'Disconnected',
+                   'ToneReceived']) {
+    call.addEventListener(CallEvents[n], (ev) => Logger.write(n + ' ' + JSON.stringify(
+      {d: ev.duration, error: ev.error, url: ev.url, tone: ev.tone, type: ev.type})));
   }
   call.answer();
 });
@@ -33,40 +41,109 @@ async def connected_session(runtime: Runtime, body: str):
     return session, caller
 
 
-def test_tts_estimate():
-    assert tts_duration_ms("x" * 100, FAST) == 100.0
-    assert tts_duration_ms("hi", FAST) == FAST.tts_min_ms
+def sweep(tmp_path: Path, seconds: float = 0.5) -> tuple[str, np.ndarray]:
+    """A WAV file (8 kHz) of a rising tone, and its samples."""
+    t = np.arange(int(8000 * seconds)) / 8000
+    pcm = (8000 * np.sin(2 * np.pi * (300 + 600 * t) * t)).astype(np.int16)
+    path = tmp_path / "sweep.wav"
+    path.write_bytes(wav_bytes(pcm))
+    return path.as_uri(), pcm
+
+
+async def test_say_speaks_real_audio_that_the_caller_hears(runtime: Runtime):
+    session, caller = await connected_session(runtime, "call.say('Hello, this is voxsim');")
+    started = await session.wait_for_event("Call.PlaybackStarted")
+    await session.wait_for_event("Call.PlaybackFinished", timeout=8)
+    audio = runtime.call_audio(caller.call_id)
+    assert audio is not None
+    heard = audio.heard_audio()
+    assert non_silent_ms(heard) > 400 and energy(heard) > 300
+    assert abs(len(heard) / 8 - started["data"]["duration"]) < 200  # what played is what was announced
+    (prompt,) = [p.as_dict() for p in audio.prompts]
+    assert prompt["kind"] == "tts" and prompt["text"] == "Hello, this is voxsim" and prompt["end_ms"] > 400
 
 
 async def test_stop_playback_suppresses_finished(runtime: Runtime):
-    body = "call.say('a long sentence ' + 'x'.repeat(200)); call.stopPlayback();"
-    session, _ = await connected_session(runtime, body)
-    await asyncio.sleep(0.3)
+    session, _ = await connected_session(runtime, "call.say('a long sentence that goes on and on'); "
+                                                   "setTimeout(() => call.stopPlayback(), 300);")
+    await asyncio.sleep(1.5)
     assert names(session) == ["PlaybackStarted"]
 
 
-async def test_new_playback_replaces_the_current_one(runtime: Runtime):
-    body = "call.say('x'.repeat(500)); call.startPlayback('http://x/a.mp3');"
-    session, _ = await connected_session(runtime, body)
-    await session.wait_until(lambda: "PlaybackFinished" in names(session))
+async def test_a_file_plays_as_it_is_and_a_new_playback_replaces_the_current_one(runtime: Runtime, tmp_path):
+    url, pcm = sweep(tmp_path)
+    session, caller = await connected_session(runtime, f"call.say('one two three four five six'); "
+                                                       f"setTimeout(() => call.startPlayback('{url}'), 100);")
+    await session.wait_until(lambda: "PlaybackFinished" in names(session), timeout=8)
     assert names(session) == ["PlaybackStarted", "PlaybackStarted", "PlaybackFinished"]
-    assert f"PlaybackStarted {{\"d\":{FAST.url_playback_ms:g}}}" in user_lines(session)
+    assert '"d":500' in user_lines(session)[1]
+    audio = runtime.call_audio(caller.call_id)
+    tts, played = audio.prompts
+    assert (tts.kind, played.kind, played.url) == ("tts", "url", url)
+    assert tts.end == played.start and played.end - played.start == 500
+    heard = audio.heard_audio()[int(played.start * 8):int(played.end * 8)]
+    assert np.array_equal(heard, pcm)  # sample for sample: 8 kHz PCM needs no resampling
 
 
-async def test_looped_playback_never_finishes(runtime: Runtime):
-    session, _ = await connected_session(runtime, "call.startPlayback('http://x/a.mp3', {loop: true});")
-    await asyncio.sleep(FAST.url_playback_ms / 1000 * 3)
+async def test_a_file_that_cannot_be_had_finishes_with_an_error(runtime: Runtime, tmp_path):
+    session, _ = await connected_session(runtime, f"call.startPlayback('{(tmp_path / 'none.wav').as_uri()}');")
+    finished = await session.wait_for_event("Call.PlaybackFinished")
+    assert "none.wav" in finished["data"]["error"]
+    assert any("[voxsim] playback of" in line for line in session.log.lines)
+
+
+async def test_looped_playback_never_finishes(runtime: Runtime, tmp_path):
+    url, _ = sweep(tmp_path, 0.1)
+    session, _ = await connected_session(runtime, f"call.startPlayback('{url}', {{loop: true}});")
+    await asyncio.sleep(0.6)
     assert names(session) == ["PlaybackStarted"]
 
 
-async def test_record_events(runtime: Runtime):
-    session, caller = await connected_session(runtime, "call.record({stereo: true});")
+async def test_record_writes_what_was_played_and_heard(runtime: Runtime, tmp_path):
+    url, pcm = sweep(tmp_path, 0.3)
+    body = f"call.record({{stereo: true}}); call.startPlayback('{url}');"
+    session, caller = await connected_session(runtime, body)
     started = await session.wait_for_event("Call.RecordStarted")
-    assert started["data"]["url"].startswith(FAST.record_url_base + f"/{session.session_id}/")
+    await session.wait_for_event("Call.PlaybackFinished")
     caller.hangup()
     stopped = await session.wait_for_event("Call.RecordStopped")
     assert stopped["data"]["url"] == started["data"]["url"] and stopped["data"]["cost"] == "0"
-    assert names(session) == ["RecordStarted", "Disconnected", "RecordStopped"]
+    assert stopped["data"]["url"].endswith(".wav") and f"/records/{session.session_id}/" in stopped["data"]["url"]
+    assert 0.3 <= stopped["data"]["duration"] < 2
+    name = stopped["data"]["url"].rsplit("/", 1)[1]
+    path = runtime.media.records.find(str(session.session_id), name)
+    assert path is not None
+    with wave.open(str(path)) as wav:
+        assert wav.getnchannels() == 2
+        data = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    ours = data[1::2]
+    assert non_silent_ms(ours) >= 280 and not data[0::2].any()  # we played; the caller was silent
+    assert names(session)[-3:] == ["PlaybackFinished", "Disconnected", "RecordStopped"]
+
+
+async def test_inband_dtmf_from_the_caller_reaches_tone_received(runtime: Runtime):
+    session, caller = await connected_session(runtime, "call.handleTones(true);")
+    assert caller.press_inband("19#")
+    await session.wait_until(lambda: names(session).count("ToneReceived") == 3, timeout=3)
+    assert [line for line in user_lines(session) if line.startswith("ToneReceived")] == [
+        f'ToneReceived {{"tone":"{d}","type":"2"}}' for d in "19#"]
+
+
+async def test_inband_dtmf_is_not_heard_without_handle_tones_or_for_another_type(runtime: Runtime):
+    session, caller = await connected_session(runtime, "call.handleTones(true, DTMFType.TELEPHONE_EVENT);")
+    caller.press_inband("5")
+    await asyncio.sleep(0.5)
+    assert "ToneReceived" not in names(session)
+
+
+async def test_progress_tone_plays_the_country_cadence(runtime: Runtime):
+    session, caller = await connected_session(runtime, "call.playProgressTone('RU');")
+    await asyncio.sleep(1.2)
+    heard = runtime.call_audio(caller.call_id).heard_audio()
+    frames = heard[: len(heard) // FRAME_SAMPLES * FRAME_SAMPLES].reshape(-1, FRAME_SAMPLES)
+    loud = [energy(f) > 500 for f in frames]
+    assert 35 <= sum(loud[:50]) <= 42  # RU ringback: 425 Hz, 0.8 s on of the first second
+    assert runtime.call_audio(caller.call_id).prompts[0].kind == "tone"
 
 
 PLAYERS = """
@@ -74,16 +151,18 @@ VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
   e.call.answer();
   const log = (p) => (ev) =>
     Logger.write(p + ' ' + ev.name + (ev.offset !== undefined ? ' ' + ev.offset : ''));
-  const tts = VoxEngine.createTTSPlayer('x'.repeat(60), {voice: VoiceList.Amazon.en_US_Joanna});
+  const tts = VoxEngine.createTTSPlayer('hello', {voice: VoiceList.Amazon.en_US_Joanna});
   for (const n of Object.keys(PlayerEvents)) tts.addEventListener(PlayerEvents[n], log('tts'));
   tts.addMarker(-20);
   tts.sendMediaTo(e.call);
-  const url = VoxEngine.createURLPlayer('http://x/hold.mp3', {onPause: true});
+  const url = VoxEngine.createURLPlayer('%s', {onPause: true});
   for (const n of Object.keys(PlayerEvents)) url.addEventListener(PlayerEvents[n], log('url'));
   setTimeout(() => url.resume(), 10);
   const stopped = VoxEngine.createToneScriptPlayer('440@-10;1(*/0/1)');
   for (const n of Object.keys(PlayerEvents)) stopped.addEventListener(PlayerEvents[n], log('tone'));
-  stopped.stop();
+  setTimeout(() => stopped.stop(), 100);
+  const bad = VoxEngine.createToneScriptPlayer('440@-10;(');
+  bad.addEventListener(PlayerEvents.Error, (ev) => Logger.write('bad ' + ev.name));
   const rec = VoxEngine.createRecorder();
   rec.addEventListener(RecorderEvents.Started, (ev) => { Logger.write('rec started'); rec.stop(); });
   rec.addEventListener(RecorderEvents.Stopped, (ev) => Logger.write('rec stopped ' + ev.cost));
@@ -92,14 +171,15 @@ VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
 """
 
 
-async def test_players_and_recorder(runtime: Runtime):
-    session = await start(runtime, PLAYERS)
-    await runtime.simulate_call(session, callerid="1", destination="2")
-    done = ("url Player.PlaybackFinished", "tts Player.PlaybackFinished")
-    await session.wait_until(lambda: all(logged(session, line) for line in done), timeout=3)
+async def test_players_and_recorder(runtime: Runtime, tmp_path):
+    url, _ = sweep(tmp_path, 0.2)
+    session = await start(runtime, PLAYERS % url)
+    caller = await runtime.simulate_call(session, callerid="1", destination="2")
+    done = ("url Player.PlaybackFinished", "tts Player.PlaybackFinished", "tone Player.Stopped")
+    await session.wait_until(lambda: all(logged(session, line) for line in done), timeout=5)
     lines = user_lines(session)
     tts = [line for line in lines if line.startswith("tts ")]
-    assert tts == ["tts Player.Created", "tts Player.Started", "tts Player.PlaybackMarkerReached 40",
+    assert tts == ["tts Player.Created", "tts Player.Started", "tts Player.PlaybackMarkerReached -20",
                    "tts Player.PlaybackFinished"]
     assert [line for line in lines if line.startswith("url ")] == [
         "url Player.Created", "url Player.Started", "url Player.PlaybackFinished",
@@ -107,5 +187,8 @@ async def test_players_and_recorder(runtime: Runtime):
     assert [line for line in lines if line.startswith("tone ")] == [
         "tone Player.Created", "tone Player.Started", "tone Player.Stopped",
     ]
+    assert "bad Player.Error" in lines
     assert "rec started" in lines and "rec stopped 0" in lines
     assert any(src.startswith("call:") and dst.startswith("recorder:") for src, dst in session.media.links)
+    heard = runtime.call_audio(caller.call_id)
+    assert heard is not None and [p.kind for p in heard.prompts] == ["tts"]  # the TTS player went to the call

@@ -59,13 +59,12 @@ async def test_answer_and_say(runtime: Runtime):
     assert call.successful and call.incoming and call.remote_number == "100" and call.local_number == "200"
 
 
-async def test_playback_takes_the_estimated_tts_time(runtime: Runtime):
+async def test_playback_takes_the_time_of_the_speech(runtime: Runtime):
     session = await start(runtime, ANSWER_AND_SAY)
     await runtime.simulate_call(session, callerid="100", destination="200")
     started = await session.wait_for_event("Call.PlaybackStarted")
     finished = await session.wait_for_event("Call.PlaybackFinished")
-    expected = max(FAST.tts_min_ms, len("Hello, this is voxsim") * FAST.tts_ms_per_char)
-    assert started["data"]["duration"] == expected
+    assert 500 < started["data"]["duration"] < 4000  # espeak-ng's "Hello, this is voxsim"
     assert started["ts"] <= finished["ts"]
 
 

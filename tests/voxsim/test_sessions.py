@@ -9,14 +9,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from voxsim.runtime import RuntimeSettings
 from voxsim.testing import ephemeral_settings
 
 
 @pytest.fixture
 def voxsim_settings(tmp_path):
     # Short simulated media so "say" finishes in milliseconds.
-    return ephemeral_settings(tmp_path / "state", runtime=RuntimeSettings(tts_ms_per_char=1, tts_min_ms=20))
+    return ephemeral_settings(tmp_path / "state")
 
 
 async def provision(api, name: str, *scripts: str, pattern: str = ".*") -> int:

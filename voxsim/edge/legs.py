@@ -18,8 +18,9 @@ Both legs implement `voxsim.runtime.host.CallLeg` over a `sip_edge.ua.InviteDial
   `application/dtmf-relay` (`Signal=5`) or `application/dtmf` reports `Call.ToneReceived` (type
   "3", SIP INFO), and so do RFC 2833/4733 telephone-events arriving on the call's RTP port when the
   SDPs negotiated telephone-event (type "1", once per key press: see `sip_edge.rtp`); other INFO
-  reports `Call.InfoReceived`, MESSAGE `Call.MessageReceived`. `send_message`, `send_info` and
-  `send_digits` (INFO dtmf-relay, one per digit; `p` pauses) go inside the dialog.
+  reports `Call.InfoReceived`, MESSAGE `Call.MessageReceived`. `send_message` and `send_info` go inside the
+  dialog; `send_digits` sends RFC 4733 events in the RTP when telephone-event was negotiated, else INFO
+  dtmf-relay, one per digit (`p` pauses).
 
 - Media: once our SDP is out with a codec (200, 183, or the callee's answer of an outbound call) the RTP
   port sends the call's RTP on the media clock (`voxsim.edge.media_port`); a re-INVITE offering
@@ -27,8 +28,9 @@ Both legs implement `voxsim.runtime.host.CallLeg` over a `sip_edge.ua.InviteDial
   it (`Call.OffHold`).
 
 Only `X-` headers and `User-to-User` go out on the wire from the scenario's header maps, and only
-they come back in event payloads. Of what arrives on the RTP port only telephone-events are decoded;
-audio between legs belongs to the media work. Requests the legs send wait at most
+they come back in event payloads. What arrives on the RTP port: telephone-events become ToneReceived,
+G.711 audio goes into the call's `CallAudio` (the media graph: bridges, recorders, conferences, in-band
+DTMF), the rest (comfort noise) is dropped. Requests the legs send wait at most
 `request_timeout` for an answer, so a vanished peer cannot hold a session (or a shutdown) for the
 32 s of a SIP transaction.
 """
@@ -45,11 +47,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sip_edge.message import Request, Response, make_response
-from sip_edge.rtp import DtmfDetector
+from sip_edge.rtp import DtmfDetector, parse_rtp
 from sip_edge.sdp import TELEPHONE_EVENT_PT, MediaDescription, build_sdp, direction_of, parse_sdp
 from sip_edge.transport import Address
 from sip_edge.ua import CallFailed, InviteDialog, InviteHandle, UserAgent
 from voxsim.edge.media_port import MediaPort
+from voxsim.media.call_audio import CallAudio
+from voxsim.media.g711 import CODECS
 from voxsim.runtime.host import ScenarioHeaders, SessionPort
 from voxsim.runtime.protocol import (
     CALL_AUDIO_STARTED,
@@ -82,6 +86,7 @@ OpenMedia = Callable[[], Awaitable[MediaPort]]
 
 TONE_TYPE_SIP_INFO = "3"  # DTMFType.SIP_INFO
 TONE_TYPE_RFC2833 = "1"  # DTMFType.TELEPHONE_EVENT
+_AUDIO_PAYLOAD_TYPES = {0: "PCMU", 8: "PCMA"}  # the static G.711 payload types (RFC 3551)
 _PASSED = ("x-", "user-to-user")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!%*_+`'~.-]+")
 _DTMF = {str(d): str(d) for d in range(10)} | {"*": "*", "#": "#", "10": "*", "11": "#", "12": "A", "13": "B",
@@ -156,6 +161,7 @@ class SipLeg:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._dtmf: DtmfDetector | None = None
         self._dtmf_pt: int | None = None  # the telephone-event payload type on our RTP port
+        self._call_audio: CallAudio | None = None
 
     # -- reporting
 
@@ -245,6 +251,14 @@ class SipLeg:
         await self._in_dialog("INFO", headers, body.encode(), mime_type or "text/plain")
 
     async def send_digits(self, digits: str) -> None:
+        """RFC 4733 telephone-events in the call's RTP when the SDPs agreed on telephone-event, else SIP INFO
+        (`application/dtmf-relay`, one per key); `p` pauses 500 ms. Returns once the digits are out."""
+        seconds = None
+        if self.media is not None and self._dtmf_pt is not None:
+            seconds = self.media.send_digits(digits, self._dtmf_pt)
+        if seconds is not None:
+            await asyncio.sleep(seconds)
+            return
         for key in digits:
             if key.lower() == "p":
                 await asyncio.sleep(0.5)
@@ -279,26 +293,47 @@ class SipLeg:
 
     def _hear_dtmf(self, payload_type: int | None) -> None:
         """Decode RFC 2833 telephone-events of `payload_type` arriving on our RTP port (from now on)."""
-        if payload_type is None or self.media is None or self._dtmf is not None:
+        if payload_type is None or self._dtmf is not None:
             return
         self._dtmf, self._dtmf_pt = DtmfDetector(), payload_type
-        self.media.on_datagram = self._on_rtp
+
+    def _audio(self) -> CallAudio | None:
+        """The call's audio in the media graph (the session makes it), once the session knows the call."""
+        if self._call_audio is None and self.session is not None and not self.closed:
+            self._call_audio = self.session.call_audio(self.call_id)
+        return self._call_audio
 
     def _send_rtp(self, peer: MediaDescription | None, codec: tuple[int, str] | None) -> None:
-        """Start the call's RTP towards `peer` (the far end's SDP) with `codec` (payload type, name)."""
-        if self.media is not None and peer is not None and codec is not None and peer.host and peer.port:
-            self.media.start_sending((peer.host, peer.port), *codec)
+        """Start the call's RTP towards `peer` (the far end's SDP) with `codec` (payload type, name): what the
+        call's audio gives each tick, silence when it gives nothing."""
+        if self.media is None or peer is None or codec is None or not peer.host or not peer.port:
+            return
+        audio = self._audio()
+        self.media.start_sending((peer.host, peer.port), *codec,
+                                 source=audio.next_outbound if audio is not None else None)
+        if audio is not None:
+            audio.active = True
 
     def _on_rtp(self, data: bytes) -> None:
-        if self.closed or self._dtmf is None or self._dtmf_pt is None:
+        """A packet on our RTP port: telephone-events to ToneReceived, G.711 audio into the call's audio;
+        comfort noise (PT 13) and anything else is dropped."""
+        packet = parse_rtp(data)
+        if self.closed or packet is None:
             return
-        tone = self._dtmf.feed(data, self._dtmf_pt)
-        if tone is not None:
-            self.report(CALL_TONE_RECEIVED, {"tone": tone, "type": TONE_TYPE_RFC2833})
+        if self._dtmf is not None and packet.payload_type == self._dtmf_pt:
+            tone = self._dtmf.feed(data, packet.payload_type)
+            if tone is not None:
+                self.report(CALL_TONE_RECEIVED, {"tone": tone, "type": TONE_TYPE_RFC2833})
+            return
+        encoding = _AUDIO_PAYLOAD_TYPES.get(packet.payload_type)
+        audio = self._audio()
+        if encoding is not None and audio is not None and packet.payload:
+            audio.receive(packet.sequence, CODECS[encoding][1](packet.payload))
 
     async def _media(self) -> MediaPort | None:
         if self.media is None and self.open_media is not None and not self.closed:
             self.media = await self.open_media()
+            self.media.on_datagram = self._on_rtp
             if self.closed:  # ended while the port was being bound
                 self.media.close()
         return self.media

@@ -2,9 +2,10 @@
 
 `MediaPorts` reserves them (an even port from the `rtp_ports` range, or any free one); a leg asks it for
 its port when it first needs one (answer, early media, an outbound offer). What arrives goes to the
-port's `on_datagram` (the leg's RFC 2833 DTMF detector). Once the SDPs agree on a codec the leg calls
-`start_sending`: an `RtpSender` on the emulator's one `MediaClock` sends 20 ms G.711 packets (silence
-until the media work plays audio), to where the peer's packets come from once they do.
+port's `on_datagram` (the leg: DTMF events, audio into the call's `CallAudio`). Once the SDPs agree on a
+codec the leg calls `start_sending`: an `RtpSender` on the emulator's one `MediaClock` sends 20 ms G.711
+packets of what the call's audio gives (silence when nothing plays), to where the peer's packets come from
+once they do.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from voxsim.media.clock import MediaClock, RtpSender
+from voxsim.media.dtmf import TelephoneEvents
+from voxsim.media.graph import Frame
 
 __all__ = ["MediaPort", "MediaPorts"]
 
@@ -89,14 +92,26 @@ class MediaPort:
     def on_datagram(self, callback: Callable[[bytes], None] | None) -> None:
         self.sink.on_datagram = callback
 
-    def start_sending(self, remote: tuple[str, int], payload_type: int, encoding: str) -> None:
-        """RTP out to `remote` (from the peer's SDP) with the negotiated codec, on the media clock; once.
-        A port without a clock (a leg tested alone) sends nothing."""
+    def start_sending(self, remote: tuple[str, int], payload_type: int, encoding: str,
+                      source: Callable[[], Frame | None] | None = None) -> None:
+        """RTP out to `remote` (from the peer's SDP) with the negotiated codec, on the media clock; once. Each
+        tick sends what `source` gives (silence for None). A port without a clock (a leg tested alone) sends
+        nothing."""
         if self.clock is None or self.sink.sender is not None or self.closed or not remote[1]:
             return
-        sender = RtpSender(self._send, self.sink.last_source or remote, payload_type, encoding)
+        sender = RtpSender(self._send, self.sink.last_source or remote, payload_type, encoding, source)
         self.sink.sender = sender
         self.clock.add(sender)
+
+    def send_digits(self, digits: str, payload_type: int) -> float | None:
+        """Sends `digits` as RFC 4733 telephone-events of `payload_type` in the call's RTP; returns how many
+        seconds that takes, or None when this port sends no RTP (yet)."""
+        sender = self.sink.sender
+        if sender is None or self.closed:
+            return None
+        events = TelephoneEvents(digits, payload_type)
+        sender.send_digits(events)
+        return events.duration_ms / 1000.0
 
     def pause_sending(self, paused: bool) -> None:
         """Hold: no RTP out while `paused` (the stream keeps its clock)."""

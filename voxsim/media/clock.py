@@ -1,7 +1,8 @@
-"""One media clock for every call: a single 20 ms tick sends each call's next RTP packet.
+"""One media clock for every call: a single 20 ms tick runs the media graph, then sends each call's RTP packet.
 
 `MediaClock` runs one asyncio task for the whole emulator, not a timer or task per call: every tick
-it asks each `RtpSender` for its next packet. The deadlines are absolute (start + n * ptime), so the
+it runs one step of its `MediaGraph` (calls, players, recorders, conferences: `voxsim.media.graph`), then
+asks each `RtpSender` for its next packet. The deadlines are absolute (start + n * ptime), so the
 stream keeps 50 packets a second however late a tick wakes; a tick that wakes more than a few
 periods late skips what it missed instead of bursting.
 
@@ -24,7 +25,9 @@ import numpy as np
 import numpy.typing as npt
 
 from sip_edge.rtp import build_rtp
+from voxsim.media.dtmf import TelephoneEvents
 from voxsim.media.g711 import CODECS
+from voxsim.media.graph import MediaGraph
 
 __all__ = ["FRAME_SAMPLES", "PTIME", "MediaClock", "RtpSender"]
 
@@ -57,6 +60,7 @@ class RtpSender:
         self.timestamp = secrets.randbits(32)
         self.sent = 0
         self.paused = False  # on hold: the peer receives nothing (our answer said recvonly or inactive)
+        self.events: TelephoneEvents | None = None  # digits being sent as RFC 4733 events (sendDigits)
         self._encode = CODECS[encoding][0]
         self._silence = self._encode(np.zeros(FRAME_SAMPLES, dtype=np.int16))
 
@@ -64,14 +68,26 @@ class RtpSender:
         """The peer's RTP arrives from `source`: answer there (symmetric RTP)."""
         self.remote = source
 
+    def send_digits(self, events: TelephoneEvents) -> None:
+        """Sends `events` in place of audio from the next tick (replacing digits still being sent)."""
+        self.events = events
+
     def tick(self) -> None:
         if self.paused:  # time goes on: the timestamps after the hold say how long it was
             self.timestamp += FRAME_SAMPLES
             return
-        frame = self.source() if self.source is not None else None
-        payload = self._silence if frame is None else self._encode(frame)
-        packet = build_rtp(self.payload_type, self.sequence, self.timestamp, self.ssrc, payload,
-                           marker=self.sent == 0)
+        frame = self.source() if self.source is not None else None  # taken every tick, even under an event
+        events = self.events
+        event = events.tick(self.timestamp) if events is not None else None
+        if events is not None and events.done:
+            self.events = None
+        if events is not None and event is not None:
+            packet = build_rtp(events.payload_type, self.sequence, event.timestamp, self.ssrc, event.payload,
+                               marker=event.marker)
+        else:
+            payload = self._silence if frame is None else self._encode(frame)
+            packet = build_rtp(self.payload_type, self.sequence, self.timestamp, self.ssrc, payload,
+                               marker=self.sent == 0)
         self.sequence += 1
         self.timestamp += FRAME_SAMPLES
         self.sent += 1
@@ -83,6 +99,7 @@ class MediaClock:
 
     def __init__(self, ptime: float = PTIME) -> None:
         self.ptime = ptime
+        self.graph = MediaGraph()
         self.senders: set[RtpSender] = set()
         self.ticks = 0
         self._task: asyncio.Task[None] | None = None
@@ -93,7 +110,12 @@ class MediaClock:
     def remove(self, sender: RtpSender) -> None:
         self.senders.discard(sender)
 
+    @property
+    def running(self) -> bool:
+        return self._task is not None
+
     def start(self) -> None:
+        """Starts ticking (inside the running loop); idempotent, so whoever first needs media may call it."""
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
@@ -106,8 +128,10 @@ class MediaClock:
         self.senders.clear()
 
     def tick(self) -> None:
-        """Every sender sends its next packet; one sender's failure never stops the others."""
+        """The graph runs one step, then every sender sends its next packet; one sender's failure never stops
+        the others."""
         self.ticks += 1
+        self.graph.tick()
         for sender in list(self.senders):
             try:
                 sender.tick()

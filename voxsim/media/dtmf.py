@@ -222,6 +222,11 @@ class TelephoneEvents:
     def done(self) -> bool:
         return self._next >= len(self._plan)
 
+    @property
+    def duration_ms(self) -> float:
+        """How long sending all of it takes (events, gaps and pauses)."""
+        return len(self._plan) * 20.0
+
     def tick(self, timestamp: int) -> EventPacket | None:
         """The packet for this tick, or None for audio (and once done)."""
         if self.done:

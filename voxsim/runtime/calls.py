@@ -49,6 +49,7 @@ class Call:
     answering: bool = False
     tones: bool = False
     tone_type: int = 0
+    telephone_events_seen: bool = False  # an RFC 2833 tone came: in-band ones are duplicates from now on
     custom_data: str = ""
     timeout: asyncio.TimerHandle | None = None
     _last_op: asyncio.Task[None] | None = None

@@ -13,9 +13,18 @@ from typing import Any, Protocol
 
 from voxsim.runtime.calls import Call, CallState
 from voxsim.runtime.host import CallLeg
-from voxsim.runtime.media import MediaSim
+from voxsim.runtime.media import SessionMedia
 from voxsim.runtime.net import SessionNet
-from voxsim.runtime.protocol import CALL_DISCONNECTED, CALL_FAILED, CALL_TRANSFER_FAILED, Command, Kind, Op, UnitEvent
+from voxsim.runtime.protocol import (
+    CALL_DISCONNECTED,
+    CALL_FAILED,
+    CALL_TONE_RECEIVED,
+    CALL_TRANSFER_FAILED,
+    Command,
+    Kind,
+    Op,
+    UnitEvent,
+)
 from voxsim.runtime.timers import TimerSet
 
 
@@ -32,12 +41,15 @@ class CommandTarget(Protocol):
     def leg_op(self, call: Call, what: str, op: Callable[[CallLeg], Awaitable[None]]) -> None: ...
     def end_call(self, call: Call, name: str, data: dict[str, Any]) -> None: ...
     def emit(self, event: UnitEvent) -> None: ...
+    def call_event(self, call_id: str, name: str, payload: dict[str, Any] | None = None) -> None: ...
     def resolve_reply(self, rid: int, status: int, content_type: str, body: str) -> None: ...
     def dial(self, call_id: str, kind: str, to: str, params: dict[str, Any]) -> None: ...
 
 
 Handler = Callable[["Dispatcher", Command], None]
 CallHandler = Callable[["Dispatcher", Call, Command], None]
+
+TONES_ALL, TONES_IN_BAND = 0, 2  # DTMFType.ALL, DTMFType.IN_BAND
 
 # Keyed by the op's string: a command's `op` (a plain str from JSON) finds its handler directly.
 _HANDLERS: dict[str, Handler] = {}
@@ -51,7 +63,6 @@ _AFTER_TERMINATE = frozenset(
 _NOT_EMULATED_CALL_OPS = (
     Op.CALL_RE_INVITE, Op.CALL_ACCEPT_RE_INVITE, Op.CALL_REJECT_RE_INVITE, Op.CALL_HANDLE_MIC_STATUS,
     Op.CALL_HANDLE_BLIND_TRANSFER, Op.CALL_NOTIFY_BLIND_TRANSFER, Op.CALL_BEEP_DETECTION,
-    Op.CALL_PLAY_PROGRESS_TONE,
 )
 
 
@@ -91,12 +102,12 @@ def _describe(cmd: Command) -> str:
 
 
 def _ref(ref: dict[str, Any]) -> str:
-    """A media unit reference ({kind, id}) as MediaSim names units: "call:<id>"."""
+    """A media unit reference ({kind, id}) as SessionMedia names units: "call:<id>"."""
     return f"{ref.get('kind')}:{ref.get('id')}"
 
 
 class Dispatcher:
-    def __init__(self, session: CommandTarget, *, media: MediaSim, timers: TimerSet, net: SessionNet) -> None:
+    def __init__(self, session: CommandTarget, *, media: SessionMedia, timers: TimerSet, net: SessionNet) -> None:
         self.session = session
         self._media = media
         self._timers = timers
@@ -232,6 +243,10 @@ class Dispatcher:
     def _call_handle_tones(self, call: Call, cmd: Command) -> None:
         call.tones = bool(cmd.get("enable"))
         call.tone_type = int(cmd.get("type") or 0)
+        inband = call.tones and call.tone_type in (TONES_ALL, TONES_IN_BAND)
+        report = lambda digit: self.session.call_event(  # noqa: E731
+            call.id, CALL_TONE_RECEIVED, {"tone": digit, "type": str(TONES_IN_BAND)})
+        self._media.detect_inband(call.id, inband, report)
 
     @_call_command(Op.CALL_CUSTOM_DATA)
     def _call_custom_data(self, call: Call, cmd: Command) -> None:
@@ -243,15 +258,20 @@ class Dispatcher:
         payload = {"code": 501, "reason": reason, "headers": {}}
         self.session.emit(UnitEvent(Kind.CALL, call.id, CALL_TRANSFER_FAILED, payload))
 
-    # ------------------------------------------------------------ call media (simulated)
+    # ------------------------------------------------------------ call media
 
     @_call_command(Op.CALL_SAY)
     def _call_say(self, call: Call, cmd: Command) -> None:
-        self._media.say(call.id, str(cmd.get("text", "")))
+        self._media.say(call.id, str(cmd.get("text", "")), cmd.get("params") or {})
 
     @_call_command(Op.CALL_START_PLAYBACK)
     def _call_start_playback(self, call: Call, cmd: Command) -> None:
-        self._media.play_url(call.id, loop=bool((cmd.get("params") or {}).get("loop")))
+        loop = bool((cmd.get("params") or {}).get("loop"))
+        self._media.play_url(call.id, str(cmd.get("url", "")), loop=loop)
+
+    @_call_command(Op.CALL_PLAY_PROGRESS_TONE)
+    def _call_play_progress_tone(self, call: Call, cmd: Command) -> None:
+        self._media.play_progress_tone(call.id, str(cmd.get("country") or "US"))
 
     @_call_command(Op.CALL_STOP_PLAYBACK)
     def _call_stop_playback(self, call: Call, cmd: Command) -> None:
@@ -259,7 +279,7 @@ class Dispatcher:
 
     @_call_command(Op.CALL_RECORD)
     def _call_record(self, call: Call, cmd: Command) -> None:
-        self._media.record(call.id)
+        self._media.record(call.id, cmd.get("params") or {})
 
     @_call_command(Op.CALL_STOP_RECORDING)
     def _call_stop_recording(self, call: Call, cmd: Command) -> None:
@@ -315,7 +335,7 @@ class Dispatcher:
 
     @_command(Op.RECORDER_CREATE)
     def _recorder_create(self, cmd: Command) -> None:
-        self._media.create_recorder(str(cmd["recorder"]))
+        self._media.create_recorder(str(cmd["recorder"]), cmd.get("params") or {})
 
     @_command(Op.RECORDER_STOP)
     def _recorder_stop(self, cmd: Command) -> None:
@@ -323,8 +343,7 @@ class Dispatcher:
 
     @_command(Op.RECORDER_MUTE)
     def _recorder_mute(self, cmd: Command) -> None:
-        recorder, mute = cmd.get("recorder"), cmd.get("mute")
-        self.session.write_log(f"[voxsim] recorder {recorder} mute={mute} (no audio is recorded)")
+        self._media.mute_recorder(str(cmd["recorder"]), bool(cmd.get("mute")))
 
 
 for _op in _NOT_EMULATED_CALL_OPS:

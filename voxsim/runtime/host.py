@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from voxsim.media.call_audio import CallAudio
     from voxsim.runtime.calls import Call
 
 ScenarioHeaders = Mapping[str, str]
@@ -59,6 +60,9 @@ class SessionPort(Protocol):
     def call_event(self, call_id: str, name: str, payload: Mapping[str, Any] | None = None) -> None: ...
     def outbound_callerid(self, call_id: str, callerid: str) -> None:
         """The From user an outbound call really goes out with (its history's `local_number`)."""
+    def call_audio(self, call_id: str) -> CallAudio | None:
+        """The call's audio in the media graph: the leg puts what the far end sends in, and sends what it
+        gives out (None once the call ended)."""
 
 
 class DialError(Exception):

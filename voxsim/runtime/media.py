@@ -1,26 +1,42 @@
-"""Simulated media, until real audio exists: the events the platform fires, at real pace.
+"""A session's media: its calls' audio, players, recorders and links, as units of the emulator's media graph.
 
-- `call.say` and TTS players: PlaybackStarted at once with the estimated duration, then
-  PlaybackFinished when that time has passed. The estimate is `tts_ms_per_char` a
-  character (60 ms by default, about 150 words a minute), never below `tts_min_ms`.
-- `call.startPlayback`, URL and tone-script players: a fixed `url_playback_ms` (nothing is
-  downloaded); with `loop` playback never finishes by itself.
-- `stopPlayback` ends a call's playback with no PlaybackFinished (as documented); a new
-  say/startPlayback replaces the current one the same way.
-- `call.record` and recorders: RecordStarted/Recorder.Started with a URL under
-  `record_url_base` (no audio is written); RecordStopped after the call's Disconnected.
-- `duration` values are milliseconds (the official typings give no unit; voxsim chose ms).
-No audio flows anywhere: media links (sendMediaTo, sendMediaBetween) are only recorded.
+`SessionMedia` carries out the media commands of one scenario on the graph of the one media clock
+(`voxsim.media`), and turns what the units do into the platform's events:
+- `call.say` / `createTTSPlayer`: speech rendered by espeak-ng (`voxsim.media.speech`; a stand-in of the
+  same estimated length, with a session log line, where espeak-ng is missing), played 20 ms a tick;
+  `PlaybackStarted` with the real duration once the audio is ready, `PlaybackFinished` after its last frame.
+- `call.startPlayback` / `createURLPlayer`: the file fetched (`file://`, `http(s)://`, 10 MB at most) and
+  decoded (WAV, MP3, OGG, FLAC) to 8 kHz; a file that cannot be fetched or decoded ends with
+  `PlaybackFinished {error}` (`Player.Error` for a player). `loop` plays it again and again.
+- `createToneScriptPlayer` and `call.playProgressTone(country)`: tones generated from the ToneScript.
+- `stopPlayback` ends a call's playback with no event (as documented); a new say/startPlayback replaces it.
+- `call.record` / `createRecorder`: a WAV file in the records folder, served by the API listener;
+  `RecordStarted`/`Recorder.Started` with its URL, `RecordStopped`/`Recorder.Stopped` with its duration.
+- `sendMediaTo`, `sendMediaBetween`: the target's source becomes the sender (one source per unit).
+Durations in event payloads are milliseconds for playback (the typings give no unit) and seconds for
+records (as GetCallHistory reports them).
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Mapping
+import logging
+import tempfile
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from voxsim.media.call_audio import CallAudio
+from voxsim.media.clock import MediaClock
+from voxsim.media.conference import Conference
+from voxsim.media.decode import AudioError, load_audio
+from voxsim.media.dtmf import InbandDtmfDetector
+from voxsim.media.graph import Frame, MediaUnit
+from voxsim.media.player import Player, PlayerEvents
+from voxsim.media.recorder import Recorder
+from voxsim.media.speech import SpeechRenderer
+from voxsim.media.tones import ToneGenerator, ToneScriptError, parse_tone_script, progress_tone
 from voxsim.runtime.protocol import (
     CALL_PLAYBACK_FINISHED,
     CALL_PLAYBACK_STARTED,
@@ -31,195 +47,402 @@ from voxsim.runtime.protocol import (
 )
 from voxsim.runtime.settings import RuntimeSettings
 
+__all__ = ["MediaServices", "RecordFiles", "RecordMade", "SessionMedia"]
+
+log = logging.getLogger(__name__)
+
 Emit = Callable[[UnitEvent], None]
-
-
-def tts_duration_ms(text: str, settings: RuntimeSettings) -> float:
-    return max(settings.tts_min_ms, len(text) * settings.tts_ms_per_char)
+AudioLoader = Callable[[str], Awaitable[Frame]]
 
 
 @dataclass
-class _Player:
-    id: str
-    duration_ms: float
-    loop: bool
-    position_ms: float = 0.0
-    resumed_at: float | None = None
-    markers: list[float] = field(default_factory=list)
-    handles: list[asyncio.TimerHandle] = field(default_factory=list)
+class RecordMade:
+    """One finished recording, as GetCallHistory's `records` lists it."""
 
-    def elapsed_ms(self) -> float:
-        if self.resumed_at is None:
-            return self.position_ms
-        return self.position_ms + (time.monotonic() - self.resumed_at) * 1000.0
-
-    def cancel(self) -> None:
-        for handle in self.handles:
-            handle.cancel()
-        self.handles.clear()
-
-
-@dataclass
-class _Recording:
+    session_id: int
+    call_id: str | None
+    name: str
     url: str
-    started: float = field(default_factory=time.monotonic)
+    path: Path
+    duration: float
+    size: int
 
-    def stopped_payload(self) -> dict[str, Any]:
-        return {"url": self.url, "cost": "0", "duration": round(time.monotonic() - self.started, 3)}
+
+class RecordFiles:
+    """Where recordings go (`folder/<session_id>/<name>.wav`) and the URL that serves them
+    (`url_base()/records/<session_id>/<name>.wav`: the API listener's real address, known once it listens)."""
+
+    def __init__(self, folder: Path | None = None, url_base: Callable[[], str] | None = None) -> None:
+        self._folder = folder
+        self._url_base = url_base or (lambda: "http://127.0.0.1:8080")
+
+    @property
+    def folder(self) -> Path:
+        if self._folder is None:  # a runtime without a state folder (tests): a temporary one
+            self._folder = Path(tempfile.mkdtemp(prefix="voxsim-records-"))
+        return self._folder
+
+    def path_for(self, session_id: int, name: str) -> Path:
+        return self.folder / str(session_id) / f"{name}.wav"
+
+    def url_for(self, session_id: int, name: str) -> str:
+        return f"{self._url_base()}/records/{session_id}/{name}.wav"
+
+    def find(self, session_id: str, file_name: str) -> Path | None:
+        """The file a record URL names, or None (nothing outside the folder is ever served)."""
+        if not session_id.isdigit() or "/" in file_name or not file_name.endswith(".wav") or file_name[0] == ".":
+            return None
+        path = self.folder / session_id / file_name
+        return path if path.is_file() else None
 
 
-class MediaSim:
-    def __init__(self, session_id: int, settings: RuntimeSettings, emit: Emit) -> None:
+@dataclass
+class MediaServices:
+    """What sessions share for media: the clock and its graph, speech, file loading, the records folder, and
+    where finished recordings are reported (the store, for GetCallHistory)."""
+
+    clock: MediaClock = field(default_factory=MediaClock)
+    speech: SpeechRenderer = field(default_factory=SpeechRenderer)
+    records: RecordFiles = field(default_factory=RecordFiles)
+    load_audio: AudioLoader = load_audio
+    on_record: Callable[[RecordMade], None] | None = None
+    capture_seconds: float = 120.0
+
+
+def _prompt_of_voice(params: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    voice = params.get("voice")
+    language = params.get("language")
+    return (str(voice) if voice else None, str(language) if language else None)
+
+
+class SessionMedia:
+    def __init__(self, session_id: int, settings: RuntimeSettings, emit: Emit, services: MediaServices,
+                 write_log: Callable[[str], None] = lambda _: None) -> None:
         self._session_id = session_id
         self._settings = settings
         self._emit = emit
-        self._playback: dict[str, asyncio.TimerHandle | None] = {}
-        self._recordings: dict[str, _Recording] = {}
-        self._players: dict[str, _Player] = {}
-        self._recorders: dict[str, _Recording] = {}
+        self._services = services
+        self._graph = services.clock.graph
+        self._write_log = write_log
+        self._units: dict[str, MediaUnit] = {}  # by reference: "call:<id>", "player:<id>", "recorder:<id>"
+        self._recordings: dict[str, tuple[Recorder, str, str]] = {}  # call or recorder ref -> (unit, url, name)
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._record_seq = 0
         self.links: set[tuple[str, str]] = set()
+        self.ended_calls: dict[str, CallAudio] = {}  # what ended calls heard, for /_voxsim/calls/<id>/heard
 
-    # ------------------------------------------------------------ call playback
+    # ------------------------------------------------------------ calls
 
-    def say(self, call_id: str, text: str) -> None:
-        self._play(call_id, tts_duration_ms(text, self._settings), loop=False)
+    def call_audio(self, call_id: str) -> CallAudio:
+        """The call's unit in the graph, made on first use (the leg feeds it, the scenario plays to it)."""
+        ref = f"call:{call_id}"
+        unit = self._units.get(ref)
+        if not isinstance(unit, CallAudio):
+            unit = CallAudio(call_id, self._services.capture_seconds)
+            self._add(ref, unit)
+        return unit
 
-    def play_url(self, call_id: str, loop: bool) -> None:
-        self._play(call_id, self._settings.url_playback_ms, loop=loop)
-
-    def _play(self, call_id: str, ms: float, loop: bool) -> None:
-        self.stop_playback(call_id)
-        self._emit(UnitEvent(Kind.CALL, call_id, CALL_PLAYBACK_STARTED, {"duration": ms}))
-        handle = None
-        if not loop:
-            handle = asyncio.get_running_loop().call_later(ms / 1000.0, self._playback_done, call_id)
-        self._playback[call_id] = handle
-
-    def _playback_done(self, call_id: str) -> None:
-        self._playback.pop(call_id, None)
-        self._emit(UnitEvent(Kind.CALL, call_id, CALL_PLAYBACK_FINISHED, {}))
-
-    def stop_playback(self, call_id: str) -> None:
-        handle = self._playback.pop(call_id, None)
-        if handle is not None:
-            handle.cancel()
-
-    # ------------------------------------------------------------ call recording
-
-    def _record_url(self, owner: str) -> str:
-        self._record_seq += 1
-        return f"{self._settings.record_url_base}/{self._session_id}/{owner}-{self._record_seq}.mp3"
-
-    def record(self, call_id: str) -> None:
-        if call_id in self._recordings:
-            return
-        rec = self._recordings[call_id] = _Recording(self._record_url(call_id))
-        self._emit(UnitEvent(Kind.CALL, call_id, CALL_RECORD_STARTED, {"url": rec.url}))
-
-    def stop_recording(self, call_id: str) -> None:
-        rec = self._recordings.pop(call_id, None)
-        if rec is not None:
-            self._emit(UnitEvent(Kind.CALL, call_id, CALL_RECORD_STOPPED, rec.stopped_payload()))
+    def find_call_audio(self, call_id: str) -> CallAudio | None:
+        unit = self._units.get(f"call:{call_id}")
+        return unit if isinstance(unit, CallAudio) else None
 
     def call_ended(self, call_id: str) -> None:
         self.stop_playback(call_id)
         self.stop_recording(call_id)
+        audio = self._units.pop(f"call:{call_id}", None)
+        if isinstance(audio, CallAudio):
+            self._graph.remove(audio)
+            self.ended_calls[call_id] = audio
+
+    def detect_inband(self, call_id: str, enabled: bool, report: Callable[[str], None]) -> None:
+        """Listen for DTMF tones in the audio the far end sends (Goertzel), `report(digit)` once per press."""
+        audio = self.call_audio(call_id)
+        if not enabled:
+            audio.on_inbound = None
+            return
+        detector = InbandDtmfDetector()
+
+        def hear(frame: Frame) -> None:
+            digit = detector.feed(frame)
+            if digit is not None:
+                report(digit)
+
+        audio.on_inbound = hear
+
+    def _add(self, ref: str, unit: MediaUnit) -> None:
+        self._units[ref] = unit
+        self._graph.add(unit)
+        self._services.clock.start()
+
+    # ------------------------------------------------------------ call playback
+
+    def say(self, call_id: str, text: str, params: Mapping[str, Any] | None = None) -> None:
+        voice, language = _prompt_of_voice(params or {})
+        player = self._call_player(call_id, {"kind": "tts", "text": text, "voice": voice})
+        self._spawn(self._speak(player, text, voice, language))
+
+    def play_url(self, call_id: str, url: str, loop: bool = False) -> None:
+        player = self._call_player(call_id, {"kind": "url", "url": url}, loop=loop)
+        self._spawn(self._fetch(player, url))
+
+    def play_progress_tone(self, call_id: str, country: str) -> None:
+        try:
+            script = progress_tone(country)
+        except ValueError as exc:
+            self._write_log(f"[voxsim] playProgressTone: {exc}")
+            return
+        audio = self.call_audio(call_id)
+        self._drop_playback(audio)
+        player = Player({"kind": "tone", "country": country.upper()})
+        generator = ToneGenerator(script)
+        player.load_generator(generator.next_frame, generator.duration_ms)
+        audio.playback = player
+        self._graph.add(player)
+
+    def _call_player(self, call_id: str, prompt: dict[str, Any], loop: bool = False) -> Player:
+        audio = self.call_audio(call_id)
+        self._drop_playback(audio)
+        player = Player(prompt, loop=loop)
+        player.events = PlayerEvents(
+            on_started=lambda ms: self._emit(UnitEvent(Kind.CALL, call_id, CALL_PLAYBACK_STARTED, {"duration": ms})),
+            on_finished=lambda error: self._call_playback_done(audio, player, error),
+        )
+        audio.playback = player
+        self._graph.add(player)
+        self._services.clock.start()
+        return player
+
+    def _call_playback_done(self, audio: CallAudio, player: Player, error: str | None) -> None:
+        if audio.playback is player:
+            audio.playback = None
+        self._graph.remove(player)
+        payload = {"error": error} if error else {}
+        self._emit(UnitEvent(Kind.CALL, audio.call_id, CALL_PLAYBACK_FINISHED, payload))
+
+    def _drop_playback(self, audio: CallAudio) -> None:
+        """A call plays one thing at a time: what played is stopped, with no event."""
+        current, audio.playback = audio.playback, None
+        if isinstance(current, Player):
+            current.stop()
+        if current is not None:
+            self._graph.remove(current)
+
+    def stop_playback(self, call_id: str) -> None:
+        audio = self.find_call_audio(call_id)
+        if audio is not None:
+            self._drop_playback(audio)
+
+    async def _speak(self, player: Player, text: str, voice: str | None, language: str | None) -> None:
+        speech = await self._services.speech.render(text, voice, language)
+        if speech.stand_in:
+            self._write_log(f"[voxsim] say: {self._services.speech.stand_in_reason}; "
+                            f"a stand-in of {speech.duration_ms:.0f} ms plays instead of speech")
+        player.prompt = {**player.prompt, "text": speech.text, "voice": speech.voice}
+        player.load(speech.pcm)
+
+    async def _fetch(self, player: Player, url: str) -> None:
+        try:
+            pcm = await self._services.load_audio(url)
+        except AudioError as exc:
+            self._write_log(f"[voxsim] playback of {url}: {exc}")
+            player.fail(str(exc))
+            return
+        player.load(pcm)
+
+    # ------------------------------------------------------------ recording
+
+    def _record_name(self, owner: str) -> str:
+        self._record_seq += 1
+        return f"{owner}-{self._record_seq}"
+
+    def record(self, call_id: str, params: Mapping[str, Any] | None = None) -> None:
+        ref = f"call:{call_id}"
+        if ref in self._recordings:
+            return
+        audio = self.call_audio(call_id)
+        params = params or {}
+        prefix = str(params.get("recordNamePrefix") or "")
+        name = self._record_name(f"{prefix}{call_id}")
+        path = self._services.records.path_for(self._session_id, name)
+        recorder = Recorder(path, tap=lambda: [audio.out, audio.outbound], stereo=bool(params.get("stereo")))
+        url = self._services.records.url_for(self._session_id, name)
+        self._recordings[ref] = (recorder, url, name)
+        self._graph.add(recorder)
+        self._services.clock.start()
+        self._emit(UnitEvent(Kind.CALL, call_id, CALL_RECORD_STARTED, {"url": url}))
+
+    def stop_recording(self, call_id: str) -> None:
+        payload = self._finish_recording(f"call:{call_id}", call_id)
+        if payload is not None:
+            self._emit(UnitEvent(Kind.CALL, call_id, CALL_RECORD_STOPPED, payload))
+
+    def _finish_recording(self, ref: str, call_id: str | None) -> dict[str, Any] | None:
+        entry = self._recordings.pop(ref, None)
+        if entry is None:
+            return None
+        recorder, url, name = entry
+        self._graph.remove(recorder)
+        duration, size = recorder.stop()
+        if self._services.on_record is not None:
+            self._services.on_record(RecordMade(self._session_id, call_id, name, url, recorder.path, duration, size))
+        return {"url": url, "cost": "0", "duration": round(duration, 3)}
 
     # ------------------------------------------------------------ players
 
-    def create_player(
-        self, player_id: str, kind: str, source: Any, params: Mapping[str, Any] | None
-    ) -> None:
+    def create_player(self, player_id: str, kind: str, source: Any, params: Mapping[str, Any] | None) -> None:
         params = params or {}
+        ref = f"player:{player_id}"
+        prompt: dict[str, Any] = {"kind": kind}
+        player = Player(prompt, loop=bool(params.get("loop")), paused=bool(params.get("onPause")))
+        player.events = PlayerEvents(
+            on_started=lambda ms: self._player_event(player_id, "Player.Started", {"duration": ms}),
+            on_marker=lambda offset: self._player_event(player_id, "Player.PlaybackMarkerReached",
+                                                        {"offset": offset}),
+            on_finished=lambda error: self._player_done(player_id, error),
+        )
+        self._add(ref, player)
+        self._player_event(player_id, "Player.Created", {})
         if kind == "tts":
-            duration = tts_duration_ms(str(source), self._settings)
+            voice, language = _prompt_of_voice(params)
+            prompt["text"] = str(source)
+            self._spawn(self._speak(player, str(source), voice, language))
+        elif kind == "url":
+            url = str(source.get("url") if isinstance(source, Mapping) else source)
+            prompt["url"] = url
+            self._spawn(self._fetch(player, url))
         else:
-            duration = self._settings.url_playback_ms
-        player = self._players[player_id] = _Player(player_id, duration, loop=bool(params.get("loop")))
-        self._emit(UnitEvent(Kind.PLAYER, player_id, "Player.Created", {}))
-        if not params.get("onPause"):
-            self._emit(UnitEvent(Kind.PLAYER, player_id, "Player.Started", {"duration": duration}))
-            self._run(player)
+            self._tone_script(player, str(source))
 
-    def _run(self, player: _Player) -> None:
-        loop = asyncio.get_running_loop()
-        player.resumed_at = time.monotonic()
-        at = player.position_ms
-        for offset in player.markers:
-            if offset >= at:
-                delay = (offset - at) / 1000.0
-                player.handles.append(loop.call_later(delay, self._marker, player.id, offset))
-        if not player.loop:
-            remaining = max(0.0, player.duration_ms - at)
-            player.handles.append(loop.call_later(remaining / 1000.0, self._player_done, player.id))
+    def _tone_script(self, player: Player, script: str) -> None:
+        try:
+            generator = ToneGenerator(parse_tone_script(script))
+        except ToneScriptError as exc:
+            player.fail(f"invalid tone script: {exc}")
+            return
+        player.prompt["script"] = script
+        player.load_generator(generator.next_frame, generator.duration_ms)
 
-    def _marker(self, player_id: str, offset: float) -> None:
-        self._emit(UnitEvent(Kind.PLAYER, player_id, "Player.PlaybackMarkerReached", {"offset": offset}))
+    def _player_event(self, player_id: str, name: str, payload: dict[str, Any]) -> None:
+        self._emit(UnitEvent(Kind.PLAYER, player_id, name, payload))
 
-    def _player_done(self, player_id: str) -> None:
-        player = self._players.pop(player_id, None)
-        if player is not None:
-            player.cancel()
-            self._emit(UnitEvent(Kind.PLAYER, player_id, "Player.PlaybackFinished", {}))
+    def _player_done(self, player_id: str, error: str | None) -> None:
+        unit = self._units.pop(f"player:{player_id}", None)
+        if unit is not None:
+            self._graph.remove(unit)
+        if error:
+            self._player_event(player_id, "Player.Error", {"error": error})
+        else:
+            self._player_event(player_id, "Player.PlaybackFinished", {})
+
+    def _player(self, player_id: str) -> Player | None:
+        unit = self._units.get(f"player:{player_id}")
+        return unit if isinstance(unit, Player) else None
 
     def pause_player(self, player_id: str) -> None:
-        player = self._players.get(player_id)
-        if player is not None and player.resumed_at is not None:
-            player.position_ms = player.elapsed_ms()
-            player.resumed_at = None
-            player.cancel()
+        player = self._player(player_id)
+        if player is not None:
+            player.paused = True
 
     def resume_player(self, player_id: str) -> None:
-        player = self._players.get(player_id)
-        if player is not None and player.resumed_at is None:
-            if player.position_ms == 0.0:
-                self._emit(UnitEvent(Kind.PLAYER, player_id, "Player.Started", {"duration": player.duration_ms}))
-            self._run(player)
+        player = self._player(player_id)
+        if player is not None:
+            player.paused = False
 
     def stop_player(self, player_id: str) -> None:
-        player = self._players.pop(player_id, None)
+        player = self._player(player_id)
         if player is not None:
-            player.cancel()
-            self._emit(UnitEvent(Kind.PLAYER, player_id, "Player.Stopped", {}))
+            player.stop()
+            self._graph.remove(player)
+            self._units.pop(f"player:{player_id}", None)
+            self._player_event(player_id, "Player.Stopped", {})
 
     def add_marker(self, player_id: str, offset: float) -> None:
-        player = self._players.get(player_id)
-        if player is None:
-            return
-        at = offset if offset >= 0 else player.duration_ms + offset
-        player.markers.append(at)
-        if player.resumed_at is not None and at >= player.elapsed_ms():
-            delay = (at - player.elapsed_ms()) / 1000.0
-            player.handles.append(asyncio.get_running_loop().call_later(delay, self._marker, player_id, at))
+        player = self._player(player_id)
+        if player is not None:
+            player.add_marker(offset)
 
     # ------------------------------------------------------------ recorders
 
-    def create_recorder(self, recorder_id: str) -> None:
-        rec = self._recorders[recorder_id] = _Recording(self._record_url(recorder_id))
-        self._emit(UnitEvent(Kind.RECORDER, recorder_id, "Recorder.Started", {"url": rec.url}))
+    def create_recorder(self, recorder_id: str, params: Mapping[str, Any] | None = None) -> None:
+        params = params or {}
+        ref = f"recorder:{recorder_id}"
+        name = self._record_name(f"{params.get('name') or 'recorder'}")
+        recorder = Recorder(self._services.records.path_for(self._session_id, name))
+        url = self._services.records.url_for(self._session_id, name)
+        self._recordings[ref] = (recorder, url, name)
+        self._add(ref, recorder)
+        self._emit(UnitEvent(Kind.RECORDER, recorder_id, "Recorder.Started", {"url": url}))
 
     def stop_recorder(self, recorder_id: str) -> None:
-        rec = self._recorders.pop(recorder_id, None)
-        if rec is not None:
-            self._emit(UnitEvent(Kind.RECORDER, recorder_id, "Recorder.Stopped", rec.stopped_payload()))
+        self._units.pop(f"recorder:{recorder_id}", None)
+        payload = self._finish_recording(f"recorder:{recorder_id}", None)
+        if payload is not None:
+            self._emit(UnitEvent(Kind.RECORDER, recorder_id, "Recorder.Stopped", payload))
 
-    # ------------------------------------------------------------ links and teardown
+    def mute_recorder(self, recorder_id: str, mute: bool) -> None:
+        entry = self._recordings.get(f"recorder:{recorder_id}")
+        if entry is not None:
+            entry[0].muted = mute
+
+    # ------------------------------------------------------------ links
+
+    def add_conference(self, conference_id: str) -> Conference:
+        conference = Conference()
+        self._add(f"conference:{conference_id}", conference)
+        return conference
+
+    def remove_unit(self, ref: str) -> None:
+        unit = self._units.pop(ref, None)
+        if unit is not None:
+            self._graph.remove(unit)
 
     def link(self, source: str, target: str) -> None:
+        """`source` sends to `target`: a unit receives one stream (the newest); a conference hears all."""
+        sender, receiver = self._units.get(source), self._units.get(target)
+        if source.startswith("call:") and sender is None:
+            sender = self.call_audio(source.partition(":")[2])
+        if target.startswith("call:") and receiver is None:
+            receiver = self.call_audio(target.partition(":")[2])
+        if sender is None or receiver is None:
+            self._write_log(f"[voxsim] sendMediaTo {source} -> {target}: no such media unit (ended?)")
+            return
         self.links.add((source, target))
+        if isinstance(receiver, Conference):
+            receiver.join(sender)
+        else:
+            receiver.source = sender
 
     def unlink(self, source: str, target: str) -> None:
         self.links.discard((source, target))
+        sender, receiver = self._units.get(source), self._units.get(target)
+        if isinstance(receiver, Conference) and sender is not None:
+            receiver.leave(sender)
+        elif receiver is not None and receiver.source is sender:
+            receiver.source = None
+
+    # ------------------------------------------------------------ teardown
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        async def run() -> None:
+            try:
+                await coro
+            except Exception:  # a broken prompt must not take the session down
+                log.exception("media task of session %s failed", self._session_id)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def close(self) -> None:
-        """Silently drops everything: after Terminating no media events fire."""
-        for handle in self._playback.values():
-            if handle is not None:
-                handle.cancel()
-        for player in self._players.values():
-            player.cancel()
-        self._playback.clear()
-        self._players.clear()
-        self._recordings.clear()
-        self._recorders.clear()
+        """Drops everything without events (after Terminating no media events fire); recordings are kept."""
+        for task in list(self._tasks):
+            task.cancel()
+        for ref in list(self._recordings):
+            self._finish_recording(ref, ref.partition(":")[2] if ref.startswith("call:") else None)
+        for unit in self._units.values():
+            if isinstance(unit, Player):
+                unit.stop()
+            elif isinstance(unit, CallAudio):
+                self.ended_calls[unit.call_id] = unit
+            self._graph.remove(unit)
+        self._units.clear()

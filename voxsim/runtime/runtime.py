@@ -7,6 +7,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
+from voxsim.media.call_audio import CallAudio
 from voxsim.runtime.bridge import Bridge, IsolatePool
 from voxsim.runtime.calls import Call
 from voxsim.runtime.host import (
@@ -16,6 +17,7 @@ from voxsim.runtime.host import (
     SessionInfo,
     SessionRecorder,
 )
+from voxsim.runtime.media import MediaServices
 from voxsim.runtime.net import HttpClient
 from voxsim.runtime.session import FINISH_ADMIN, Session, SessionServices
 from voxsim.runtime.settings import RuntimeSettings
@@ -38,8 +40,12 @@ class Runtime:
         *,
         recorder: SessionRecorder | None = None,
         dialer: OutboundDialer | None = None,
+        media: MediaServices | None = None,
     ) -> None:
         self.settings = settings or RuntimeSettings()
+        # Without given media services (tests), the runtime has a media clock of its own, stopped at shutdown.
+        self._owns_media = media is None
+        self.media = media or MediaServices(capture_seconds=self.settings.heard_capture_seconds)
         self.recorder: SessionRecorder = recorder or InMemoryRecorder()
         self.dialer: OutboundDialer = dialer or NoDialer()
         self._pool = IsolatePool(self.settings)
@@ -81,7 +87,7 @@ class Runtime:
         )
         services = SessionServices(
             settings=self.settings, recorder=self.recorder, dialer=lambda: self.dialer,
-            http=self._http, on_finished=self._on_finished,
+            http=self._http, on_finished=self._on_finished, media=self.media,
         )
         session = Session(info, list(scenarios), Bridge(self._pool.take(), self.settings), services)
         self._live[session_id] = session
@@ -138,6 +144,30 @@ class Runtime:
             return None
         return VirtualCaller(found[1].leg)
 
+    def call_audio(self, call_id: str) -> CallAudio | None:
+        """A call's audio (what it heard and said), live or ended, while its session is kept in memory."""
+        found = self.find_call(call_id)
+        if found is None:
+            return None
+        media = found[0].media
+        return media.find_call_audio(call_id) or media.ended_calls.get(call_id)
+
+    async def caller_says(self, call_id: str, text: str, voice: str | None = None) -> bool:
+        """A simulated caller speaks `text` (espeak-ng) into its call; False when there is no such live call."""
+        caller = self.virtual_caller(call_id)
+        if caller is None:
+            return False
+        speech = await self.media.speech.render(text, voice)
+        return caller.speak(speech.pcm, {"kind": "tts", "text": speech.text, "voice": speech.voice})
+
+    async def caller_plays(self, call_id: str, url: str) -> bool:
+        """A simulated caller plays a file into its call (raises AudioError when it cannot be had)."""
+        caller = self.virtual_caller(call_id)
+        if caller is None:
+            return False
+        pcm = await self.media.load_audio(url)
+        return caller.speak(pcm, {"kind": "url", "url": url})
+
     async def shutdown(self, grace: float = 5.0) -> None:
         """Terminates every session ("Terminated administratively"), then frees everything."""
         sessions = list(self._live.values())
@@ -151,6 +181,8 @@ class Runtime:
         await asyncio.gather(*(s.settled() for s in sessions), return_exceptions=True)
         self._pool.close()
         await self._http.close()
+        if self._owns_media:
+            await self.media.clock.stop()
 
     def _on_finished(self, session: Session) -> None:
         self._live.pop(session.session_id, None)

@@ -16,18 +16,19 @@ import json
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from sip_edge.message import REASON_PHRASES
+from voxsim.media.call_audio import CallAudio
 from voxsim.runtime.bridge import Bridge, ScenarioError
 from voxsim.runtime.calls import Call, CallState, scenario_headers
 from voxsim.runtime.dispatch import Dispatcher
 from voxsim.runtime.host import CallLeg, DialError, OutboundDialer, SessionInfo, SessionRecorder
 from voxsim.runtime.log import SessionLog, format_ts
-from voxsim.runtime.media import MediaSim
+from voxsim.runtime.media import MediaServices, SessionMedia
 from voxsim.runtime.net import HttpClient, SessionNet
 from voxsim.runtime.protocol import (
     APP_CALL_ALERTING,
@@ -85,6 +86,7 @@ class SessionServices:
     dialer: Callable[[], OutboundDialer]
     http: HttpClient
     on_finished: Callable[[Session], None]
+    media: MediaServices = field(default_factory=MediaServices)
 
 
 @dataclass
@@ -126,7 +128,7 @@ class Session:
         self.commands: deque[dict[str, Any]] = deque(maxlen=self.settings.max_journal)
         self.log = SessionLog(info.session_id, services.recorder, on_write=self._changed_now)
         self.timers = TimerSet(self._timer_due)
-        self.media = MediaSim(info.session_id, self.settings, self.emit)
+        self.media = SessionMedia(info.session_id, self.settings, self.emit, services.media, self.write_log)
         self.net = SessionNet(services.http, self.settings, self._http_result)
         self._dispatcher = Dispatcher(self, media=self.media, timers=self.timers, net=self.net)
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
@@ -381,6 +383,10 @@ class Session:
     def live_call(self, call_id: str) -> Call | None:
         call = self.calls.get(call_id)
         return call if call is not None and call.live else None
+
+    def call_audio(self, call_id: str) -> CallAudio | None:
+        """The audio of a live call (its leg feeds it and sends what it gives), None once the call ended."""
+        return self.media.call_audio(call_id) if self.live_call(call_id) is not None else None
 
     def leg_op(self, call: Call, what: str, op: Callable[[CallLeg], Awaitable[None]]) -> None:
         """Runs a signalling operation on the call's leg, in order with its others."""
@@ -658,6 +664,13 @@ class Session:
 
     @staticmethod
     def _tone_allowed(call: Call, data: dict[str, Any]) -> bool:
+        """handleTones(true, type) passes tones of that type on; with DTMFType.ALL, once an RFC 2833 event came,
+        in-band tones no longer count (the same key would arrive twice)."""
+        kind = str(data.get("type", "1"))
+        if kind == "1":
+            call.telephone_events_seen = True
+        elif kind == "2" and call.telephone_events_seen:
+            return False
         if not call.tones:
             return False
         return call.tone_type == 0 or str(call.tone_type) == str(data.get("type", "1"))

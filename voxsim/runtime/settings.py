@@ -30,14 +30,8 @@ class RuntimeSettings:
     outbound_answer_timeout: float = 60.0
     # The platform documents no cap; voxsim's, so that a runaway session still ends some day.
     max_session_duration: float = 4 * 3600.0
-    # Simulated media (until real audio exists). TTS: ~60 ms a character is about
-    # 150 words a minute for English text; never shorter than tts_min_ms.
-    tts_ms_per_char: float = 60.0
-    tts_min_ms: float = 500.0
-    # URL playback and tone scripts have no audio to measure: a fixed duration.
-    url_playback_ms: float = 3000.0
-    # Base of the fake record URLs handed to RecordStarted/RecordStopped.
-    record_url_base: str = "http://127.0.0.1:8080/records"
+    # What each call sent and heard is kept for tests (/_voxsim/calls/<id>/heard): its first this many seconds.
+    heard_capture_seconds: float = 60.0
     # Net limits, as VoxEngine documents them (see docs/choices.md).
     http_max_concurrent: int = 3
     http_max_pending: int = 35

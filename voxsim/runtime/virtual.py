@@ -3,7 +3,9 @@
 `VirtualLeg` is the signalling side the session drives (it records what the scenario did
 and, on answer, confirms at once with Call.Connected). `VirtualCaller` is the person at
 the other end: `dtmf("12#")` fires Call.ToneReceived (the session passes tones on only
-after `handleTones(true)`), `hangup()` fires Call.Disconnected.
+after `handleTones(true)`), `hangup()` fires Call.Disconnected, `speak(pcm, text)` talks into
+the call's audio. Its media is real but has no RTP: once answered (or in early media) the call's
+`CallAudio` runs on the media clock, what the scenario plays to it is kept as what it heard.
 """
 
 from __future__ import annotations
@@ -11,6 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
+from voxsim.media.call_audio import CallAudio
+from voxsim.media.dtmf import InbandDigits
+from voxsim.media.graph import Frame
 from voxsim.runtime.host import ScenarioHeaders, SessionPort
 from voxsim.runtime.protocol import (
     CALL_CONNECTED,
@@ -31,6 +38,14 @@ class VirtualLeg:
     def bind(self, session: SessionPort, call_id: str) -> None:
         self.session = session
         self.call_id = call_id
+
+    def audio(self) -> CallAudio | None:
+        return self.session.call_audio(self.call_id) if self.session is not None else None
+
+    def _media_starts(self) -> None:
+        audio = self.audio()
+        if audio is not None:
+            audio.active = True
 
     def report(self, name: str, payload: Mapping[str, Any] | None = None) -> None:
         if self.session is not None:
@@ -57,6 +72,7 @@ class VirtualLeg:
 
     async def answer(self, headers: ScenarioHeaders, params: Mapping[str, Any]) -> None:
         self.actions.append(("answer", {"headers": dict(headers), "params": dict(params)}))
+        self._media_starts()
         if self.answer_connects:
             self.report(CALL_CONNECTED, {"headers": {}})
 
@@ -71,6 +87,7 @@ class VirtualLeg:
 
     async def start_early_media(self, headers: ScenarioHeaders) -> None:
         self.actions.append(("start_early_media", {"headers": dict(headers)}))
+        self._media_starts()
 
     async def send_message(self, text: str, headers: ScenarioHeaders) -> None:
         self.actions.append(("send_message", {"text": text, "headers": dict(headers)}))
@@ -96,6 +113,23 @@ class VirtualCaller:
         """Presses keys (RFC 2833 by default: ToneReceived `type` "1")."""
         for tone in digits:
             self.leg.report(CALL_TONE_RECEIVED, {"tone": tone, "type": str(dtmf_type)})
+
+    def speak(self, pcm: Frame, prompt: dict[str, Any] | None = None) -> bool:
+        """Plays `pcm` (8 kHz PCM16) into the call, as if the caller spoke it; `prompt` ({"kind", "text"...})
+        travels with it. False when the call has no audio (ended)."""
+        audio = self.leg.audio()
+        if audio is None:
+            return False
+        audio.feed(pcm, prompt)
+        return True
+
+    def press_inband(self, digits: str) -> bool:
+        """Presses keys as DTMF tones in the audio (in-band: ToneReceived `type` "2" once the scenario listens)."""
+        tones, frames = InbandDigits(digits), []
+        while (frame := tones.next_frame()) is not None:
+            frames.append(frame)
+        pcm = np.concatenate(frames) if frames else np.zeros(0, dtype=np.int16)
+        return self.speak(pcm, {"kind": "dtmf", "digits": digits})
 
     def hangup(self, code: int = 200, reason: str = "Normal call clearing") -> None:
         self.leg.report(CALL_DISCONNECTED, {"internalCode": code, "reason": reason, "headers": {}})

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from voxsim.errors import INVALID_CALL_SESSION_HISTORY_ID, VoxError
-from voxsim.model import CallRecord, CallSession
+from voxsim.model import CallRecord, CallSession, MediaRecord
 from voxsim.store.base import StoreBase
 from voxsim.store.db import timestamp
 
@@ -59,6 +59,17 @@ CREATE TABLE IF NOT EXISTS calls (
     end_description TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS calls_session ON calls(call_session_history_id);
+CREATE TABLE IF NOT EXISTS media_records (
+    record_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_session_history_id INTEGER NOT NULL
+        REFERENCES call_sessions(call_session_history_id) ON DELETE CASCADE,
+    record_name TEXT NOT NULL,
+    start_time TEXT NOT NULL,
+    duration INTEGER NOT NULL DEFAULT 0,
+    record_url TEXT NOT NULL,
+    file_size INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS media_records_session ON media_records(call_session_history_id);
 """
 
 
@@ -194,6 +205,29 @@ class HistoryMixin(StoreBase):
                 "custom_data = COALESCE(?, custom_data) WHERE call_session_history_id = ?",
                 (finish_reason, int(duration), custom_data, session_id),
             )
+
+    def add_record(self, session_id: int, record_name: str, record_url: str, duration: int, file_size: int,
+                   start_time: str | None = None) -> MediaRecord:
+        """A finished recording of a session (its WAV file lives in the records folder)."""
+        with self.db.tx():
+            record_id = self.db.insert(
+                "INSERT INTO media_records (call_session_history_id, record_name, start_time, duration, "
+                "record_url, file_size) VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, record_name, start_time or timestamp(), int(duration), record_url, int(file_size)),
+            )
+        row = self.db.one("SELECT * FROM media_records WHERE record_id = ?", (record_id,))
+        assert row is not None
+        return MediaRecord(**row)
+
+    def records_of(self, session_ids: Sequence[int]) -> dict[int, list[MediaRecord]]:
+        """Each session's recordings in the order they finished."""
+        records: dict[int, list[MediaRecord]] = {session_id: [] for session_id in session_ids}
+        if session_ids:
+            rows = self.db.all(f"SELECT * FROM media_records WHERE call_session_history_id IN "
+                               f"({marks(session_ids)}) ORDER BY record_id", list(session_ids))
+            for row in rows:
+                records[row["call_session_history_id"]].append(MediaRecord(**row))
+        return records
 
     # -- what GetCallHistory reads ---------------------------------------------------------
     def get_session(self, session_id: int) -> CallSession:

@@ -18,6 +18,7 @@ from sip_edge.transport import Address
 from sip_edge.ua import CallFailed, InviteDialog, UserAgent
 from voxsim.edge.legs import DialTarget, SipInboundLeg, SipOutboundLeg, dtmf_of, wire_headers
 from voxsim.edge.media_port import MediaPort
+from voxsim.media.call_audio import CallAudio
 
 OFFER = (b"v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n"
          b"m=audio 4000 RTP/AVP 18 8 0 96\r\na=rtpmap:96 telephone-event/8000\r\n"
@@ -32,6 +33,10 @@ class FakeSession:
     def __init__(self) -> None:
         self.events: list[tuple[str, str, dict[str, Any]]] = []
         self.changed = asyncio.Event()
+        self.audio: dict[str, CallAudio] = {}
+
+    def call_audio(self, call_id: str) -> CallAudio:
+        return self.audio.setdefault(call_id, CallAudio(call_id))
 
     def call_event(self, call_id: str, name: str, payload: Any = None) -> None:
         self.events.append((call_id, name, dict(payload or {})))

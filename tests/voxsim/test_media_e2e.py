@@ -1,0 +1,116 @@
+"""Real audio over SIP and RTP: a phone (our UA with a Python RTP peer) hears what scenarios play, say, send as
+digits and bridge; what it sends is recorded, detected as in-band DTMF, and served at the record URL."""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+from io import BytesIO
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+
+from tests.voxsim.test_testing import provision
+from voxsim.media.decode import wav_bytes
+from voxsim.media.g711 import CODECS
+from voxsim.rtp_peer import energy, non_silent_ms
+
+
+def sweep_file(tmp_path: Path, seconds: float = 0.6) -> tuple[str, np.ndarray]:
+    t = np.arange(int(8000 * seconds)) / 8000
+    pcm = (9000 * np.sin(2 * np.pi * (300 + 500 * t) * t)).astype(np.int16)
+    path = tmp_path / "prompt.wav"
+    path.write_bytes(wav_bytes(pcm))
+    return path.as_uri(), pcm
+
+
+PLAY_THEN_SAY = """
+VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
+  const call = e.call;
+  call.addEventListener(CallEvents.Connected, () => call.startPlayback('%s'));
+  call.addEventListener(CallEvents.PlaybackFinished, () => {
+    if (!call.said) { call.said = true; call.say('Thank you for calling'); } else call.sendDigits('15#');
+  });
+  call.addEventListener(CallEvents.Disconnected, () => VoxEngine.terminate());
+  call.answer();
+});
+"""
+
+
+async def test_the_phone_hears_a_file_speech_and_digits(voxsim_emulator, voxsim_api, voxsim_phone, tmp_path):
+    url, pcm = sweep_file(tmp_path)
+    await provision(voxsim_api, PLAY_THEN_SAY % url, "media")
+    phone = await voxsim_phone()
+    call = await phone.call("100", "media")
+    peer = phone.media_of(call)
+    events = await peer.wait_for_events(3, timeout=10)
+    assert events == ["1", "5", "#"]  # sendDigits: RFC 4733 telephone-events, once each
+    heard = peer.heard()
+    codec = CODECS[peer.encoding]
+    expected = codec[1](codec[0](pcm))  # what the file becomes after G.711
+    loud = np.flatnonzero(np.abs(heard) > 2000)
+    start = max(0, int(loud[0]) - 200)
+    window = heard[start:start + len(expected) + 400]
+    best = max(float(np.corrcoef(window[i:i + len(expected)], expected)[0, 1]) for i in range(0, 400, 1))
+    assert best > 0.99
+    speech = heard[start + len(expected) + 400:]
+    assert non_silent_ms(speech) > 500 and energy(speech) > 200  # "Thank you for calling"
+    await call.bye()
+
+
+BRIDGE_AND_RECORD = """
+VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
+  const inbound = e.call;
+  inbound.addEventListener(CallEvents.Connected, () => {
+    inbound.record({stereo: true});
+    inbound.handleTones(true);
+    const out = VoxEngine.callUser({username: 'bob', callerid: 'voxsim'});
+    out.addEventListener(CallEvents.Connected, () => VoxEngine.sendMediaBetween(inbound, out));
+    out.addEventListener(CallEvents.Disconnected, () => inbound.hangup());
+  });
+  inbound.addEventListener(CallEvents.RecordStarted, (ev) => Logger.write('record ' + ev.url));
+  inbound.addEventListener(CallEvents.ToneReceived, (ev) => Logger.write('tone ' + ev.tone + ' ' + ev.type));
+  inbound.addEventListener(CallEvents.RecordStopped, () => VoxEngine.terminate());
+  inbound.answer();
+});
+"""
+
+
+async def test_a_bridge_carries_audio_both_ways_and_the_recording_holds_it(voxsim_emulator, voxsim_api,
+                                                                           voxsim_phone, tmp_path):
+    app_id, _ = await provision(voxsim_api, BRIDGE_AND_RECORD, "bridge")
+    await voxsim_api("add_user", application_id=app_id, user_name="bob", user_display_name="Bob",
+                     user_password="Secret123")
+    bob = await voxsim_phone("bob")
+    assert (await bob.register("bob", "Secret123", "bridge")).status == 200
+    alice = await voxsim_phone("alice")
+    call = await alice.call("100", "bridge")
+    bob_call = await asyncio.wait_for(bob.incoming.get(), 5)
+    alice_media, bob_media = alice.media_of(call), bob.media_of(bob_call)
+    await asyncio.sleep(0.3)  # the bridge is up once bob's call connected
+    tone = (8000 * np.sin(2 * np.pi * 440 * np.arange(4000) / 8000)).astype(np.int16)
+    alice_media.send_audio(tone)
+    bob_media.send_audio((tone // 2)[::-1].copy())
+    await alice_media.wait_for_audio(0.3, timeout=5)
+    await bob_media.wait_for_audio(0.3, timeout=5)
+    assert energy(bob_media.heard()) > 1000 and energy(alice_media.heard()) > 500
+    alice_media.send_inband("4")
+    session, = voxsim_emulator.runtime.live_sessions()
+    await session.wait_until(lambda: "tone 4 2" in session.log.text(), timeout=5)
+    await bob_call.bye()
+    await session.wait_finished(5)
+    record_url = next(line.split("record ", 1)[1] for line in session.log.lines if " record http" in line)
+    port = voxsim_emulator.listeners["api_http"]["port"]
+    assert record_url.startswith(f"http://127.0.0.1:{port}/records/{session.session_id}/")
+    async with aiohttp.ClientSession() as http, http.get(record_url) as response:
+        assert response.status == 200 and response.content_type == "audio/wav"
+        body = await response.read()
+    with wave.open(BytesIO(body)) as wav:
+        assert wav.getnchannels() == 2 and wav.getframerate() == 8000
+        data = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    assert energy(data[0::2]) > 500 and energy(data[1::2]) > 200  # alice's voice left, bob's (via us) right
+    history = await voxsim_api("get_call_history", call_session_history_id=session.session_id,
+                               with_records=True)
+    (record,) = history["result"][0]["records"]
+    assert record["record_url"] == record_url and record["file_size"] == len(body) and record["duration"] >= 1
