@@ -1,10 +1,12 @@
 """The media clock's cost per call (a benchmark, not a test).
 
-    .venv/bin/python bench/bench_media.py [--calls 100,500,1000] [--seconds 3]
+    .venv/bin/python bench/bench_media.py [--calls 100,500,1000] [--seconds 3] [--playing]
 
 Puts N G.711 streams on one `MediaClock`, each sending to a local UDP sink through a real socket (as
 the edge's media ports do), runs the clock, and prints the ticks it managed against the 50 a second it
-should, the CPU time one tick costs, per call, and the packets per second sent per core.
+should, the CPU time one tick costs, per call, and the packets per second sent per core. With
+`--playing` every call is a `CallAudio` in the media graph playing a looped one-second prompt (the
+graph's phases, the player and the G.711 encoding of real audio are measured too).
 """
 
 from __future__ import annotations
@@ -18,12 +20,29 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np  # noqa: E402
 from stats import percentile  # bench/stats.py (the script's folder is on sys.path)
 
+from voxsim.media.call_audio import CallAudio  # noqa: E402
 from voxsim.media.clock import MediaClock, RtpSender  # noqa: E402
+from voxsim.media.player import Player  # noqa: E402
+
+PROMPT = (np.random.default_rng(1).normal(0, 3000, 8000)).astype(np.int16)
 
 
-async def run(calls: int, seconds: float) -> None:
+def playing_call(clock: MediaClock, index: int) -> CallAudio:
+    """A call's audio in the graph, playing a looped prompt to its far end."""
+    audio = CallAudio(str(index))
+    audio.active = True
+    player = Player({"kind": "url", "url": "bench"}, loop=True)
+    player.load(PROMPT)
+    audio.playback = player
+    clock.graph.add(audio)
+    clock.graph.add(player)
+    return audio
+
+
+async def run(calls: int, seconds: float, playing: bool) -> None:
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sink.bind(("127.0.0.1", 0))
     sink.setblocking(False)
@@ -44,8 +63,9 @@ async def run(calls: int, seconds: float) -> None:
             pass
 
     clock = MediaClock()
-    for _ in range(calls):
-        clock.add(RtpSender(send, sink.getsockname(), 0, "PCMU"))
+    for index in range(calls):
+        source = playing_call(clock, index).next_outbound if playing else None
+        clock.add(RtpSender(send, sink.getsockname(), 0, "PCMU", source))
     costs: list[float] = []
     original = clock.tick
 
@@ -73,10 +93,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", default="100,500,1000", help="streams on the clock, comma-separated")
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--playing", action="store_true", help="every call plays a prompt through the graph")
     args = parser.parse_args()
     print(" calls  ticks/s  µs/call/tick  tick p99 ms  packets/s/core")
     for calls in (int(c) for c in args.calls.split(",")):
-        asyncio.run(run(calls, args.seconds))
+        asyncio.run(run(calls, args.seconds, args.playing))
 
 
 if __name__ == "__main__":

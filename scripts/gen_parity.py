@@ -110,12 +110,13 @@ NL); players pause, resume, loop and fire markers; `PlaybackStarted` carries the
 `PlaybackFinished` comes after the last frame (`error` when the file cannot be had); `stopPlayback`
 suppresses it. `record` and `createRecorder` write WAV files (8 kHz, stereo on request) served at the URL of
 `RecordStarted` and listed by GetCallHistory `with_records`; `sendMediaTo`/`sendMediaBetween` relay audio
-between calls, players and recorders. `hd_audio`, MP3 recordings, `transcribe` are not emulated (WAV at
-8 kHz is written).
+between calls, players, recorders and conferences; `createConference` mixes its endpoints (each hears the
+others, never itself) with `ConferenceEvents`. `hd_audio`, MP3 recordings, `transcribe` are not emulated (WAV
+at 8 kHz is written).
 
-Not emulated (a clear "... is not emulated by voxsim" error when used, not when required): ASR, Conference,
-ACD and SmartQueue, WebSocket, the voice-AI connectors (OpenAI, Ultravox, ElevenLabs, Gemini, Yandex,
-Cartesia), ApplicationStorage, the scenario-side VoximplantAPI module, `Crypto`, `PhoneNumber`,
+Not emulated (a clear "... is not emulated by voxsim" error when used, not when required): ASR,
+`ConferenceRecorder`, ACD and SmartQueue, WebSocket, the voice-AI connectors (OpenAI, Ultravox, ElevenLabs,
+Gemini, Yandex, Cartesia), ApplicationStorage, the scenario-side VoximplantAPI module, `Crypto`, `PhoneNumber`,
 `Net.sendMail`, `callWhatsappUser`, `createSequencePlayer`. `callConference` fails the call; `callPSTN`
 fails unless a PSTN gateway is configured (see SIP above).
 `transferTo` fires `TransferFailed` (501). Re-INVITE methods, mic status, blind transfer and beep detection

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: SIPp (sip-tester) is the real SIP peer of the interop tests and brings
-# its RTP captures (DTMF, G.711 audio); espeak-ng speaks `say` and TTS players.
+# its RTP captures (DTMF, G.711 audio); espeak-ng speaks `say` and TTS players; baresip (baresip-core) is
+# the softphone of the media interop test.
 scripts/apt-ensure.sh sip-tester espeak-ng baresip-core
 
 if [ ! -x .venv/bin/python ]; then

@@ -192,3 +192,56 @@ async def test_players_and_recorder(runtime: Runtime, tmp_path):
     assert any(src.startswith("call:") and dst.startswith("recorder:") for src, dst in session.media.links)
     heard = runtime.call_audio(caller.call_id)
     assert heard is not None and [p.kind for p in heard.prompts] == ["tts"]  # the TTS player went to the call
+
+
+CONFERENCE = """
+let conf;
+VoxEngine.addEventListener(AppEvents.Started, () => {
+  conf = VoxEngine.createConference({hd_audio: false});
+  for (const n of Object.keys(ConferenceEvents)) {
+    conf.addEventListener(ConferenceEvents[n], (ev) => Logger.write('conf ' + ev.name +
+      (ev.endpoint ? ' ' + ev.endpoint.getMode() + ' ' + ev.endpoint.getDirection() +
+                     ' ' + (ev.endpoint.getCall() === undefined ? '-' : ev.endpoint.getCall().callerid()) : '') +
+      (ev.conference === conf ? ' same' : '')));
+  }
+});
+VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
+  e.call.answer();
+  const endpoint = conf.add({call: e.call, mode: 'MIX', direction: 'BOTH', displayName: e.callerid});
+  Logger.write('endpoints ' + conf.getList().length + ' ' + (conf.get(endpoint.id()) === endpoint));
+});
+"""
+
+
+def tone(hz: int, seconds: float = 1.0) -> np.ndarray:
+    return (6000 * np.sin(2 * np.pi * hz * np.arange(int(8000 * seconds)) / 8000)).astype(np.int16)
+
+
+def strength(pcm: np.ndarray, hz: int) -> float:
+    spectrum = np.abs(np.fft.rfft(pcm.astype(np.float64)))
+    return float(spectrum[int(round(hz * len(pcm) / 8000))] / len(pcm))
+
+
+async def test_three_callers_in_a_conference_each_hear_the_other_two(runtime: Runtime):
+    session = await start(runtime, CONFERENCE)
+    frequencies = {"alice": 500, "bob": 1000, "carol": 1500}
+    callers = {}
+    for name in frequencies:
+        callers[name] = await runtime.simulate_call(session, callerid=name, destination="conf")
+    await session.wait_until(lambda: sum("EndpointAdded" in line for line in user_lines(session)) == 3)
+    for name, hz in frequencies.items():
+        assert callers[name].speak(tone(hz))
+    await asyncio.sleep(1.3)
+    for name, caller in callers.items():
+        heard = runtime.call_audio(caller.call_id).heard_audio()[-8000:]
+        for other, hz in frequencies.items():
+            if other == name:
+                assert strength(heard, hz) < 50, (name, "hears itself")
+            else:
+                assert strength(heard, hz) > 1000, (name, "does not hear", other)
+    callers["bob"].hangup()
+    await session.wait_until(lambda: logged(session, "conf Conference.EndpointRemoved MIX BOTH bob same"))
+    lines = user_lines(session)
+    assert lines[0] == "conf Conference.Started same"
+    assert "conf Conference.EndpointAdded MIX BOTH alice same" in lines
+    assert "endpoints 3 true" in lines

@@ -114,3 +114,48 @@ async def test_a_bridge_carries_audio_both_ways_and_the_recording_holds_it(voxsi
                                with_records=True)
     (record,) = history["result"][0]["records"]
     assert record["record_url"] == record_url and record["file_size"] == len(body) and record["duration"] >= 1
+
+
+CONFERENCE_OF_USERS = """
+VoxEngine.addEventListener(AppEvents.Started, () => {
+  const conf = VoxEngine.createConference({hd_audio: false});
+  conf.addEventListener(ConferenceEvents.EndpointAdded, () => Logger.write('added ' + conf.getList().length));
+  for (const user of ['alice', 'bob', 'carol']) {
+    const call = VoxEngine.callUser({username: user, callerid: 'conference'});
+    call.addEventListener(CallEvents.Connected, () => conf.add({call: call, mode: 'MIX', direction: 'BOTH'}));
+  }
+});
+"""
+
+
+def strength(pcm: np.ndarray, hz: int) -> float:
+    spectrum = np.abs(np.fft.rfft(pcm.astype(np.float64)))
+    return float(spectrum[int(round(hz * len(pcm) / 8000))] / len(pcm))
+
+
+async def test_three_phones_in_a_conference_each_hear_the_other_two(voxsim_emulator, voxsim_api, voxsim_phone):
+    app_id, rule_id = await provision(voxsim_api, CONFERENCE_OF_USERS, "conf")
+    frequencies = {"alice": 500, "bob": 1000, "carol": 1500}
+    phones = {}
+    for user in frequencies:
+        await voxsim_api("add_user", application_id=app_id, user_name=user, user_display_name=user,
+                         user_password="Secret123")
+        phones[user] = await voxsim_phone(user)
+        assert (await phones[user].register(user, "Secret123", "conf")).status == 200
+    started = await voxsim_api("start_scenarios", rule_id=rule_id)
+    calls = {user: await asyncio.wait_for(phone.incoming.get(), 5) for user, phone in phones.items()}
+    session = voxsim_emulator.runtime.session(started["call_session_history_id"])
+    await session.wait_until(lambda: "added 3" in session.log.text(), timeout=5)
+    for user, hz in frequencies.items():
+        t = np.arange(8000 * 2) / 8000
+        phones[user].media_of(calls[user]).send_audio((5000 * np.sin(2 * np.pi * hz * t)).astype(np.int16))
+    await asyncio.sleep(1.5)
+    for user, phone in phones.items():
+        heard = phone.media_of(calls[user]).heard()[-8000:]
+        for other, hz in frequencies.items():
+            if other == user:
+                assert strength(heard, hz) < 100, (user, "hears itself")
+            else:
+                assert strength(heard, hz) > 800, (user, "does not hear", other)
+    for user in phones:
+        await calls[user].bye()

@@ -341,6 +341,19 @@ class Dispatcher:
     def _recorder_stop(self, cmd: Command) -> None:
         self._media.stop_recorder(str(cmd["recorder"]))
 
+    @_command(Op.CONFERENCE_CREATE)
+    def _conference_create(self, cmd: Command) -> None:
+        self._media.create_conference(str(cmd["conference"]))
+
+    @_command(Op.CONFERENCE_ADD)
+    def _conference_add(self, cmd: Command) -> None:
+        self._media.add_endpoint(str(cmd["conference"]), str(cmd["endpoint"]), _ref(cmd["unit"]),
+                                 str(cmd.get("mode") or "MIX"), str(cmd.get("direction") or "BOTH"))
+
+    @_command(Op.CONFERENCE_STOP)
+    def _conference_stop(self, cmd: Command) -> None:
+        self._media.stop_conference(str(cmd["conference"]))
+
     @_command(Op.RECORDER_MUTE)
     def _recorder_mute(self, cmd: Command) -> None:
         self._media.mute_recorder(str(cmd["recorder"]), bool(cmd.get("mute")))

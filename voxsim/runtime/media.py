@@ -13,6 +13,8 @@
 - `call.record` / `createRecorder`: a WAV file in the records folder, served by the API listener;
   `RecordStarted`/`Recorder.Started` with its URL, `RecordStopped`/`Recorder.Stopped` with its duration.
 - `sendMediaTo`, `sendMediaBetween`: the target's source becomes the sender (one source per unit).
+- `createConference`, `Conference.add`: a mixer in the graph; each endpoint hears the others (N−1);
+  `ConferenceEvents` Started, EndpointAdded, EndpointRemoved (when its call ends), Stopped.
 Durations in event payloads are milliseconds for playback (the typings give no unit) and seconds for
 records (as GetCallHistory reports them).
 """
@@ -129,6 +131,7 @@ class SessionMedia:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._record_seq = 0
         self.links: set[tuple[str, str]] = set()
+        self._conferences: dict[str, dict[str, tuple[str, str, str]]] = {}  # id -> endpoint id -> (unit, mode, dir)
         self.ended_calls: dict[str, CallAudio] = {}  # what ended calls heard, for /_voxsim/calls/<id>/heard
 
     # ------------------------------------------------------------ calls
@@ -149,6 +152,7 @@ class SessionMedia:
     def call_ended(self, call_id: str) -> None:
         self.stop_playback(call_id)
         self.stop_recording(call_id)
+        self._leave_conferences(f"call:{call_id}")
         audio = self._units.pop(f"call:{call_id}", None)
         if isinstance(audio, CallAudio):
             self._graph.remove(audio)
@@ -386,10 +390,70 @@ class SessionMedia:
 
     # ------------------------------------------------------------ links
 
-    def add_conference(self, conference_id: str) -> Conference:
-        conference = Conference()
-        self._add(f"conference:{conference_id}", conference)
-        return conference
+    # ------------------------------------------------------------ conferences
+
+    def create_conference(self, conference_id: str) -> None:
+        """`VoxEngine.createConference`: a mixer in the graph; `Conference.Started` follows at once."""
+        self._add(f"conference:{conference_id}", Conference())
+        self._conferences[conference_id] = {}
+        self._conference_event(conference_id, "Conference.Started", {})
+
+    def add_endpoint(self, conference_id: str, endpoint_id: str, unit: str, mode: str, direction: str) -> None:
+        """`Conference.add`: the unit sends to the conference (SEND, BOTH) and hears the others (RECEIVE, BOTH).
+        MIX and FORWARD both hear the mix: voxsim has no notion of a single forwarded speaker."""
+        conference = self._units.get(f"conference:{conference_id}")
+        endpoints = self._conferences.get(conference_id)
+        member = self._unit_of(unit)
+        if not isinstance(conference, Conference) or endpoints is None or member is None:
+            payload = {"error": f"cannot add {unit}: no such conference or media unit", "code": 404,
+                       "endpointId": endpoint_id}
+            self._conference_event(conference_id, "Conference.Error", payload)
+            return
+        if direction in ("SEND", "BOTH"):
+            conference.join(member)
+        if direction in ("RECEIVE", "BOTH"):
+            member.source = conference
+        endpoints[endpoint_id] = (unit, mode, direction)
+        self._conference_event(conference_id, "Conference.EndpointAdded",
+                               {"endpointId": endpoint_id, "mode": mode, "direction": direction})
+
+    def stop_conference(self, conference_id: str) -> None:
+        endpoints = self._conferences.pop(conference_id, None)
+        if endpoints is None:
+            return
+        for endpoint_id in list(endpoints):
+            self._remove_endpoint(conference_id, endpoints, endpoint_id)
+        self.remove_unit(f"conference:{conference_id}")
+        self._conference_event(conference_id, "Conference.Stopped", {})
+
+    def _leave_conferences(self, unit: str) -> None:
+        """A unit went away (its call ended): it leaves every conference it was an endpoint of."""
+        for conference_id, endpoints in self._conferences.items():
+            for endpoint_id, (member, _, _) in list(endpoints.items()):
+                if member == unit:
+                    self._remove_endpoint(conference_id, endpoints, endpoint_id)
+
+    def _remove_endpoint(self, conference_id: str, endpoints: dict[str, tuple[str, str, str]],
+                         endpoint_id: str) -> None:
+        unit, mode, direction = endpoints.pop(endpoint_id)
+        conference, member = self._units.get(f"conference:{conference_id}"), self._units.get(unit)
+        if isinstance(conference, Conference) and member is not None:
+            conference.leave(member)
+            if member.source is conference:
+                member.source = None
+        self._conference_event(conference_id, "Conference.EndpointRemoved",
+                               {"endpointId": endpoint_id, "mode": mode, "direction": direction})
+
+    def _conference_event(self, conference_id: str, name: str, payload: dict[str, Any]) -> None:
+        self._emit(UnitEvent(Kind.CONFERENCE, conference_id, name, payload))
+
+    def _unit_of(self, ref: str) -> MediaUnit | None:
+        """The unit `ref` names; a call's audio is made on first use (the scenario may act before the leg)."""
+        if ref.startswith("call:") and ref not in self._units:
+            return self.call_audio(ref.partition(":")[2])
+        return self._units.get(ref)
+
+    # ------------------------------------------------------------ links
 
     def remove_unit(self, ref: str) -> None:
         unit = self._units.pop(ref, None)
@@ -398,11 +462,7 @@ class SessionMedia:
 
     def link(self, source: str, target: str) -> None:
         """`source` sends to `target`: a unit receives one stream (the newest); a conference hears all."""
-        sender, receiver = self._units.get(source), self._units.get(target)
-        if source.startswith("call:") and sender is None:
-            sender = self.call_audio(source.partition(":")[2])
-        if target.startswith("call:") and receiver is None:
-            receiver = self.call_audio(target.partition(":")[2])
+        sender, receiver = self._unit_of(source), self._unit_of(target)
         if sender is None or receiver is None:
             self._write_log(f"[voxsim] sendMediaTo {source} -> {target}: no such media unit (ended?)")
             return

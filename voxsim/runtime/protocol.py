@@ -50,12 +50,13 @@ class Kind(StrEnum):
     CALL = "call"
     PLAYER = "player"
     RECORDER = "recorder"
+    CONFERENCE = "conference"
     TIMER = "timer"
     HTTP = "http"
 
 
-# The kinds whose events target a media unit (a Call, Player or Recorder object in JS) by id.
-UnitKind = Literal[Kind.CALL, Kind.PLAYER, Kind.RECORDER]
+# The kinds whose events target a media unit (a Call, Player, Recorder or Conference object in JS) by id.
+UnitKind = Literal[Kind.CALL, Kind.PLAYER, Kind.RECORDER, Kind.CONFERENCE]
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +219,7 @@ class Op(StrEnum):
     CALL_BEEP_DETECTION = "call.beepDetection"  # enable: bool, params?
     CALL_PLAY_PROGRESS_TONE = "call.playProgressTone"  # country: str
 
-    # call media (simulated: see media.py)
+    # call media (see media.py)
     CALL_SAY = "call.say"                # text: str, params
     CALL_START_PLAYBACK = "call.startPlayback"  # url: str, params ({loop} ...)
     CALL_STOP_PLAYBACK = "call.stopPlayback"  # -
@@ -238,6 +239,9 @@ class Op(StrEnum):
     RECORDER_CREATE = "recorder.create"  # recorder: str (its id), params
     RECORDER_STOP = "recorder.stop"      # recorder: str
     RECORDER_MUTE = "recorder.mute"      # recorder: str, mute: bool
+    CONFERENCE_CREATE = "conference.create"  # conference: str (its id), params
+    CONFERENCE_ADD = "conference.add"    # conference: str, endpoint: str (its id), unit: ref, mode, direction
+    CONFERENCE_STOP = "conference.stop"  # conference: str
 
 
 # ---------------------------------------------------------------- event names Python fires

@@ -236,7 +236,8 @@
     if (unit && typeof unit === 'object' && units.get(unit._vox_id) === unit) {
       return { kind: unit._vox_kind, id: unit._vox_id };
     }
-    throw new TypeError((what || 'argument') + ' is not a media unit voxsim emulates (Call, Player, Recorder)');
+    throw new TypeError((what || 'argument') + ' is not a media unit voxsim emulates (Call, Player, Recorder, ' +
+      'Conference)');
   }
 
   function register(unit, kind, id) {
@@ -391,6 +392,60 @@
     id() { return this._vox_id; },
     stop() { push({ op: 'recorder.stop', recorder: this._vox_id }); },
     mute(doMute) { push({ op: 'recorder.mute', recorder: this._vox_id, mute: !!doMute }); },
+  });
+
+  // ---------------------------------------------------------------- Conference, Endpoint (Modules.Conference)
+
+  const ConferenceEvents = freeze({
+    ConferenceError: 'Conference.Error',
+    Started: 'Conference.Started',
+    Stopped: 'Conference.Stopped',
+    EndpointAdded: 'Conference.EndpointAdded',
+    EndpointUpdated: 'Conference.EndpointUpdated',
+    EndpointRemoved: 'Conference.EndpointRemoved',
+    EndpointManaged: 'Conference.EndpointManaged',
+  });
+  const ENDPOINT_MODES = ['MIX', 'FORWARD'];
+  const ENDPOINT_DIRECTIONS = ['SEND', 'RECEIVE', 'BOTH'];
+
+  function Conference(parameters) {
+    register(this, 'conference', newId('conf'));
+    defineProperty(this, '_endpoints', { value: new Map() });
+    push({ op: 'conference.create', conference: this._vox_id, params: plain(parameters, 'parameters') });
+  }
+  Object.assign(Conference.prototype, Emitter, MediaSource, {
+    id() { return this._vox_id; },
+    stop() { push({ op: 'conference.stop', conference: this._vox_id }); },
+    getList() { return Array.from(this._endpoints.values()); },
+    get(id) { return this._endpoints.get(String(id)); },
+    add(parameters) {
+      const p = isObject(parameters) ? parameters : {};
+      const unit = p.call;
+      const ref = unitRef(unit, 'parameters.call');
+      const mode = ENDPOINT_MODES.includes(p.mode) ? p.mode : 'MIX';
+      const direction = ENDPOINT_DIRECTIONS.includes(p.direction) ? p.direction : 'BOTH';
+      const endpoint = new Endpoint(unit, mode, direction, p.displayName);
+      this._endpoints.set(endpoint._vox_endpoint, endpoint);
+      push({ op: 'conference.add', conference: this._vox_id, endpoint: endpoint._vox_endpoint, unit: ref,
+        mode: mode, direction: direction });
+      return endpoint;
+    },
+  });
+
+  function Endpoint(unit, mode, direction, displayName) {
+    defineProperty(this, '_vox_endpoint', { value: newId('ep') });
+    defineProperty(this, '_unit', { value: unit });
+    this._mode = mode;
+    this._direction = direction;
+    this._displayName = displayName === undefined ? '' : String(displayName);
+  }
+  Object.assign(Endpoint.prototype, {
+    id() { return this._vox_endpoint; },
+    getMode() { return this._mode; },
+    getDirection() { return this._direction; },
+    getCall() { return this._unit && this._unit._vox_kind === 'call' ? this._unit : undefined; },
+    setDisplayName(displayName) { this._displayName = String(displayName); },
+    manageEndpoint() { return Promise.resolve(); },
   });
 
   // ---------------------------------------------------------------- outbound calls
@@ -590,8 +645,8 @@
     createRecorder(parameters) { return new Recorder(parameters); },
     createSequencePlayer: thrower('VoxEngine.createSequencePlayer'),
     createASR: thrower('Modules.ASR', 'VoxEngine.createASR'),
-    createConference: thrower('Modules.Conference', 'VoxEngine.createConference'),
-    destroyConference: thrower('Modules.Conference', 'VoxEngine.destroyConference'),
+    createConference(parameters) { return new Conference(parameters); },
+    destroyConference(conference) { unitRef(conference, 'conference'); conference.stop(); },
     createWebSocket: thrower('WebSocket', 'VoxEngine.createWebSocket'),
     allowWebSocketConnections: thrower('WebSocket', 'VoxEngine.allowWebSocketConnections'),
     enqueueACDRequest: thrower('Modules.ACD', 'VoxEngine.enqueueACDRequest'),
@@ -838,7 +893,7 @@
     applicationstorage: ['ApplicationStorage'],
     asr: ['ASR', 'ASREvents', 'ASRLanguage', 'ASRProfileList', 'ASRModelList'],
     avatar: ['Avatar', 'AvatarEvents'],
-    conference: ['Conference', 'ConferenceEvents'],
+    conference: [],
     elevenlabs: ['ElevenLabs'],
     gemini: ['Gemini'],
     ivr: ['IVR', 'IVRState', 'IVRSettings'],
@@ -932,13 +987,17 @@
     } else {
       payload[ev.kind] = unit;
     }
+    if (ev.kind === 'conference' && ev.data && ev.data.endpointId !== undefined) {
+      payload.endpoint = unit._endpoints.get(ev.data.endpointId);
+      if (ev.name === 'Conference.EndpointRemoved') unit._endpoints.delete(ev.data.endpointId);
+    }
     emit(listeners(unit), ev.name, unit, payload);
   }
 
   function dispatch(ev) {
     switch (ev.kind) {
       case 'app': deliverApp(ev); break;
-      case 'call': case 'player': case 'recorder': deliverUnit(ev); break;
+      case 'call': case 'player': case 'recorder': case 'conference': deliverUnit(ev); break;
       case 'timer': fireTimer(ev.id); break;
       case 'http': finishHttp(ev.id, ev.data); break;
       default: throw new Error('voxsim: unknown delivery kind ' + ev.kind);
@@ -975,10 +1034,11 @@
   // ---------------------------------------------------------------- globals
 
   const globals = {
-    AppEvents, CallEvents, PlayerEvents, RecorderEvents, WebSocketEvents, WebSocketAudioEncoding,
-    DTMFType, Modules, VoxEngine, JSession, Logger, Net, Call, Player, Recorder, console, require,
+    AppEvents, CallEvents, PlayerEvents, RecorderEvents, ConferenceEvents, WebSocketEvents, WebSocketAudioEncoding,
+    Conference, Endpoint, DTMFType, Modules, VoxEngine, JSession, Logger, Net, Call, Player, Recorder, console, require,
     VoiceList: voices('VoiceList'), Language: voices('Language'),
     Crypto: unsupported('Crypto', 'Crypto'), PhoneNumber: unsupported('PhoneNumber', 'PhoneNumber'),
+    ConferenceRecorder: unsupported('ConferenceRecorder', 'ConferenceRecorder'),
     setTimeout(fn, ms) { return setTimer(fn, ms, Array.prototype.slice.call(arguments, 2), false); },
     setInterval(fn, ms) { return setTimer(fn, ms, Array.prototype.slice.call(arguments, 2), true); },
     clearTimeout: clearTimer,
