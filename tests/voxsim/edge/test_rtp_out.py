@@ -142,3 +142,41 @@ async def test_a_hold_by_re_invite_is_answered_recvonly_stops_rtp_and_fires_on_h
         await call.bye()
     finally:
         await phone.stop()
+
+
+async def test_after_a_hundred_calls_every_rtp_port_is_free_again(tmp_path: Path) -> None:
+    """Ten RTP ports (even numbers of a 20-port range) serve a hundred calls one after another: each call's
+    port comes back when it ends, or the eleventh call would find none (503)."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    low = probe.getsockname()[1] // 2 * 2  # an even port that is free now (likely its neighbours too)
+    probe.close()
+    em = await start_edge_emulator(tmp_path, RuntimeSettings(pool_size=1, session_idle_timeout=5.0))
+    assert em.sip is not None
+    em.sip.media_ports.ports = (low, low + 20)
+    app = em.store.add_application(em.account.account_id, "media")
+    scenario = em.store.add_scenario(em.account.account_id, "answer", ANSWER_AND_HOLD,
+                                     application_id=app.application_id)
+    em.store.add_rule(em.account.account_id, app.application_id, "all", ".*", scenario_ids=[scenario.scenario_id])
+    phone = UserAgent(user="phone", timers=TimerConfig(trying_delay=0))
+    await phone.start(tcp=None)
+    sock = udp_socket()
+    try:
+        edge = Address("udp", "127.0.0.1", em.listeners["sip_udp"]["port"])
+        used = set()
+        for _ in range(100):
+            call = await phone.invite("sip:100@media.voxsim.voximplant.com", dest=edge,
+                                      sdp=offer(sock.getsockname()[1]))
+            answer = parse_sdp(call.remote_sdp or b"")
+            assert answer is not None and low <= answer.port < low + 20
+            used.add(answer.port)
+            await call.bye()
+        assert em.runtime is not None
+        for session in em.runtime.live_sessions():
+            await session.wait_finished(5)
+        assert em.media_clock.senders == set() and not em.media_clock.graph.units
+        assert len(used) <= 10
+    finally:
+        sock.close()
+        await phone.stop()
+        await em.stop()
