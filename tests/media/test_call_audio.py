@@ -25,13 +25,30 @@ def test_jitter_buffer_reorders_within_its_depth() -> None:
 def test_jitter_buffer_skips_a_lost_packet_and_drops_late_ones() -> None:
     jitter = JitterBuffer(depth=2)
     jitter.push(1, frame(1))
-    assert int(jitter.pop()[0]) == 1
+    assert jitter.pop() is None  # 20 ms waiting: not the 40 ms lead yet
     jitter.push(3, frame(3))
     jitter.push(4, frame(4))
+    assert int(jitter.pop()[0]) == 1
     assert int(jitter.pop()[0]) == 3 and jitter.lost == 1
     jitter.push(2, frame(2))  # too late: 3 was played
     assert jitter.late == 1
     assert int(jitter.pop()[0]) == 4
+
+
+def test_jitter_buffer_never_pads_a_half_frame_of_30_ms_packets() -> None:
+    """30 ms packets arriving a little irregularly play out gap-free 20 ms frames."""
+    jitter = JitterBuffer()
+    source = np.arange(240 * 40, dtype=np.int16)
+    out, sequence, sent = [], 0, 0
+    for tick in range(60):
+        while sent < 40 and sent * 30 <= tick * 20 + (5 if tick % 3 else -5):  # ±5 ms of arrival jitter
+            jitter.push(sequence, source[sent * 240:(sent + 1) * 240])
+            sequence, sent = sequence + 1, sent + 1
+        played = jitter.pop()
+        if played is not None:
+            out.append(played)
+    joined = np.concatenate(out)
+    assert np.array_equal(joined, source[:len(joined)]) and len(joined) >= len(source) - 320
 
 
 def test_jitter_buffer_wraps_sequence_numbers_and_splits_long_packets() -> None:

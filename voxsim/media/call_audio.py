@@ -28,18 +28,23 @@ _SEQ_MOD = 1 << 16
 
 
 class JitterBuffer:
-    """Reorders RTP audio by sequence number, `depth` packets deep, and hands it out 160 samples at a time.
+    """Reorders RTP audio by sequence number and hands it out 160 samples a tick, `prefetch` samples ahead.
 
-    Late packets (behind what was already played) are dropped; a packet that never comes is skipped
-    once `depth` later ones wait; after a long silence of the far end it resynchronises.
+    Playing starts once `prefetch` samples (40 ms) wait, so packets of another length than a tick (30 ms
+    ones) and a few ms of arrival jitter never leave a tick short; when it runs dry it stays silent until
+    the lead is back, instead of padding half frames with silence. Late packets (behind what was played)
+    are dropped; a packet that never comes is skipped once `depth` later ones wait; after a long silence of
+    the far end it resynchronises.
     """
 
-    def __init__(self, depth: int = 2, capacity: int = 50) -> None:
+    def __init__(self, depth: int = 2, capacity: int = 50, prefetch: int = 2 * FRAME_SAMPLES) -> None:
         self.depth = depth
         self.capacity = capacity
+        self.prefetch = prefetch
         self._packets: dict[int, Frame] = {}
         self._next: int | None = None
-        self._pending: Frame | None = None  # samples of a packet longer than a frame (ptime 30 ms...)
+        self._pending = np.zeros(0, dtype=np.int16)  # samples taken from packets, not played yet
+        self._playing = False
         self.lost = 0
         self.late = 0
 
@@ -73,21 +78,19 @@ class JitterBuffer:
 
     def pop(self) -> Frame | None:
         """The next 160 samples the far end sent, or None when there is nothing to play this tick."""
-        pending = self._pending
-        while pending is None or len(pending) < FRAME_SAMPLES:
+        wanted = max(self.prefetch, FRAME_SAMPLES)
+        while len(self._pending) < wanted:
             packet = self._take_packet()
             if packet is None:
                 break
-            pending = packet if pending is None else np.concatenate([pending, packet])
-        if pending is None:
+            self._pending = np.concatenate([self._pending, packet])
+        if not self._playing and len(self._pending) < self.prefetch:
             return None
-        if len(pending) < FRAME_SAMPLES:
-            frame = np.zeros(FRAME_SAMPLES, dtype=np.int16)
-            frame[: len(pending)] = pending
-            self._pending = None
-            return frame
-        frame, rest = pending[:FRAME_SAMPLES], pending[FRAME_SAMPLES:]
-        self._pending = rest if len(rest) else None
+        if len(self._pending) < FRAME_SAMPLES:  # ran dry: silence until the lead is back
+            self._playing = False
+            return None
+        self._playing = True
+        frame, self._pending = self._pending[:FRAME_SAMPLES], self._pending[FRAME_SAMPLES:]
         return frame
 
 
