@@ -42,6 +42,12 @@ class SessionStarter(Protocol):
     async def start(self, account: Account, application: Application, rule: Rule, *, custom_data: str = ...,
                     user_id: int | None = ..., initiator_address: str = ...) -> LiveSession: ...
 
+    async def conference(self, account: Account, application: Application, rule: Rule, name: str, *,
+                         custom_data: str = ..., user_id: int | None = ...,
+                         initiator_address: str = ...) -> LiveSession:
+        """The running session of conference `name`, or a new one (StartConference)."""
+        ...
+
     def access_urls(self, session_id: int) -> tuple[str, str]:
         """(http, https) media_session_access URLs of a session."""
         ...

@@ -85,7 +85,7 @@ re-INVITE (answered `recvonly`/`inactive`/`sendrecv` as RFC 3264 says, RTP pause
 Not emulated yet: RTCP, a media-inactivity timeout, codecs beyond G.711 (Opus, G.722, G.729 are left out of
 the answer); relaying a re-INVITE or a hold to the other leg of a bridge (voxsim answers it itself); REFER
 (`transferTo`), PRACK, session timers; DNS SRV/NAPTR (targets are IP addresses or names with ports); MESSAGE outside a
-dialog (501); `callUserDirect` behaves like `callUser`; `callConference` fails with 501.
+dialog (501); `callUserDirect` behaves like `callUser`.
 """
 
 VOXENGINE = """## VoxEngine scenarios
@@ -105,19 +105,21 @@ throws, loops or exhausts memory ends its own session with `finish_reason` "JS s
 Media (real audio, see docs/media.md): `say` and `createTTSPlayer` speak with espeak-ng (the voice's
 language picks the espeak voice; SSML through espeak's SSML mode); `startPlayback` and `createURLPlayer` play
 WAV, MP3, OGG and FLAC from `file://`, `http://`, `https://` (10 MB at most), resampled to 8 kHz;
-`createToneScriptPlayer` and `playProgressTone` play ToneScripts (ringback of US, CA, RU, GB, DE, FR, ES, IT,
+`createSequencePlayer` plays its speech and file segments in order; `createToneScriptPlayer` and
+`playProgressTone` play ToneScripts (ringback of US, CA, RU, GB, DE, FR, ES, IT,
 NL); players pause, resume, loop and fire markers; `PlaybackStarted` carries the real duration (ms),
 `PlaybackFinished` comes after the last frame (`error` when the file cannot be had); `stopPlayback`
 suppresses it. `record` and `createRecorder` write WAV files (8 kHz, stereo on request) served at the URL of
 `RecordStarted` and listed by GetCallHistory `with_records`; `sendMediaTo`/`sendMediaBetween` relay audio
 between calls, players, recorders and conferences; `createConference` mixes its endpoints (each hears the
-others, never itself) with `ConferenceEvents`. `hd_audio`, MP3 recordings, `transcribe` are not emulated (WAV
-at 8 kHz is written).
+others, never itself) with `ConferenceEvents`; `callConference` calls the session of that conference (one
+per name, started by the rule the name matches, as StartConference starts it). `hd_audio`, MP3 recordings,
+`transcribe` are not emulated (WAV at 8 kHz is written).
 
 Not emulated (a clear "... is not emulated by voxsim" error when used, not when required): ASR,
 `ConferenceRecorder`, ACD and SmartQueue, WebSocket, the voice-AI connectors (OpenAI, Ultravox, ElevenLabs,
 Gemini, Yandex, Cartesia), ApplicationStorage, the scenario-side VoximplantAPI module, `Crypto`, `PhoneNumber`,
-`Net.sendMail`, `callWhatsappUser`, `createSequencePlayer`. `callConference` fails the call; `callPSTN`
+`Net.sendMail`, `callWhatsappUser`. `callPSTN`
 fails unless a PSTN gateway is configured (see SIP above).
 `transferTo` fires `TransferFailed` (501). Re-INVITE methods, mic status, blind transfer and beep detection
 only log a line.

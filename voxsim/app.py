@@ -19,6 +19,7 @@ from mock_api import console, control, media_http, media_resources, sessions_htt
 from mock_api.app import bound_port, build_app
 from mock_api.callbacks import CallbackSender
 from voxsim import bootstrap
+from voxsim.conference_calls import ConferenceDialer
 from voxsim.config import Settings
 from voxsim.edge.dialer import SipDialer
 from voxsim.edge.outbound_registrations import RegistrationManager, RegistrationTimers
@@ -192,7 +193,8 @@ class Emulator:
                            self.server_ssl_context(), advertised_host=self.settings.advertised_host,
                            settings=edge_settings, services=services, media_clock=self.media_clock)
         self.listeners.update(await self.sip.start())
-        self.runtime.dialer = SipDialer(self.sip)
+        sip_dialer = SipDialer(self.sip)
+        self.runtime.dialer = ConferenceDialer(self.session_starter, lambda: sip_dialer)
 
     def _edge_settings(self) -> EdgeSettings:
         """The SIP edge's settings: `Settings.sip` (an EdgeSettings, or a mapping of some of its fields)."""

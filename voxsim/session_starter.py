@@ -10,6 +10,7 @@ registration bound to a user) runs a built-in script instead (`start_builtin` wi
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from voxsim import routing
 from voxsim.errors import NO_SCENARIO_BOUND, VoxError
 from voxsim.model import Account, Application, Rule
 from voxsim.routing import Refusal, Route
-from voxsim.runtime import Runtime, Session
+from voxsim.runtime import Runtime, Session, SessionState
 from voxsim.store import Store
 
 # The built-in scenario of a call that reaches a user without a rule (a SIP registration bound to a
@@ -51,6 +52,8 @@ class SessionStarter:
         self.advertised_host = advertised_host
         self.domain = domain
         self._access: dict[int, AccessToken] = {}
+        self._conferences: dict[tuple[int, str], int] = {}  # (application id, conference name) -> session id
+        self._conference_locks: dict[tuple[int, str], asyncio.Lock] = {}
 
     def route(self, request_uri: str) -> Route:
         """The rule a request URI reaches (`voxsim.routing.route` over the store); raises Refusal."""
@@ -58,13 +61,33 @@ class SessionStarter:
 
     # -- sessions -----------------------------------------------------------------------------
     async def start(self, account: Account, application: Application, rule: Rule, *, custom_data: str = "",
-                    user_id: int | None = None, initiator_address: str = "127.0.0.1") -> Session:
+                    user_id: int | None = None, initiator_address: str = "127.0.0.1",
+                    conference_name: str = "") -> Session:
         scenarios = self.store.rule_scenarios(rule.rule_id)
         if not scenarios:
             raise VoxError(NO_SCENARIO_BOUND, "No scenario is bound to the rule")
         return await self._launch(account, application, rule.rule_id, rule.rule_name,
                                   [(s.scenario_name, s.scenario_script) for s in scenarios],
-                                  custom_data=custom_data, user_id=user_id, initiator_address=initiator_address)
+                                  custom_data=custom_data, user_id=user_id, initiator_address=initiator_address,
+                                  conference_name=conference_name)
+
+    async def conference(self, account: Account, application: Application, rule: Rule, name: str, *,
+                         custom_data: str = "", user_id: int | None = None,
+                         initiator_address: str = "127.0.0.1") -> Session:
+        """The session of conference `name` in the application: the running one, else a new session of the
+        rule with `conference_name` in its Started event (StartConference, callConference). Starts are
+        serialised per name, so that two calls at once make one conference."""
+        key = (application.application_id, name)
+        lock = self._conference_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            session_id = self._conferences.get(key)
+            session = self.runtime.session(session_id) if session_id is not None else None
+            if session is not None and session.state == SessionState.RUNNING:
+                return session
+            session = await self.start(account, application, rule, custom_data=custom_data, user_id=user_id,
+                                       initiator_address=initiator_address, conference_name=name)
+            self._conferences[key] = session.session_id
+            return session
 
     async def start_builtin(self, account: Account, application: Application, scenario_name: str, script: str, *,
                             rule_name: str = "", custom_data: str = "", user_id: int | None = None,
@@ -80,7 +103,7 @@ class SessionStarter:
 
     async def _launch(self, account: Account, application: Application, rule_id: int | None, rule_name: str,
                       scenarios: list[tuple[str, str]], *, custom_data: str, user_id: int | None,
-                      initiator_address: str) -> Session:
+                      initiator_address: str, conference_name: str = "") -> Session:
         row = self.store.create_session(account.account_id, application.application_id,
                                         application.application_name, rule_id, rule_name,
                                         user_id=user_id, custom_data=custom_data,
@@ -91,7 +114,7 @@ class SessionStarter:
             account_id=account.account_id, application_id=application.application_id,
             application_name=application.application_name, rule_id=rule_id, rule_name=rule_name,
             scenarios=scenarios, session_id=session_id, custom_data=custom_data, access_url=http_url,
-            access_secure_url=https_url, log_url=self.log_url(session_id))
+            access_secure_url=https_url, log_url=self.log_url(session_id), conference_name=conference_name)
 
     async def start_for_call(self, route: Route, *, user_id: int | None = None,
                              initiator_address: str = "127.0.0.1", refusal_status: int = 404) -> Session:

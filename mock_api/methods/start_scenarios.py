@@ -1,4 +1,4 @@
-"""StartScenarios: start a VoxEngine session running a rule's scenarios, with no call."""
+"""StartScenarios and StartConference: start a VoxEngine session running a rule's scenarios, with no call."""
 
 from __future__ import annotations
 
@@ -6,7 +6,19 @@ import ipaddress
 
 from mock_api.methods import Context, Reply, method, ok
 from mock_api.params import Params
-from voxsim.errors import INVALID_APPLICATION_ID, INVALID_REFERENCE_IP, INVALID_RULE_ID, INVALID_USER_ID, VoxError
+from mock_api.services import SessionStarter
+from voxsim.errors import (
+    CONFERENCE_NAME_TOO_LONG,
+    INVALID_APPLICATION_ID,
+    INVALID_CONFERENCE_NAME,
+    INVALID_REFERENCE_IP,
+    INVALID_RULE_ID,
+    INVALID_USER_ID,
+    VoxError,
+)
+from voxsim.model import Application, Rule
+
+MAX_CONFERENCE_NAME = 50
 
 
 @method("StartScenarios", notes="""
@@ -18,8 +30,40 @@ from voxsim.errors import INVALID_APPLICATION_ID, INVALID_REFERENCE_IP, INVALID_
     Unknown rule: 147 (156 by name); a rule without scenarios: 375.
 """)
 async def start_scenarios(ctx: Context, p: Params) -> Reply:
-    account_id = ctx.account.account_id
     p.one_of("rule_id", "rule_name", required=True)
+    application, rule, user_id = _rule_and_user(ctx, p)
+    custom_data = p.text("script_custom_data") or p.text("custom_data") or ""
+    starter = _starter(ctx)
+    session = await starter.start(ctx.account, application, rule, custom_data=custom_data, user_id=user_id,
+                                  initiator_address=ctx.remote or "127.0.0.1")
+    return _started(starter, session.session_id)
+
+
+@method("StartConference", notes="""
+    Starts the session of a conference: the rule's scenarios run with `conference_name` in
+    `AppEvents.Started`, and a second StartConference (or a scenario's `VoxEngine.callConference`) with the
+    same name while it runs joins that session (the same `call_session_history_id`). `conference_name` is
+    required, shorter than 50 characters (270) and not blank (269); `rule_id` is required (147 when
+    unknown); a rule without scenarios answers 375.
+""")
+async def start_conference(ctx: Context, p: Params) -> Reply:
+    name = p.text("conference_name", required=True)
+    if not name or not name.strip():
+        raise VoxError(INVALID_CONFERENCE_NAME, "Invalid 'conference_name'")
+    if len(name) >= MAX_CONFERENCE_NAME:
+        raise VoxError(CONFERENCE_NAME_TOO_LONG, "conference_name length must be < 50")
+    p.integer("rule_id", code=INVALID_RULE_ID, required=True)
+    application, rule, user_id = _rule_and_user(ctx, p)
+    custom_data = p.text("script_custom_data") or p.text("custom_data") or ""
+    starter = _starter(ctx)
+    session = await starter.conference(ctx.account, application, rule, name, custom_data=custom_data,
+                                       user_id=user_id, initiator_address=ctx.remote or "127.0.0.1")
+    return _started(starter, session.session_id)
+
+
+def _rule_and_user(ctx: Context, p: Params) -> tuple[Application, Rule, int | None]:
+    """The rule (by id or name, within the application when one is named), its application, and the user."""
+    account_id = ctx.account.account_id
     p.one_of("user_id", "user_name")
     app_key = p.one_of("application_id", "application_name")
     application = None
@@ -42,12 +86,16 @@ async def start_scenarios(ctx: Context, p: Params) -> Reply:
             ipaddress.ip_address(reference_ip)
         except ValueError as exc:
             raise VoxError(INVALID_REFERENCE_IP, "Invalid 'reference_ip'") from exc
-    custom_data = p.text("script_custom_data") or p.text("custom_data") or ""
+    return application, rule, user_id
+
+
+def _starter(ctx: Context) -> SessionStarter:
     if ctx.services is None:
-        raise RuntimeError("StartScenarios needs a running emulator")
-    starter = ctx.services.session_starter
-    session = await starter.start(ctx.account, application, rule, custom_data=custom_data, user_id=user_id,
-                                   initiator_address=ctx.remote or "127.0.0.1")
-    http_url, https_url = starter.access_urls(session.session_id)
+        raise RuntimeError("starting sessions needs a running emulator")
+    return ctx.services.session_starter
+
+
+def _started(starter: SessionStarter, session_id: int) -> Reply:
+    http_url, https_url = starter.access_urls(session_id)
     return ok(media_session_access_url=http_url, media_session_access_secure_url=https_url,
-              call_session_history_id=session.session_id)
+              call_session_history_id=session_id)

@@ -245,3 +245,40 @@ async def test_three_callers_in_a_conference_each_hear_the_other_two(runtime: Ru
     assert lines[0] == "conf Conference.Started same"
     assert "conf Conference.EndpointAdded MIX BOTH alice same" in lines
     assert "endpoints 3 true" in lines
+
+
+SEQUENCE = """
+VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
+  e.call.answer();
+  const seq = VoxEngine.createSequencePlayer({segments: [
+    {text: 'Your call is important', parameters: {language: VoiceList.Amazon.en_US_Joanna}},
+    {url: '%s'},
+  ]});
+  for (const n of Object.keys(SequencePlayerEvents)) {
+    seq.addEventListener(SequencePlayerEvents[n], (ev) => Logger.write('seq ' + ev.name));
+  }
+  seq.sendMediaTo(e.call);
+  const bad = VoxEngine.createSequencePlayer({segments: [{url: 'file:///nonexistent/x.wav'}]});
+  bad.addEventListener(SequencePlayerEvents.Error, (ev) => Logger.write('bad ' + ev.name));
+  try { VoxEngine.createSequencePlayer({segments: [{}]}); } catch (err) { Logger.write('refused ' + err.message); }
+});
+"""
+
+
+async def test_a_sequence_player_plays_its_segments_in_order(runtime: Runtime, tmp_path):
+    url, pcm = sweep(tmp_path, 0.3)
+    session = await start(runtime, SEQUENCE % url)
+    caller = await runtime.simulate_call(session, callerid="1", destination="2")
+    await session.wait_until(lambda: logged(session, "seq SequencePlayer.PlaybackFinished"), timeout=8)
+    lines = user_lines(session)
+    assert [line for line in lines if line.startswith("seq ")] == [
+        "seq SequencePlayer.Created", "seq SequencePlayer.Started", "seq SequencePlayer.PlaybackFinished"]
+    assert "bad SequencePlayer.Error" in lines
+    assert "refused createSequencePlayer: segment 0 needs a text or a url" in lines
+    audio = runtime.call_audio(caller.call_id)
+    (prompt,) = audio.prompts
+    assert prompt.kind == "sequence" and prompt.text == "Your call is important"
+    heard = audio.heard_audio()[int(prompt.start * 8):int(prompt.end * 8)]
+    pad = next(n for n in range(FRAME_SAMPLES) if np.array_equal(heard[len(heard) - n - len(pcm):len(heard) - n],
+                                                                    pcm))  # the last frame is padded
+    assert non_silent_ms(heard[:len(heard) - pad - len(pcm)]) > 500  # the speech came first

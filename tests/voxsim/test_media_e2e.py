@@ -159,3 +159,60 @@ async def test_three_phones_in_a_conference_each_hear_the_other_two(voxsim_emula
                 assert strength(heard, hz) > 800, (user, "does not hear", other)
     for user in phones:
         await calls[user].bye()
+
+
+TO_THE_ROOM = """
+VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
+  const inbound = e.call;
+  inbound.answer();
+  inbound.addEventListener(CallEvents.Connected, () => {
+    const room = VoxEngine.callConference('room-7', inbound.callerid(), 'Caller', {'X-Seat': inbound.callerid()});
+    room.addEventListener(CallEvents.Connected, () => Logger.write('in the room'));
+    VoxEngine.sendMediaBetween(inbound, room);
+    room.addEventListener(CallEvents.Disconnected, () => inbound.hangup());
+    inbound.addEventListener(CallEvents.Disconnected, () => { room.hangup(); VoxEngine.terminate(); });
+  });
+});
+"""
+
+THE_ROOM = """
+let conf;
+VoxEngine.addEventListener(AppEvents.Started, (e) => {
+  Logger.write('conference ' + e.conference_name);
+  conf = VoxEngine.createConference({hd_audio: false});
+});
+VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
+  Logger.write('joined ' + e.callerid + ' ' + e.destination + ' ' + e.headers['X-Seat']);
+  e.call.answer();
+  conf.add({call: e.call, mode: 'MIX', direction: 'BOTH'});
+});
+"""
+
+
+async def test_two_callers_meet_in_a_conference_session_through_call_conference(voxsim_emulator, voxsim_api,
+                                                                               voxsim_phone):
+    app_id = (await voxsim_api("add_application", application_name="meet"))["application_id"]
+    for name, script, pattern in (("room", THE_ROOM, r"room-\d+"), ("front", TO_THE_ROOM, r"\d+")):
+        sid = (await voxsim_api("add_scenario", scenario_name=name, scenario_script=script,
+                                application_id=app_id))["scenario_id"]
+        await voxsim_api("add_rule", application_id=app_id, rule_name=name, rule_pattern=pattern, scenario_id=sid)
+    alice, bob = await voxsim_phone("alice"), await voxsim_phone("bob")
+    alice_call = await alice.call("100", "meet")
+    bob_call = await bob.call("200", "meet")
+    runtime = voxsim_emulator.runtime
+    await asyncio.sleep(0.5)
+    rooms = [s for s in runtime.live_sessions() if s.info.conference_name]
+    assert len(rooms) == 1, "one session for the conference, whoever calls it"
+    room = rooms[0]
+    await room.wait_until(lambda: room.log.text().count("joined") == 2, timeout=5)
+    assert "conference room-7" in room.log.text()
+    t = np.arange(8000 * 2) / 8000
+    alice.media_of(alice_call).send_audio((5000 * np.sin(2 * np.pi * 700 * t)).astype(np.int16))
+    bob.media_of(bob_call).send_audio((5000 * np.sin(2 * np.pi * 1300 * t)).astype(np.int16))
+    await asyncio.sleep(1.5)
+    alice_heard, bob_heard = alice.media_of(alice_call).heard()[-8000:], bob.media_of(bob_call).heard()[-8000:]
+    assert strength(alice_heard, 1300) > 800 and strength(alice_heard, 700) < 100
+    assert strength(bob_heard, 700) > 800 and strength(bob_heard, 1300) < 100
+    await alice_call.bye()
+    await room.wait_until(lambda: len([c for c in room.calls.values() if c.live]) == 1, timeout=5)
+    await bob_call.bye()

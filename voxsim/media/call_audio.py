@@ -132,6 +132,7 @@ class CallAudio(MediaUnit):
         self.outbound: Frame | None = None  # what goes to the far end this tick (None: silence)
         self.active = False  # the call's media runs (RTP started, or a simulated caller answered)
         self.on_inbound: Callable[[Frame], None] | None = None  # each frame the far end sent (DTMF detection)
+        self.peer: CallAudio | None = None  # the far end is this call inside voxsim (a call to a conference)
         self.capture_frames = int(capture_seconds * 1000 / 20)
         self.sent: list[Frame | None] = []
         self.received: list[Frame | None] = []
@@ -162,7 +163,12 @@ class CallAudio(MediaUnit):
             self._fed.append(frame)
 
     def advance(self) -> None:
-        self.out = self._fed.popleft() if self._fed else self.jitter.pop()
+        if self._fed:
+            self.out = self._fed.popleft()
+        elif self.peer is not None:  # the far end is another call inside voxsim: what it sent last tick
+            self.out = None if self.peer.closed else self.peer.outbound
+        else:
+            self.out = self.jitter.pop()
         if self.out is not None and self.on_inbound is not None:
             self.on_inbound(self.out)
 

@@ -107,6 +107,7 @@ class SessionInfo:
     access_url: str
     access_secure_url: str
     log_url: str
+    conference_name: str = ""  # a conference session's name (StartConference, callConference): in Started
 
 
 @dataclass

@@ -9,6 +9,8 @@
   decoded (WAV, MP3, OGG, FLAC) to 8 kHz; a file that cannot be fetched or decoded ends with
   `PlaybackFinished {error}` (`Player.Error` for a player). `loop` plays it again and again.
 - `createToneScriptPlayer` and `call.playProgressTone(country)`: tones generated from the ToneScript.
+- `createSequencePlayer({segments})`: its speech and file segments, rendered and fetched at once, played
+  one after the other as one player with `SequencePlayerEvents`.
 - `stopPlayback` ends a call's playback with no event (as documented); a new say/startPlayback replaces it.
 - `call.record` / `createRecorder`: a WAV file in the records folder, served by the API listener;
   `RecordStarted`/`Recorder.Started` with its URL, `RecordStopped`/`Recorder.Stopped` with its duration.
@@ -28,6 +30,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from voxsim.media.call_audio import CallAudio
 from voxsim.media.clock import MediaClock
@@ -244,6 +248,22 @@ class SessionMedia:
         player.prompt = {**player.prompt, "text": speech.text, "voice": speech.voice}
         player.load(speech.pcm)
 
+    async def _sequence(self, player: Player, segments: list[Mapping[str, Any]]) -> None:
+        """A sequence player's segments (speech or files), fetched and rendered at once, played in order."""
+        async def audio_of(segment: Mapping[str, Any]) -> Frame:
+            if "text" in segment:
+                voice, language = _prompt_of_voice(segment.get("parameters") or {})
+                return (await self._services.speech.render(str(segment["text"]), voice, language)).pcm
+            return await self._services.load_audio(str(segment.get("url")))
+
+        try:
+            parts = await asyncio.gather(*(audio_of(segment) for segment in segments))
+        except AudioError as exc:
+            self._write_log(f"[voxsim] sequence player: {exc}")
+            player.fail(str(exc))
+            return
+        player.load(np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16))
+
     async def _fetch(self, player: Player, url: str) -> None:
         try:
             pcm = await self._services.load_audio(url)
@@ -298,15 +318,20 @@ class SessionMedia:
         ref = f"player:{player_id}"
         prompt: dict[str, Any] = {"kind": kind}
         player = Player(prompt, loop=bool(params.get("loop")), paused=bool(params.get("onPause")))
+        events = "SequencePlayer" if kind == "sequence" else "Player"
         player.events = PlayerEvents(
-            on_started=lambda ms: self._player_event(player_id, "Player.Started", {"duration": ms}),
-            on_marker=lambda offset: self._player_event(player_id, "Player.PlaybackMarkerReached",
+            on_started=lambda ms: self._player_event(player_id, f"{events}.Started", {"duration": ms}),
+            on_marker=lambda offset: self._player_event(player_id, f"{events}.PlaybackMarkerReached",
                                                         {"offset": offset}),
-            on_finished=lambda error: self._player_done(player_id, error),
+            on_finished=lambda error: self._player_done(player_id, error, events),
         )
         self._add(ref, player)
-        self._player_event(player_id, "Player.Created", {})
-        if kind == "tts":
+        self._player_event(player_id, f"{events}.Created", {})
+        if kind == "sequence":
+            segments = [s for s in source if isinstance(s, Mapping)] if isinstance(source, list) else []
+            prompt["text"] = " ".join(str(s["text"]) for s in segments if "text" in s) or None
+            self._spawn(self._sequence(player, segments))
+        elif kind == "tts":
             voice, language = _prompt_of_voice(params)
             prompt["text"] = str(source)
             self._spawn(self._speak(player, str(source), voice, language))
@@ -329,14 +354,14 @@ class SessionMedia:
     def _player_event(self, player_id: str, name: str, payload: dict[str, Any]) -> None:
         self._emit(UnitEvent(Kind.PLAYER, player_id, name, payload))
 
-    def _player_done(self, player_id: str, error: str | None) -> None:
+    def _player_done(self, player_id: str, error: str | None, events: str = "Player") -> None:
         unit = self._units.pop(f"player:{player_id}", None)
         if unit is not None:
             self._graph.remove(unit)
         if error:
-            self._player_event(player_id, "Player.Error", {"error": error})
+            self._player_event(player_id, f"{events}.Error", {"error": error})
         else:
-            self._player_event(player_id, "Player.PlaybackFinished", {})
+            self._player_event(player_id, f"{events}.PlaybackFinished", {})
 
     def _player(self, player_id: str) -> Player | None:
         unit = self._units.get(f"player:{player_id}")

@@ -71,6 +71,7 @@ class Runtime:
         access_url: str = "",
         access_secure_url: str = "",
         log_url: str = "",
+        conference_name: str = "",
     ) -> Session:
         """Loads the scenarios (in order, one context) and delivers Application.Started.
 
@@ -84,6 +85,7 @@ class Runtime:
             application_name=application_name, rule_id=rule_id, rule_name=rule_name,
             started_at=datetime.now(UTC), custom_data=custom_data, access_url=access_url,
             access_secure_url=access_secure_url, log_url=log_url,
+            conference_name=conference_name,
         )
         services = SessionServices(
             settings=self.settings, recorder=self.recorder, dialer=lambda: self.dialer,

@@ -191,6 +191,8 @@ class Session:
             "logURL": self.info.log_url,
             "sessionId": self.session_id,
         }
+        if self.info.conference_name:  # a conference session (StartConference, callConference)
+            data["conference_name"] = self.info.conference_name
         return AppEvent(APP_STARTED, data)
 
     async def inbound_call(

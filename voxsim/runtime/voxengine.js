@@ -61,6 +61,16 @@
   });
 
   // The typings give no values: voxsim follows the '<Class>.<Event>' pattern of the other enums.
+  const SequencePlayerEvents = freeze({
+    Created: 'SequencePlayer.Created',
+    PlaybackReady: 'SequencePlayer.PlaybackReady',
+    Started: 'SequencePlayer.Started',
+    Stopped: 'SequencePlayer.Stopped',
+    PlaybackFinished: 'SequencePlayer.PlaybackFinished',
+    Error: 'SequencePlayer.Error',
+    PlaybackMarkerReached: 'SequencePlayer.PlaybackMarkerReached',
+  });
+
   const RecorderEvents = freeze({
     Started: 'Recorder.Started',
     Stopped: 'Recorder.Stopped',
@@ -643,7 +653,17 @@
     },
     createToneScriptPlayer(script, parameters) { return new Player('tone', String(script), parameters); },
     createRecorder(parameters) { return new Recorder(parameters); },
-    createSequencePlayer: thrower('VoxEngine.createSequencePlayer'),
+    createSequencePlayer(parameters) {
+      const segments = isObject(parameters) && Array.isArray(parameters.segments) ? parameters.segments : null;
+      if (!segments) throw new TypeError('createSequencePlayer: parameters.segments must be an array');
+      const plainSegments = segments.map((segment, n) => {
+        if (!isObject(segment) || (typeof segment.text !== 'string' && typeof segment.url !== 'string')) {
+          throw new TypeError('createSequencePlayer: segment ' + n + ' needs a text or a url');
+        }
+        return plain(segment, 'segment ' + n);
+      });
+      return new Player('sequence', plainSegments, {});
+    },
     createASR: thrower('Modules.ASR', 'VoxEngine.createASR'),
     createConference(parameters) { return new Conference(parameters); },
     destroyConference(conference) { unitRef(conference, 'conference'); conference.stop(); },
@@ -1034,7 +1054,7 @@
   // ---------------------------------------------------------------- globals
 
   const globals = {
-    AppEvents, CallEvents, PlayerEvents, RecorderEvents, ConferenceEvents, WebSocketEvents, WebSocketAudioEncoding,
+    AppEvents, CallEvents, PlayerEvents, SequencePlayerEvents, RecorderEvents, ConferenceEvents, WebSocketEvents, WebSocketAudioEncoding,
     Conference, Endpoint, DTMFType, Modules, VoxEngine, JSession, Logger, Net, Call, Player, Recorder, console, require,
     VoiceList: voices('VoiceList'), Language: voices('Language'),
     Crypto: unsupported('Crypto', 'Crypto'), PhoneNumber: unsupported('PhoneNumber', 'PhoneNumber'),

@@ -245,11 +245,15 @@ async def test_messages_both_ways_on_an_outbound_call(emulator: Emulator, far: F
     await call.bye()
 
 
-async def test_pstn_and_conference_are_not_emulated_without_a_gateway(emulator: Emulator, far: Far) -> None:
+async def test_pstn_is_not_emulated_without_a_gateway_and_a_conference_needs_a_rule(emulator: Emulator,
+                                                                                     far: Far) -> None:
     session = await run(emulator, "VoxEngine.callPSTN('+15551234567', '+15557654321')")
     assert (await session.wait_for_event("Call.Failed"))["data"]["code"] == 501
-    conference = await run(emulator, "VoxEngine.callConference('room', 'a', 'b')")
-    assert (await conference.wait_for_event("Call.Failed"))["data"]["code"] == 501
+    app, rule = provision(emulator, dial_script("VoxEngine.callConference('room', 'a', 'b')"), pattern="caller",
+                          app_name="noroom")
+    conference = await emulator.session_starter.start(emulator.account, app, rule)
+    failed = (await conference.wait_for_event("Call.Failed"))["data"]
+    assert failed["code"] == 404 and "no rule of" in failed["reason"]
 
 
 async def test_pstn_through_a_configured_gateway(tmp_path: Path, far: Far) -> None:
