@@ -113,11 +113,12 @@ suppresses it. `record` and `createRecorder` write WAV files (8 kHz, stereo on r
 `RecordStarted` and listed by GetCallHistory `with_records`; `sendMediaTo`/`sendMediaBetween` relay audio
 between calls, players, recorders and conferences; `createConference` mixes its endpoints (each hears the
 others, never itself) with `ConferenceEvents`; `callConference` calls the session of that conference (one
-per name, started by the rule the name matches, as StartConference starts it). `hd_audio`, MP3 recordings,
+per name, started by the rule the name matches, as StartConference starts it); a recorder's
+`setConference` records the mix. `hd_audio`, MP3 recordings,
 `transcribe` are not emulated (WAV at 8 kHz is written).
 
 Not emulated (a clear "... is not emulated by voxsim" error when used, not when required): ASR,
-`ConferenceRecorder`, ACD and SmartQueue, WebSocket, the voice-AI connectors (OpenAI, Ultravox, ElevenLabs,
+ACD and SmartQueue, WebSocket, the voice-AI connectors (OpenAI, Ultravox, ElevenLabs,
 Gemini, Yandex, Cartesia), ApplicationStorage, the scenario-side VoximplantAPI module, `Crypto`, `PhoneNumber`,
 `Net.sendMail`, `callWhatsappUser`. `callPSTN`
 fails unless a PSTN gateway is configured (see SIP above).

@@ -162,10 +162,12 @@ class TestPhone:
         return f"{application}.{self.emulator.account.account_name}.voximplant.com"
 
     async def call(self, destination: str, application: str, *, user: str | None = None,
-                   password: str | None = None, headers: list[tuple[str, str]] | None = None) -> Any:
+                   password: str | None = None, headers: list[tuple[str, str]] | None = None,
+                   codecs: str = "0 8") -> Any:
         """INVITEs `destination@application.account.voximplant.com`; as a user when `user` is given.
 
-        The offer is a fresh `RtpPeer`'s SDP; once answered the peer sends to voxsim's answer (`media_of`).
+        The offer is a fresh `RtpPeer`'s SDP with `codecs` (payload types, "8" for A-law only); once answered
+        the peer sends to voxsim's answer (`media_of`).
         Returns the answered call, or raises `sip_edge.ua.CallFailed` with the final response."""
         domain = self.domain(application)
         from_addr = f"<sip:{user}@{domain}>" if user else None
@@ -180,7 +182,7 @@ class TestPhone:
 
         try:
             return await self.ua.invite(f"sip:{destination}@{domain}", dest=self.edge, from_addr=from_addr,
-                                        auth=auth, headers=headers or [], sdp=peer.sdp(), on_call=answered)
+                                        auth=auth, headers=headers or [], sdp=peer.sdp(codecs=codecs), on_call=answered)
         except BaseException:
             peer.close()
             raise

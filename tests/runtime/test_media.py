@@ -195,9 +195,13 @@ async def test_players_and_recorder(runtime: Runtime, tmp_path):
 
 
 CONFERENCE = """
-let conf;
+let conf, rec;
 VoxEngine.addEventListener(AppEvents.Started, () => {
   conf = VoxEngine.createConference({hd_audio: false});
+  rec = VoxEngine.createRecorder();
+  rec.setConference(conf);
+  rec.addEventListener(RecorderEvents.Stopped, (ev) => Logger.write('mix recorded ' + ev.url));
+  setTimeout(() => rec.stop(), 1500);
   for (const n of Object.keys(ConferenceEvents)) {
     conf.addEventListener(ConferenceEvents[n], (ev) => Logger.write('conf ' + ev.name +
       (ev.endpoint ? ' ' + ev.endpoint.getMode() + ' ' + ev.endpoint.getDirection() +
@@ -241,6 +245,12 @@ async def test_three_callers_in_a_conference_each_hear_the_other_two(runtime: Ru
                 assert strength(heard, hz) > 1000, (name, "does not hear", other)
     callers["bob"].hangup()
     await session.wait_until(lambda: logged(session, "conf Conference.EndpointRemoved MIX BOTH bob same"))
+    await session.wait_until(lambda: any("mix recorded" in line for line in user_lines(session)))
+    url = next(line for line in user_lines(session) if "mix recorded" in line).rsplit("/", 1)[1]
+    path = runtime.media.records.find(str(session.session_id), url)
+    with wave.open(str(path)) as wav:
+        mix = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")[-8000:]
+    assert all(strength(mix, hz) > 1000 for hz in frequencies.values())  # the recorder hears everyone
     lines = user_lines(session)
     assert lines[0] == "conf Conference.Started same"
     assert "conf Conference.EndpointAdded MIX BOTH alice same" in lines

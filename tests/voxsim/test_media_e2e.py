@@ -85,9 +85,10 @@ async def test_a_bridge_carries_audio_both_ways_and_the_recording_holds_it(voxsi
     bob = await voxsim_phone("bob")
     assert (await bob.register("bob", "Secret123", "bridge")).status == 200
     alice = await voxsim_phone("alice")
-    call = await alice.call("100", "bridge")
+    call = await alice.call("100", "bridge", codecs="8")  # A-law only: the bridge transcodes to bob's µ-law
     bob_call = await asyncio.wait_for(bob.incoming.get(), 5)
     alice_media, bob_media = alice.media_of(call), bob.media_of(bob_call)
+    assert (alice_media.encoding, bob_media.encoding) == ("PCMA", "PCMU")
     await asyncio.sleep(0.3)  # the bridge is up once bob's call connected
     tone = (8000 * np.sin(2 * np.pi * 440 * np.arange(4000) / 8000)).astype(np.int16)
     alice_media.send_audio(tone)
@@ -95,6 +96,11 @@ async def test_a_bridge_carries_audio_both_ways_and_the_recording_holds_it(voxsi
     await alice_media.wait_for_audio(0.3, timeout=5)
     await bob_media.wait_for_audio(0.3, timeout=5)
     assert energy(bob_media.heard()) > 1000 and energy(alice_media.heard()) > 500
+    bob_heard = bob_media.heard()
+    loud = bob_heard[np.flatnonzero(np.abs(bob_heard) > 1000)[0]:][:2000]
+    reference = tone[:4000]
+    best = max(float(np.corrcoef(loud, reference[i:i + 2000])[0, 1]) for i in range(0, 40))
+    assert best > 0.98  # alice's A-law tone reaches bob as µ-law, intact
     alice_media.send_inband("4")
     session, = voxsim_emulator.runtime.live_sessions()
     await session.wait_until(lambda: "tone 4 2" in session.log.text(), timeout=5)

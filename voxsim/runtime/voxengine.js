@@ -406,6 +406,18 @@
 
   // ---------------------------------------------------------------- Conference, Endpoint (Modules.Conference)
 
+  // A recorder of a conference's mix (video parameters are accepted and ignored: voxsim records audio).
+  function ConferenceRecorder(parameters) { Recorder.call(this, parameters); this._priority = []; }
+  ConferenceRecorder.prototype = Object.create(Recorder.prototype);
+  Object.assign(ConferenceRecorder.prototype, {
+    setConference(conference) {
+      push({ op: 'media.send', from: unitRef(conference, 'conference'), to: unitRef(this), params: null });
+    },
+    setPriority(priority) { this._priority = Array.isArray(priority) ? priority.slice() : []; return Promise.resolve(); },
+    getPriority() { return this._priority.slice(); },
+    update() {},
+  });
+
   const ConferenceEvents = freeze({
     ConferenceError: 'Conference.Error',
     Started: 'Conference.Started',
@@ -652,7 +664,7 @@
       return new Player('url', req, parameters);
     },
     createToneScriptPlayer(script, parameters) { return new Player('tone', String(script), parameters); },
-    createRecorder(parameters) { return new Recorder(parameters); },
+    createRecorder(parameters) { return new ConferenceRecorder(parameters); },  // a Recorder that can also record a conference
     createSequencePlayer(parameters) {
       const segments = isObject(parameters) && Array.isArray(parameters.segments) ? parameters.segments : null;
       if (!segments) throw new TypeError('createSequencePlayer: parameters.segments must be an array');
@@ -1055,10 +1067,9 @@
 
   const globals = {
     AppEvents, CallEvents, PlayerEvents, SequencePlayerEvents, RecorderEvents, ConferenceEvents, WebSocketEvents, WebSocketAudioEncoding,
-    Conference, Endpoint, DTMFType, Modules, VoxEngine, JSession, Logger, Net, Call, Player, Recorder, console, require,
+    Conference, ConferenceRecorder, Endpoint, DTMFType, Modules, VoxEngine, JSession, Logger, Net, Call, Player, Recorder, console, require,
     VoiceList: voices('VoiceList'), Language: voices('Language'),
     Crypto: unsupported('Crypto', 'Crypto'), PhoneNumber: unsupported('PhoneNumber', 'PhoneNumber'),
-    ConferenceRecorder: unsupported('ConferenceRecorder', 'ConferenceRecorder'),
     setTimeout(fn, ms) { return setTimer(fn, ms, Array.prototype.slice.call(arguments, 2), false); },
     setInterval(fn, ms) { return setTimer(fn, ms, Array.prototype.slice.call(arguments, 2), true); },
     clearTimeout: clearTimer,
