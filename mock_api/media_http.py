@@ -1,7 +1,7 @@
 """HTTP surfaces of media: recordings, what a call heard, and what a simulated caller says or plays.
 
-- `GET /records/<session_id>/<name>.wav`: a recording (the URL RecordStarted gave), on the listener it was
-  announced on.
+- `GET /records/<session_id>/<name>.mp3` (`.wav` for `lossless`): a recording (the URL RecordStarted gave), on
+  the listener it was announced on.
 - `GET /_voxsim/calls/<call_id>/heard`: what the far end of a call received and sent: the prompts it heard
   (TTS text, playback URL, tones, with start and end in ms on the call's audio timeline), what a simulated
   caller said, the lengths, and where the audio is (`/heard.wav`: what it received, `/said.wav`: what it
@@ -28,7 +28,8 @@ async def record_file(request: web.Request) -> web.StreamResponse:
     path = services_of(request.app).record_file(request.match_info["session_id"], request.match_info["name"])
     if path is None:
         return web.Response(status=404, text="no such record\n")
-    return web.FileResponse(path, headers={"Content-Type": "audio/wav"})
+    kind = "audio/mpeg" if path.suffix == ".mp3" else "audio/wav"
+    return web.FileResponse(path, headers={"Content-Type": kind})
 
 
 def _call_audio(request: web.Request) -> Any:

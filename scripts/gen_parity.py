@@ -109,13 +109,13 @@ WAV, MP3, OGG and FLAC from `file://`, `http://`, `https://` (10 MB at most), re
 `playProgressTone` play ToneScripts (ringback of US, CA, RU, GB, DE, FR, ES, IT,
 NL); players pause, resume, loop and fire markers; `PlaybackStarted` carries the real duration (ms),
 `PlaybackFinished` comes after the last frame (`error` when the file cannot be had); `stopPlayback`
-suppresses it. `record` and `createRecorder` write WAV files (8 kHz, stereo on request) served at the URL of
+suppresses it. `record` and `createRecorder` write two-channel MP3s (8 kHz 32 kbps; `hd_audio` 48 kHz; `stereo`
+splits the directions; `lossless` a WAV) served at the URL of
 `RecordStarted` and listed by GetCallHistory `with_records`; `sendMediaTo`/`sendMediaBetween` relay audio
 between calls, players, recorders and conferences; `createConference` mixes its endpoints (each hears the
 others, never itself) with `ConferenceEvents`; `callConference` calls the session of that conference (one
 per name, started by the rule the name matches, as StartConference starts it); a recorder's
-`setConference` records the mix. `hd_audio`, MP3 recordings,
-`transcribe` are not emulated (WAV at 8 kHz is written).
+`setConference` records the mix. `transcribe`, `expire` and FLAC (`lossless` writes WAV) are not emulated.
 
 Not emulated (a clear "... is not emulated by voxsim" error when used, not when required): ASR,
 ACD and SmartQueue, WebSocket, the voice-AI connectors (OpenAI, Ultravox, ElevenLabs,

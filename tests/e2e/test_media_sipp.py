@@ -45,7 +45,7 @@ RECORD_THE_CALLER = r"""
 VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
   let pending = 2;
   const done = () => { pending -= 1; if (pending === 0) VoxEngine.terminate(); };
-  e.call.addEventListener(CallEvents.Connected, () => e.call.record());
+  e.call.addEventListener(CallEvents.Connected, () => e.call.record({lossless: true}));  // WAV, not MP3
   e.call.addEventListener(CallEvents.RecordStarted, (r) => Logger.write('record started ' + r.url));
   e.call.addEventListener(CallEvents.RecordStopped, (r) => {
     Logger.write('record stopped ' + JSON.stringify({url: r.url, duration: r.duration}));
@@ -206,10 +206,13 @@ async def test_sipps_alaw_capture_is_in_the_calls_recording(emulator, api, sipp)
 
 
 async def fetch_wav(url: str) -> np.ndarray:
-    """A mono PCM16 8 kHz WAV over HTTP from the emulator, as its samples."""
+    """A recording over HTTP from the emulator (`lossless`: a PCM16 8 kHz WAV, the mix in both channels), as the
+    samples of its left channel."""
     async with aiohttp.ClientSession() as http, http.get(url) as response:
         assert response.status == 200, url
         body = await response.read()
     with wave.open(io.BytesIO(body)) as wav:
-        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 8000)
-        return np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (2, 2, 8000)
+        both = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
+    assert np.array_equal(both[:, 0], both[:, 1])  # not stereo: the mix in both channels
+    return both[:, 0].copy()

@@ -1,10 +1,16 @@
-"""A recorder in the media graph: writes what it hears, 20 ms a tick, to a WAV file (PCM16, 8 kHz).
+"""A recorder in the media graph: writes what it hears, 20 ms a tick, then the platform's file format.
 
-A recorder of a call (`Call.record`) hears both directions: in mono their mix, in stereo the far end on the
-left and what voxsim sent it on the right. A recorder made with `VoxEngine.createRecorder` hears the
-stream sent to it (`sendMediaTo`). Frames are written in batches of a second, so a recording costs one
-small write a second; `stop()` closes the file and tells its duration and size. A muted recorder writes
-silence (the recording keeps its length).
+As on the platform every recording has two channels. A recorder of a call (`Call.record`) hears both
+directions: with `stereo` what voxsim sent the call's far end goes left and what the far end sent goes right
+(the typings' "cloud to endpoint" left, "endpoint to cloud" right); without, their mix is in both. A
+recorder made with `VoxEngine.createRecorder` hears the stream sent to it, in both channels. A muted
+recorder writes silence (the recording keeps its length).
+
+While recording, frames go to a WAV file (PCM16, 8 kHz) in batches of a second, one small write a second.
+`stop()` closes it; `finish(wav, fmt)` then makes the platform's format from it: `mp3` (the default: 8 kHz,
+32 kbps, by LAME), `mp3-hd` (`hd_audio`: 48 kHz, 192 kbps, resampled; the audio itself stays 8 kHz
+narrowband) or `wav` (kept as it is, for `lossless`). Encoding takes a tenth of a second a minute, so the
+caller runs it in a thread.
 """
 
 from __future__ import annotations
@@ -13,14 +19,18 @@ import wave
 from collections.abc import Callable
 from pathlib import Path
 
+import lameenc
 import numpy as np
 
+from voxsim.media.decode import read_wav, resample
 from voxsim.media.graph import FRAME_SAMPLES, Frame, MediaUnit, mix
 
-__all__ = ["Recorder"]
+__all__ = ["FORMATS", "Recorder", "Tap", "finish"]
 
 Tap = Callable[[], list[Frame | None]]
 _BATCH = 50  # frames a write: one second
+FORMATS = {"mp3": (".mp3", 8000, 32), "mp3-hd": (".mp3", 48000, 192), "wav": (".wav", 8000, 0)}
+"""Each output format: (file suffix, sample rate, MP3 bit rate in kbps)."""
 
 
 class Recorder(MediaUnit):
@@ -36,7 +46,7 @@ class Recorder(MediaUnit):
         self._batch: list[Frame] = []
         path.parent.mkdir(parents=True, exist_ok=True)
         self._wav: wave.Wave_write | None = wave.open(str(path), "wb")  # noqa: SIM115 - open until stop()
-        self._wav.setnchannels(2 if stereo else 1)
+        self._wav.setnchannels(2)
         self._wav.setsampwidth(2)
         self._wav.setframerate(8000)
 
@@ -52,13 +62,12 @@ class Recorder(MediaUnit):
         if self._wav is None:
             return
         frames = [np.zeros(FRAME_SAMPLES, np.int16) if self.muted or f is None else f for f in self._heard()]
-        if self.stereo:
-            left, right = (frames + frames)[:2]
-            frame: Frame = np.column_stack([left, right]).reshape(-1)
+        if self.stereo and len(frames) >= 2:
+            left, right = frames[0], frames[1]
         else:
             mixed = mix(frames)
-            frame = mixed if mixed is not None else np.zeros(FRAME_SAMPLES, np.int16)
-        self._batch.append(frame.astype("<i2", copy=False))
+            left = right = mixed if mixed is not None else np.zeros(FRAME_SAMPLES, np.int16)
+        self._batch.append(np.column_stack([left, right]).reshape(-1).astype("<i2", copy=False))
         self.frames += 1
         if len(self._batch) >= _BATCH:
             self._flush()
@@ -68,11 +77,33 @@ class Recorder(MediaUnit):
             self._wav.writeframes(b"".join(f.tobytes() for f in self._batch))
         self._batch.clear()
 
-    def stop(self) -> tuple[float, int]:
-        """Closes the file (once); returns (duration in seconds, size in bytes)."""
+    def stop(self) -> float:
+        """Closes the WAV file (once); returns the seconds recorded."""
         if self._wav is not None:
             self._flush()
             self._wav.close()
             self._wav = None
         self.close()
-        return self.duration, self.path.stat().st_size if self.path.exists() else 0
+        return self.duration
+
+
+def finish(wav: Path, fmt: str) -> Path:
+    """The recording in format `fmt` (see FORMATS) made from the recorder's `wav`, which is removed unless it
+    is the result. Blocking: run it in a thread."""
+    suffix, rate, kbps = FORMATS[fmt]
+    if suffix == ".wav":
+        return wav
+    samples, wav_rate = read_wav(wav.read_bytes())
+    stereo = samples.reshape(-1, 2) if samples.ndim == 1 else samples
+    if rate != wav_rate:
+        stereo = np.column_stack([resample(np.ascontiguousarray(stereo[:, ch]), wav_rate, rate) for ch in (0, 1)])
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(kbps)
+    encoder.set_in_sample_rate(rate)
+    encoder.set_channels(2)
+    encoder.set_quality(5)
+    data = bytes(encoder.encode(np.ascontiguousarray(stereo, dtype="<i2").tobytes())) + bytes(encoder.flush())
+    target = wav.with_suffix(suffix)
+    target.write_bytes(data)
+    wav.unlink()
+    return target

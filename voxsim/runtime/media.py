@@ -12,8 +12,9 @@
 - `createSequencePlayer({segments})`: its speech and file segments, rendered and fetched at once, played
   one after the other as one player with `SequencePlayerEvents`.
 - `stopPlayback` ends a call's playback with no event (as documented); a new say/startPlayback replaces it.
-- `call.record` / `createRecorder`: a WAV file in the records folder, served by the API listener;
-  `RecordStarted`/`Recorder.Started` with its URL, `RecordStopped`/`Recorder.Stopped` with its duration.
+- `call.record` / `createRecorder`: an MP3 file (8 kHz 32 kbps; `hd_audio` 48 kHz 192 kbps; `lossless` a
+  WAV) in the records folder, served by the API listener; `RecordStarted`/`Recorder.Started` with its URL,
+  `RecordStopped`/`Recorder.Stopped` with its duration once the file is made.
 - `sendMediaTo`, `sendMediaBetween`: the target's source becomes the sender (one source per unit).
 - `createConference`, `Conference.add`: a mixer in the graph; each endpoint hears the others (N−1);
   `ConferenceEvents` Started, EndpointAdded, EndpointRemoved (when its call ends), Stopped.
@@ -40,7 +41,7 @@ from voxsim.media.decode import AudioError, load_audio
 from voxsim.media.dtmf import InbandDtmfDetector
 from voxsim.media.graph import Frame, MediaUnit
 from voxsim.media.player import Player, PlayerEvents
-from voxsim.media.recorder import Recorder
+from voxsim.media.recorder import FORMATS, Recorder, Tap, finish
 from voxsim.media.speech import SpeechRenderer
 from voxsim.media.tones import ToneGenerator, ToneScriptError, parse_tone_script, progress_tone
 from voxsim.runtime.protocol import (
@@ -74,9 +75,17 @@ class RecordMade:
     size: int
 
 
+@dataclass
+class _Recording:
+    recorder: Recorder
+    url: str
+    name: str
+    fmt: str
+
+
 class RecordFiles:
-    """Where recordings go (`folder/<session_id>/<name>.wav`) and the URL that serves them
-    (`url_base()/records/<session_id>/<name>.wav`: the API listener's real address, known once it listens)."""
+    """Where recordings go (`folder/<session_id>/<name>.mp3`) and the URL that serves them
+    (`url_base()/records/<session_id>/<name>.mp3`: the API listener's real address, known once it listens)."""
 
     def __init__(self, folder: Path | None = None, url_base: Callable[[], str] | None = None) -> None:
         self._folder = folder
@@ -88,15 +97,16 @@ class RecordFiles:
             self._folder = Path(tempfile.mkdtemp(prefix="voxsim-records-"))
         return self._folder
 
-    def path_for(self, session_id: int, name: str) -> Path:
-        return self.folder / str(session_id) / f"{name}.wav"
+    def path_for(self, session_id: int, name: str, suffix: str = ".mp3") -> Path:
+        return self.folder / str(session_id) / f"{name}{suffix}"
 
-    def url_for(self, session_id: int, name: str) -> str:
-        return f"{self._url_base()}/records/{session_id}/{name}.wav"
+    def url_for(self, session_id: int, name: str, suffix: str = ".mp3") -> str:
+        return f"{self._url_base()}/records/{session_id}/{name}{suffix}"
 
     def find(self, session_id: str, file_name: str) -> Path | None:
         """The file a record URL names, or None (nothing outside the folder is ever served)."""
-        if not session_id.isdigit() or "/" in file_name or not file_name.endswith(".wav") or file_name[0] == ".":
+        if not session_id.isdigit() or "/" in file_name or not file_name.endswith((".mp3", ".wav")) \
+                or file_name[0] == ".":
             return None
         path = self.folder / session_id / file_name
         return path if path.is_file() else None
@@ -131,7 +141,8 @@ class SessionMedia:
         self._graph = services.clock.graph
         self._write_log = write_log
         self._units: dict[str, MediaUnit] = {}  # by reference: "call:<id>", "player:<id>", "recorder:<id>"
-        self._recordings: dict[str, tuple[Recorder, str, str]] = {}  # call or recorder ref -> (unit, url, name)
+        self._recordings: dict[str, _Recording] = {}  # by the call's or the recorder's reference
+        self._finishing: set[asyncio.Task[None]] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._record_seq = 0
         self.links: set[tuple[str, str]] = set()
@@ -279,37 +290,60 @@ class SessionMedia:
         self._record_seq += 1
         return f"{owner}-{self._record_seq}"
 
+    def _start_recording(self, ref: str, name: str, params: Mapping[str, Any], tap: Tap | None = None,
+                         stereo: bool = False) -> str:
+        """A recorder of `ref` in the graph; returns the URL its file will have."""
+        fmt = "wav" if params.get("lossless") else "mp3-hd" if params.get("hd_audio") else "mp3"
+        records = self._services.records
+        recorder = Recorder(records.path_for(self._session_id, name, ".wav"), tap=tap, stereo=stereo)
+        url = records.url_for(self._session_id, name, FORMATS[fmt][0])
+        self._recordings[ref] = _Recording(recorder, url, name, fmt)
+        if ref.startswith("recorder:"):  # a Recorder object: others may send to it
+            self._add(ref, recorder)
+        else:
+            self._graph.add(recorder)
+            self._services.clock.start()
+        return url
+
     def record(self, call_id: str, params: Mapping[str, Any] | None = None) -> None:
         ref = f"call:{call_id}"
         if ref in self._recordings:
             return
         audio = self.call_audio(call_id)
         params = params or {}
-        prefix = str(params.get("recordNamePrefix") or "")
-        name = self._record_name(f"{prefix}{call_id}")
-        path = self._services.records.path_for(self._session_id, name)
-        recorder = Recorder(path, tap=lambda: [audio.out, audio.outbound], stereo=bool(params.get("stereo")))
-        url = self._services.records.url_for(self._session_id, name)
-        self._recordings[ref] = (recorder, url, name)
-        self._graph.add(recorder)
-        self._services.clock.start()
+        name = self._record_name(f"{params.get('recordNamePrefix') or ''}{call_id}")
+        # left: what voxsim sends the far end ("cloud to endpoint"), right: what the far end sends
+        url = self._start_recording(ref, name, params, tap=lambda: [audio.outbound, audio.out],
+                                    stereo=bool(params.get("stereo")))
         self._emit(UnitEvent(Kind.CALL, call_id, CALL_RECORD_STARTED, {"url": url}))
 
     def stop_recording(self, call_id: str) -> None:
-        payload = self._finish_recording(f"call:{call_id}", call_id)
-        if payload is not None:
+        def stopped(payload: dict[str, Any]) -> None:
             self._emit(UnitEvent(Kind.CALL, call_id, CALL_RECORD_STOPPED, payload))
 
-    def _finish_recording(self, ref: str, call_id: str | None) -> dict[str, Any] | None:
+        self._finish_recording(f"call:{call_id}", call_id, stopped)
+
+    def _finish_recording(self, ref: str, call_id: str | None,
+                          stopped: Callable[[dict[str, Any]], None] | None) -> None:
+        """Stops the recorder now; its file is made in a thread, then the store hears of it and `stopped`
+        gets the RecordStopped payload."""
         entry = self._recordings.pop(ref, None)
         if entry is None:
-            return None
-        recorder, url, name = entry
-        self._graph.remove(recorder)
-        duration, size = recorder.stop()
-        if self._services.on_record is not None:
-            self._services.on_record(RecordMade(self._session_id, call_id, name, url, recorder.path, duration, size))
-        return {"url": url, "cost": "0", "duration": round(duration, 3)}
+            return
+        self._graph.remove(entry.recorder)
+        duration = entry.recorder.stop()
+
+        async def make_file() -> None:
+            path = await asyncio.to_thread(finish, entry.recorder.path, entry.fmt)
+            if self._services.on_record is not None:
+                self._services.on_record(RecordMade(self._session_id, call_id, entry.name, entry.url, path,
+                                                    duration, path.stat().st_size))
+            if stopped is not None:
+                stopped({"url": entry.url, "cost": "0", "duration": round(duration, 3)})
+
+        task = asyncio.get_running_loop().create_task(make_file())
+        self._finishing.add(task)  # not cancelled by close(): a recording outlives its session's end
+        task.add_done_callback(self._finishing.discard)
 
     # ------------------------------------------------------------ players
 
@@ -394,24 +428,21 @@ class SessionMedia:
 
     def create_recorder(self, recorder_id: str, params: Mapping[str, Any] | None = None) -> None:
         params = params or {}
-        ref = f"recorder:{recorder_id}"
         name = self._record_name(f"{params.get('name') or 'recorder'}")
-        recorder = Recorder(self._services.records.path_for(self._session_id, name))
-        url = self._services.records.url_for(self._session_id, name)
-        self._recordings[ref] = (recorder, url, name)
-        self._add(ref, recorder)
+        url = self._start_recording(f"recorder:{recorder_id}", name, params)
         self._emit(UnitEvent(Kind.RECORDER, recorder_id, "Recorder.Started", {"url": url}))
 
     def stop_recorder(self, recorder_id: str) -> None:
-        self._units.pop(f"recorder:{recorder_id}", None)
-        payload = self._finish_recording(f"recorder:{recorder_id}", None)
-        if payload is not None:
+        def stopped(payload: dict[str, Any]) -> None:
             self._emit(UnitEvent(Kind.RECORDER, recorder_id, "Recorder.Stopped", payload))
+
+        self._units.pop(f"recorder:{recorder_id}", None)
+        self._finish_recording(f"recorder:{recorder_id}", None, stopped)
 
     def mute_recorder(self, recorder_id: str, mute: bool) -> None:
         entry = self._recordings.get(f"recorder:{recorder_id}")
         if entry is not None:
-            entry[0].muted = mute
+            entry.recorder.muted = mute
 
     # ------------------------------------------------------------ links
 
@@ -523,7 +554,7 @@ class SessionMedia:
         for task in list(self._tasks):
             task.cancel()
         for ref in list(self._recordings):
-            self._finish_recording(ref, ref.partition(":")[2] if ref.startswith("call:") else None)
+            self._finish_recording(ref, ref.partition(":")[2] if ref.startswith("call:") else None, None)
         for unit in self._units.values():
             if isinstance(unit, Player):
                 unit.stop()
