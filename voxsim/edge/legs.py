@@ -25,7 +25,8 @@ Both legs implement `voxsim.runtime.host.CallLeg` over a `sip_edge.ua.InviteDial
 - Media: once our SDP is out with a codec (200, 183, or the callee's answer of an outbound call) the RTP
   port sends the call's RTP on the media clock (`voxsim.edge.media_port`); a re-INVITE offering
   `sendonly` or `inactive` holds the call (`Call.OnHold`, our RTP paused), a later `sendrecv` one resumes
-  it (`Call.OffHold`).
+  it (`Call.OffHold`). With the edge's `media_timeout` on, an answered call whose port hears neither RTP nor
+  RTCP for that long is hung up (BYE) and reported as `Call.Disconnected` 408 "Request Timeout - media timeout".
 
 Only `X-` headers and `User-to-User` go out on the wire from the scenario's header maps, and only
 they come back in event payloads. What arrives on the RTP port: telephone-events become ToneReceived,
@@ -47,6 +48,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sip_edge.message import Request, Response, make_response
+from sip_edge.rtcp import parse_rtcp_attributes, with_rtcp_mux
 from sip_edge.rtp import DtmfDetector, parse_rtp
 from sip_edge.sdp import TELEPHONE_EVENT_PT, MediaDescription, build_sdp, direction_of, parse_sdp
 from sip_edge.transport import Address
@@ -87,6 +89,8 @@ OpenMedia = Callable[[], Awaitable[MediaPort]]
 TONE_TYPE_SIP_INFO = "3"  # DTMFType.SIP_INFO
 TONE_TYPE_RFC2833 = "1"  # DTMFType.TELEPHONE_EVENT
 _AUDIO_PAYLOAD_TYPES = {0: "PCMU", 8: "PCMA"}  # the static G.711 payload types (RFC 3551)
+MEDIA_TIMEOUT_CODE = 408
+MEDIA_TIMEOUT_REASON = "Request Timeout - media timeout"  # no platform figure: voxsim's own (docs/sip.md)
 _PASSED = ("x-", "user-to-user")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!%*_+`'~.-]+")
 _DTMF = {str(d): str(d) for d in range(10)} | {"*": "*", "#": "#", "10": "*", "11": "#", "12": "A", "13": "B",
@@ -180,6 +184,20 @@ class SipLeg:
             self._held.append((name, payload))
         else:
             self._send(name, payload)
+        if name == CALL_CONNECTED and self.media is not None:
+            self.media.watch_inactivity(self._media_timed_out)
+
+    def _media_timed_out(self) -> None:
+        """No RTP or RTCP for `media_timeout` on an answered call (from the media clock's tick): BYE, and
+        Disconnected 408 for the scenario."""
+        if self.closed or self.local_end:
+            return
+        log.info("call %s: no media for %s s, hanging up", self.call_id,
+                 self.media.media_timeout if self.media is not None else "?")
+        self.local_end = True
+        self.report(CALL_DISCONNECTED, {"internalCode": MEDIA_TIMEOUT_CODE, "reason": MEDIA_TIMEOUT_REASON,
+                                          "headers": {}})
+        self._spawn(self.hangup({}))
 
     def _send(self, name: str, payload: dict[str, Any]) -> None:
         if self.session is not None:
@@ -303,14 +321,14 @@ class SipLeg:
             self._call_audio = self.session.call_audio(self.call_id)
         return self._call_audio
 
-    def _send_rtp(self, peer: MediaDescription | None, codec: tuple[int, str] | None) -> None:
-        """Start the call's RTP towards `peer` (the far end's SDP) with `codec` (payload type, name): what the
-        call's audio gives each tick, silence when it gives nothing."""
+    def _send_rtp(self, peer: MediaDescription | None, codec: tuple[int, str] | None, sdp: bytes | None) -> None:
+        """Start the call's RTP towards `peer` (the far end's SDP, `sdp`, which also says where RTCP goes) with
+        `codec` (payload type, name): what the call's audio gives each tick, silence when it gives nothing."""
         if self.media is None or peer is None or codec is None or not peer.host or not peer.port:
             return
         audio = self._audio()
         self.media.start_sending((peer.host, peer.port), *codec,
-                                 source=audio.next_outbound if audio is not None else None)
+                                 source=audio.next_outbound if audio is not None else None, sdp=sdp)
         if audio is not None:
             audio.active = True
 
@@ -412,6 +430,8 @@ class SipInboundLeg(SipLeg):
             if not codecs:
                 return None
         self._sdp = build_sdp(self.advertised_host, media.port, codecs, event, session_id=self._sdp_id)
+        if self.offer is not None and parse_rtcp_attributes(self.sip.invite.body if self.sip else None).mux:
+            self._sdp = with_rtcp_mux(self._sdp)  # RFC 5761 5.1.1: the offerer muxes only if the answer agrees
         self._codec = codecs[0] if self.offer is not None else None  # without an offer, the ACK's answer decides
         self._hear_dtmf(event)  # the far end sends events with the payload type of our SDP
         return self._sdp
@@ -438,7 +458,7 @@ class SipInboundLeg(SipLeg):
             return
         sip.local_sdp = sdp
         sip.answer(sdp, headers=wire_headers(headers))
-        self._send_rtp(self.offer, self._codec)
+        self._send_rtp(self.offer, self._codec, sip.invite.body)
         ended = asyncio.ensure_future(sip.ended.wait())
         confirmed = asyncio.ensure_future(sip.confirmed.wait())
         try:
@@ -515,7 +535,7 @@ class SipInboundLeg(SipLeg):
             assert self.sip is not None
             self.sip.ring(183, "Session Progress", headers=wire_headers(headers), sdp=sdp)
             if sdp is not None:
-                self._send_rtp(self.offer, self._codec)
+                self._send_rtp(self.offer, self._codec, self.sip.invite.body)
 
 
 @dataclass
@@ -623,7 +643,7 @@ class SipOutboundLeg(SipLeg):
         """RTP to the callee with the first of our codecs its answer kept."""
         answer = parse_sdp(sdp) if sdp else None
         codecs = answer.g711() if answer is not None else []
-        self._send_rtp(answer, codecs[0] if codecs else None)
+        self._send_rtp(answer, codecs[0] if codecs else None, sdp)
 
     def _hear_dtmf_if_answered(self, sdp: bytes | None) -> None:
         """The callee's SDP kept telephone-event: it sends events with the payload type we offered."""

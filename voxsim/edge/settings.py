@@ -38,3 +38,8 @@ class EdgeSettings:
     """Check the certificates of TLS peers callSIP reaches."""
     tls_ca_file: str = ""
     """Extra CA file trusted for those peers (a local PBX's self-signed certificate)."""
+    rtcp_interval: float = 5.0
+    """Seconds between the RTCP reports voxsim sends on a call (RFC 3550 6.2's minimum); tests shorten it."""
+    media_timeout: float = 0.0
+    """Seconds an answered call may go without RTP or RTCP from its peer before voxsim hangs it up (BYE,
+    `Disconnected` 408); 0: never (SIPp scenarios without RTP must keep their calls)."""
