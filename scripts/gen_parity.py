@@ -82,8 +82,11 @@ small jitter buffer into the call's audio (bridges, recordings, conferences, in-
 re-INVITE (answered `recvonly`/`inactive`/`sendrecv` as RFC 3264 says, RTP paused while held,
 `CallEvents.OnHold`/`OffHold`); OPTIONS keep-alives; UDP, TCP and TLS.
 
-Not emulated yet: RTCP, a media-inactivity timeout, codecs beyond G.711 (Opus, G.722, G.729 are left out of
-the answer); relaying a re-INVITE or a hold to the other leg of a bridge (voxsim answers it itself); REFER
+RTCP sender and receiver reports on P+1 (or `a=rtcp:`, `a=rtcp-mux`) every `rtcp_interval`, BYE at the end; a
+media-inactivity timeout (`media_timeout`, off by default) hangs up a silent call.
+
+Not emulated yet: codecs beyond G.711 (Opus, G.722, G.729 are left out of the answer); relaying a re-INVITE
+or a hold to the other leg of a bridge (voxsim answers it itself); REFER
 (`transferTo`), PRACK, session timers; DNS SRV/NAPTR (targets are IP addresses or names with ports); MESSAGE outside a
 dialog (501); `callUserDirect` behaves like `callUser`.
 """

@@ -110,7 +110,9 @@ class SipEdge:
         self.services: EdgeServices | None = None
         self.registrar: UserRegistrar | None = None
         self.router: InboundRouter | None = None
-        self.media_ports = MediaPorts(host, self.settings.rtp_ports, media_clock)
+        self.media_ports = MediaPorts(host, self.settings.rtp_ports, media_clock,
+                                      rtcp_interval=self.settings.rtcp_interval,
+                                      media_timeout=self.settings.media_timeout)
         self.legs: set[SipLeg] = set()
         self.session_legs: dict[int, SipInboundLeg] = {}  # session id -> its first inbound leg
         if services is not None:

@@ -125,9 +125,7 @@ async def start(tmp_path: Path, **edge: Any) -> Emulator:
     edge.setdefault("rtcp_interval", INTERVAL)
     em = await start_edge_emulator(tmp_path, RuntimeSettings(pool_size=1, session_idle_timeout=5.0), **edge)
     assert em.sip is not None
-    # The edge's MediaPorts carry these two settings; voxsim/edge/server.py hands it rtp_ports only so far.
-    em.sip.media_ports.rtcp_interval = em.sip.settings.rtcp_interval
-    em.sip.media_ports.media_timeout = em.sip.settings.media_timeout
+    assert em.sip.media_ports.rtcp_interval == edge["rtcp_interval"]  # the settings reach the media ports
     store, account_id = em.store, em.account.account_id
     app = store.add_application(account_id, "media")
     scenario = store.add_scenario(account_id, "answer", SCENARIO, application_id=app.application_id)
