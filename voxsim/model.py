@@ -7,11 +7,12 @@ UTC and dates as `YYYY-MM-DD`, because the official Python client strptimes exac
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from voxsim.patterns import PatternTimeout, full_match
 
 DOMAIN_SUFFIX = "voximplant.com"
 
@@ -163,10 +164,14 @@ class Rule(Record):
     """The bound scenarios in the order they run."""
 
     def matches(self, destination: str) -> bool:
-        """Whether this rule routes `destination`: the pattern matches the whole string, the exclude does not."""
-        if re.fullmatch(self.rule_pattern, destination) is None:
+        """Whether this rule routes `destination`: the pattern matches the whole string, the exclude does not
+        (a pattern too slow to match in `voxsim.patterns.MATCH_TIMEOUT` counts as no match)."""
+        try:
+            if not full_match(self.rule_pattern, destination):
+                return False
+            return not (self.rule_pattern_exclude and full_match(self.rule_pattern_exclude, destination))
+        except PatternTimeout:
             return False
-        return not (self.rule_pattern_exclude and re.fullmatch(self.rule_pattern_exclude, destination))
 
     def api(self, scenarios: list[Scenario] | None = None) -> dict[str, Any]:
         info: dict[str, Any] = {

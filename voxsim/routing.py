@@ -17,9 +17,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import unquote
+
+from voxsim.patterns import PatternTimeout, compile_pattern, full_match
 
 if TYPE_CHECKING:
     from voxsim.model import Account, Application
@@ -122,30 +123,25 @@ def parse_id_destination(user: str) -> IdTarget | None:
     return IdTarget(application_id=int(pieces[0]), account_id=int(pieces[1]), destination=pieces[2])
 
 
-@lru_cache(maxsize=1024)
-def _compiled(pattern: str) -> re.Pattern[str] | None:
-    try:
-        return re.compile(pattern)
-    except (re.error, RecursionError, OverflowError):
-        return None
-
-
 def _field(rule: Any, name: str) -> str:
     value = rule.get(name) if isinstance(rule, Mapping) else getattr(rule, name, None)
     return "" if value is None else str(value)
 
 
 def rule_verdict(rule: Any, destination: str) -> str:
-    """"match", "no match", "excluded" or "invalid pattern" (for `voxsim route explain`)."""
-    pattern = _compiled(_field(rule, "rule_pattern"))
-    if pattern is None:
+    """"match", "no match", "excluded", "invalid pattern" or "too slow" (a pattern that took longer than
+    `voxsim.patterns.MATCH_TIMEOUT`: no match), for routing and `voxsim route explain`."""
+    pattern = _field(rule, "rule_pattern")
+    if compile_pattern(pattern) is None:
         return "invalid pattern"
-    if pattern.fullmatch(destination) is None:
-        return "no match"
-    exclude_text = _field(rule, "rule_pattern_exclude")
-    exclude = _compiled(exclude_text) if exclude_text else None
-    if exclude is not None and exclude.fullmatch(destination) is not None:
-        return "excluded"
+    exclude = _field(rule, "rule_pattern_exclude")
+    try:
+        if not full_match(pattern, destination):
+            return "no match"
+        if exclude and full_match(exclude, destination):
+            return "excluded"
+    except PatternTimeout:
+        return "too slow"
     return "match"
 
 

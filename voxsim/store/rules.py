@@ -8,7 +8,6 @@ Patterns are checked with Python's `re` when saved. Binding scenarios lives here
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,6 +23,7 @@ from voxsim.errors import (
     specify,
 )
 from voxsim.model import Rule, Scenario
+from voxsim.patterns import pattern_error
 from voxsim.store.base import StoreBase, name_part_filter
 from voxsim.store.db import timestamp
 
@@ -58,10 +58,9 @@ _SELECT = ("SELECT r.* FROM rules r JOIN applications a ON a.application_id = r.
 
 def check_pattern(pattern: str, name: str = "rule_pattern", code: int = INVALID_RULE_PATTERN) -> None:
     """A pattern must compile as a Python regular expression (the platform's engine is unknown)."""
-    try:
-        re.compile(pattern)
-    except (re.error, RecursionError, OverflowError) as exc:
-        raise VoxError(code, f"Invalid '{name}': {exc}") from exc
+    error = pattern_error(pattern)
+    if error is not None:
+        raise VoxError(code, f"Invalid '{name}': {error}")
     if len(pattern) > PATTERN_MAX:
         raise VoxError(code, f"Invalid '{name}': it must be less than 64 KB")
 
@@ -273,7 +272,4 @@ class RulesMixin(StoreBase):
 
 
 def _matches(rule: Rule, destination: str) -> bool:
-    try:
-        return rule.matches(destination)
-    except re.error:  # a pattern saved before validation existed; it routes nothing
-        return False
+    return rule.matches(destination)  # a pattern that does not compile (saved before validation) routes nothing
