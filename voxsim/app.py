@@ -96,6 +96,9 @@ class Emulator:
         self.files = self._state_files()
         self.store = Store(self.files.db)
         self.account = bootstrap.ensure_account(self.store, self.files, self.settings)
+        if interrupted := bootstrap.recover(self.store):
+            log.warning("%d session(s) of an earlier run never finished: marked %r", interrupted,
+                        bootstrap.INTERRUPTED)
         ensure_tls(self.files)
         await self._start_runtime()
         await self._start_api()

@@ -28,6 +28,16 @@ def ensure_account(store: Store, files: StateFiles, settings: Settings) -> Accou
     return account
 
 
+INTERRUPTED = "Internal error (voxsim stopped before the session ended)"
+"""The finish_reason of a session a crash or `kill -9` left unfinished (the platform's "Internal error (...)"
+form; its own text for this case is unknown)."""
+
+
+def recover(store: Store) -> int:
+    """After an unclean stop: sessions left in progress are finished with `INTERRUPTED`; returns how many."""
+    return store.finish_interrupted_sessions(INTERRUPTED)
+
+
 def add_default_whitelist(store: Store, account: Account, settings: Settings) -> None:
     for network in settings.default_whitelist:
         store.add_whitelist_item(account.account_id, network, "voxsim default: loopback")

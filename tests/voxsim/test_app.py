@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from voxsim import bootstrap
 from voxsim.app import Emulator, options_of
 from voxsim.cli import build_parser, settings_from
 from voxsim.edge.outbound_registrations import RegistrationTimers
@@ -42,3 +43,20 @@ def test_cli_flags_become_settings():
     args = build_parser().parse_args(["up", "--sip-registration-expires", "120", "--sip-registration-retry", "2"])
     settings = settings_from(args)
     assert settings.sip_registration == {"expires": 120, "retry_initial": 2.0}
+
+
+async def test_sessions_a_crash_left_in_progress_are_finished_at_the_next_start(tmp_path):
+    settings = ephemeral_settings(tmp_path / "state")
+    first = Emulator(settings)
+    await first.start()
+    app = first.store.add_application(first.account.account_id, "crashy")
+    orphan = first.store.create_session(first.account.account_id, app.application_id, app.application_name,
+                                        None, "rule")  # as a kill -9 leaves it: never finished (no runtime session)
+    await first.stop()
+    second = Emulator(settings)
+    await second.start()
+    try:
+        session = second.store.get_session(orphan.call_session_history_id)
+        assert session.finished and session.finish_reason == bootstrap.INTERRUPTED
+    finally:
+        await second.stop()

@@ -206,6 +206,14 @@ class HistoryMixin(StoreBase):
                 (finish_reason, int(duration), custom_data, session_id),
             )
 
+    def finish_interrupted_sessions(self, finish_reason: str) -> int:
+        """Sessions still "in progress" from a run that ended without finishing them (a crash, `kill -9`) are
+        marked finished with `finish_reason`; returns how many. Call at start, before any session runs."""
+        with self.db.tx():
+            return self.db.execute(
+                "UPDATE call_sessions SET finished = 1, finish_reason = ? WHERE finished = 0", (finish_reason,),
+            ).rowcount
+
     def add_record(self, session_id: int, record_name: str, record_url: str, duration: int, file_size: int,
                    start_time: str | None = None) -> MediaRecord:
         """A finished recording of a session (its WAV file lives in the records folder)."""
