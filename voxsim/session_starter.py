@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from voxsim import routing
-from voxsim.errors import NO_SCENARIO_BOUND, VoxError
+from voxsim.errors import NO_SCENARIO_BOUND, RATE_LIMIT_EXCEEDED, VoxError
 from voxsim.model import Account, Application, Rule
 from voxsim.routing import Refusal, Route
-from voxsim.runtime import Runtime, Session, SessionState
+from voxsim.runtime import Runtime, Session, SessionLimitReached, SessionState
 from voxsim.store import Store
 
 # The built-in scenario of a call that reaches a user without a rule (a SIP registration bound to a
@@ -28,6 +28,9 @@ from voxsim.store import Store
 # user's name, and the shim's forwardCallToUser calls that user (forked to the user's registered
 # contacts) and bridges the two.
 FORWARD_TO_USER = "VoxEngine.forwardCallToUser();"
+
+SESSION_LIMIT_RETRY_AFTER = 5
+"""Seconds a caller refused at the session cap (503) is told to wait (Retry-After)."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,10 @@ class SessionStarter:
     async def _launch(self, account: Account, application: Application, rule_id: int | None, rule_name: str,
                       scenarios: list[tuple[str, str]], *, custom_data: str, user_id: int | None,
                       initiator_address: str, conference_name: str = "") -> Session:
+        try:  # before the history row exists: a session refused at the cap leaves no trace
+            self.runtime.check_capacity(account.account_id)
+        except SessionLimitReached as exc:
+            raise VoxError(RATE_LIMIT_EXCEEDED, f"Rate limit exceed: {exc}") from exc
         row = self.store.create_session(account.account_id, application.application_id,
                                         application.application_name, rule_id, rule_name,
                                         user_id=user_id, custom_data=custom_data,
@@ -125,8 +132,16 @@ class SessionStarter:
             return await self.start(route.account, route.application, route.rule, user_id=user_id,
                                     initiator_address=initiator_address)
         except VoxError as error:
-            reason = f"Not Found - rule {route.rule.rule_name}: {error.msg}"
-            raise Refusal(refusal_status, reason) from error
+            raise self.refusal_for(error, refusal_status, f"rule {route.rule.rule_name}") from error
+
+    @staticmethod
+    def refusal_for(error: VoxError, status: int = 404, what: str = "session") -> Refusal:
+        """The SIP answer to a call whose session could not start: 503 with Retry-After at the session cap (come
+        back later, as an overloaded server says), else `status`."""
+        if error.code == RATE_LIMIT_EXCEEDED:
+            return Refusal(503, "Service Unavailable - too many sessions",
+                           [("Retry-After", str(SESSION_LIMIT_RETRY_AFTER))])
+        return Refusal(status, f"Not Found - {what}: {error.msg}")
 
     # -- media_session_access_url --------------------------------------------------------------
     def access_urls(self, session_id: int) -> tuple[str, str]:

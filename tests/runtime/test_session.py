@@ -18,6 +18,7 @@ from voxsim.runtime import (
     DialError,
     Runtime,
     RuntimeSettings,
+    SessionLimitReached,
     SessionPort,
     VirtualLeg,
 )
@@ -461,3 +462,19 @@ def test_settings_defaults_follow_the_platform():
     assert (s.http_max_concurrent, s.http_max_pending) == (3, 35)
     assert (s.http_connect_timeout, s.http_total_timeout) == (6.0, 90.0)
     assert s.http_max_response_bytes == 2 * 1024 * 1024 and s.memory_limit == 64 * 1024 * 1024
+
+
+async def test_live_sessions_are_capped_in_all_and_per_account():
+    runtime = Runtime(dataclasses.replace(FAST, max_sessions=2, max_sessions_per_account=1))
+    await runtime.start()
+    try:
+        await start(runtime, "Logger.write('one');")
+        with pytest.raises(SessionLimitReached, match="max_sessions_per_account"):
+            await start(runtime, "Logger.write('two');")
+        runtime.check_capacity(account_id=99)  # another account still has room
+        for session in runtime.live_sessions():
+            session.terminate()
+            await session.wait_finished(5)
+        runtime.check_capacity(account_id=1)
+    finally:
+        await runtime.shutdown()

@@ -48,6 +48,7 @@ from voxsim.edge.outbound_registrations import normal_host
 from voxsim.edge.router import Inbound, InboundRouter, RegistrationMatcher, RouterStore
 from voxsim.edge.settings import EdgeSettings
 from voxsim.edge.user_registrar import UserDirectory, UserRegistrar
+from voxsim.errors import VoxError
 from voxsim.media.clock import MediaClock
 from voxsim.routing import Refusal
 from voxsim.session_starter import FORWARD_TO_USER, SessionStarter
@@ -280,8 +281,11 @@ class SipEdge:
         starter = self.services.starter
         route, to_user = inbound.route, inbound.to_user
         if to_user is not None:
-            return await starter.start_builtin(to_user.account, to_user.application, to_user.scenario_name,
-                                               FORWARD_TO_USER, initiator_address=source.host)
+            try:
+                return await starter.start_builtin(to_user.account, to_user.application, to_user.scenario_name,
+                                                   FORWARD_TO_USER, initiator_address=source.host)
+            except VoxError as error:
+                raise starter.refusal_for(error, 500, "forwarding to a user") from error
         assert route is not None
         user_id = inbound.user.user_id if inbound.user is not None else None
         return await starter.start_for_call(route, user_id=user_id, initiator_address=source.host,

@@ -18,7 +18,7 @@ from voxsim.runtime.host import (
     SessionPort,
     SessionRecorder,
 )
-from voxsim.runtime.runtime import Runtime
+from voxsim.runtime.runtime import Runtime, SessionLimitReached
 from voxsim.runtime.session import (
     FINISH_ADMIN,
     FINISH_JS_ERROR,
@@ -47,6 +47,7 @@ __all__ = [
     "RuntimeSettings",
     "ScenarioError",
     "Session",
+    "SessionLimitReached",
     "SessionState",
     "SessionInfo",
     "SessionPort",

@@ -27,6 +27,10 @@ from voxsim.runtime.virtual import VirtualCaller, VirtualLeg
 KEEP_FINISHED = 1000
 
 
+class SessionLimitReached(Exception):
+    """No new session: `max_sessions` (or `max_sessions_per_account`) run already."""
+
+
 class Runtime:
     """Starts VoxEngine sessions and routes calls, HTTP requests and lookups to them.
 
@@ -80,6 +84,7 @@ class Runtime:
         """
         if session_id in self._live:
             raise ValueError(f"session {session_id} is already running")
+        self.check_capacity(account_id)
         info = SessionInfo(
             session_id=session_id, account_id=account_id, application_id=application_id,
             application_name=application_name, rule_id=rule_id, rule_name=rule_name,
@@ -95,6 +100,16 @@ class Runtime:
         self._live[session_id] = session
         await session.start()
         return session
+
+    def check_capacity(self, account_id: int) -> None:
+        """Raises SessionLimitReached when no session may start now (for the account, or at all)."""
+        limit = self.settings.max_sessions
+        if len(self._live) >= limit:
+            raise SessionLimitReached(f"voxsim runs {limit} sessions at most (max_sessions)")
+        per_account = self.settings.max_sessions_per_account or limit
+        if sum(1 for s in self._live.values() if s.account_id == account_id) >= per_account:
+            raise SessionLimitReached(f"voxsim runs {per_account} sessions an account at most "
+                                      "(max_sessions_per_account)")
 
     async def simulate_call(
         self,

@@ -28,6 +28,11 @@ class RuntimeSettings:
     alerting_timeout: float = 60.0
     # An outbound call not answered by then fails with 408.
     outbound_answer_timeout: float = 60.0
+    # Live sessions at most (each holds a V8 isolate and a thread, ~1 MB), in all and per account (0: the same
+    # as in all): beyond it inbound calls get 503 with Retry-After and StartScenarios error 340, so that a
+    # flood or a scenario calling itself cannot exhaust the machine. Not a platform figure.
+    max_sessions: int = 1000
+    max_sessions_per_account: int = 0
     # The platform documents no cap; voxsim's, so that a runaway session still ends some day.
     max_session_duration: float = 4 * 3600.0
     # What each call sent and heard is kept for tests (/_voxsim/calls/<id>/heard): its first this many seconds.
