@@ -16,10 +16,13 @@ from mock_api.app import SERVICES, STORE, json_reply, services_of
 
 
 def is_loopback(remote: str | None) -> bool:
+    """127.0.0.0/8, ::1, and 127.x as IPv4-mapped IPv6 (`::ffff:127.0.0.1`, what a dual-stack socket reports)."""
     try:
-        return ipaddress.ip_address((remote or "").split("%")[0]).is_loopback
+        address = ipaddress.ip_address((remote or "").split("%")[0])
     except ValueError:
         return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
 
 
 @web.middleware

@@ -66,3 +66,4 @@ async def test_controls_refuse_remote_clients_unless_allowed():
 def test_is_loopback():
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("127.8.9.10")
     assert not is_loopback("10.0.0.1") and not is_loopback("") and not is_loopback(None)
+    assert is_loopback("::ffff:127.0.0.1") and not is_loopback("::ffff:10.0.0.1")  # IPv4-mapped, dual stack

@@ -478,3 +478,23 @@ async def test_live_sessions_are_capped_in_all_and_per_account():
         runtime.check_capacity(account_id=1)
     finally:
         await runtime.shutdown()
+
+
+async def test_a_log_flood_is_truncated_once_and_the_session_goes_on():
+    runtime = Runtime(dataclasses.replace(FAST, max_log_bytes=2000))
+    await runtime.start()
+    try:
+        session = await start(runtime, """
+        VoxEngine.addEventListener(AppEvents.Started, () => {
+          for (let i = 0; i < 1000; i++) Logger.write('spam ' + i);
+          setTimeout(() => { Logger.write('still here'); VoxEngine.terminate(); }, 10);
+        });""")
+        await session.wait_finished(5)
+        assert session.log.truncated and session.log.size > 2000
+        assert len(session.log.lines) < 60 and "log truncated" in session.log.lines[-1]
+        assert not any("still here" in line for line in session.log.lines)  # dropped, but the timer still ran
+        assert session.finish_reason == FINISH_NORMAL
+        stored = runtime.recorder.sessions[session.session_id].log
+        assert len(stored) == len(session.log.lines)  # the store got no more than the cap either
+    finally:
+        await runtime.shutdown()

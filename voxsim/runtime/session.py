@@ -126,7 +126,8 @@ class Session:
         self.recorder = services.recorder
         self.events: deque[dict[str, Any]] = deque(maxlen=self.settings.max_journal)
         self.commands: deque[dict[str, Any]] = deque(maxlen=self.settings.max_journal)
-        self.log = SessionLog(info.session_id, services.recorder, on_write=self._changed_now)
+        self.log = SessionLog(info.session_id, services.recorder, on_write=self._changed_now,
+                              max_bytes=self.settings.max_log_bytes)
         self.timers = TimerSet(self._timer_due)
         self.media = SessionMedia(info.session_id, self.settings, self.emit, services.media, self.write_log)
         self.net = SessionNet(services.http, self.settings, self._http_result)

@@ -47,5 +47,7 @@ class RuntimeSettings:
     http_reply_timeout: float = 30.0
     # After Terminating, VoxEngine waits this long for pending HTTP requests.
     terminating_http_grace: float = 90.0
-    # Entries of events/commands kept in memory for inspection (the log itself is not capped).
+    # A session's log is truncated past this many bytes (one line says so); not a published platform figure.
+    max_log_bytes: int = 4 * 1024 * 1024
+    # Entries of events/commands kept in memory for inspection.
     max_journal: int = 10_000
