@@ -498,3 +498,17 @@ async def test_a_log_flood_is_truncated_once_and_the_session_goes_on():
         assert len(stored) == len(session.log.lines)  # the store got no more than the cap either
     finally:
         await runtime.shutdown()
+
+
+async def test_intervals_faster_than_the_session_coalesce_instead_of_flooding_its_queue(runtime: Runtime):
+    session = await start(runtime, """
+    VoxEngine.addEventListener(AppEvents.Started, () => {
+      for (let i = 0; i < 99; i++) setInterval(() => { for (let j = 0; j < 20000; j++); }, 0);
+      setTimeout(() => VoxEngine.terminate(), 400);
+    });""")
+    depths = []
+    for _ in range(20):
+        await asyncio.sleep(0.02)
+        depths.append(session._queue.qsize())
+    assert max(depths) <= 100  # at most one firing of each timer waits
+    await session.wait_finished(5)

@@ -128,6 +128,7 @@ class Session:
         self.commands: deque[dict[str, Any]] = deque(maxlen=self.settings.max_journal)
         self.log = SessionLog(info.session_id, services.recorder, on_write=self._changed_now,
                               max_bytes=self.settings.max_log_bytes)
+        self._timers_queued: set[int] = set()  # timers whose firing waits in the queue
         self.timers = TimerSet(self._timer_due)
         self.media = SessionMedia(info.session_id, self.settings, self.emit, services.media, self.write_log)
         self.net = SessionNet(services.http, self.settings, self._http_result)
@@ -683,7 +684,12 @@ class Session:
             self.enqueue(HttpResult(request_id, result))
 
     def _timer_due(self, timer_id: int) -> None:
-        self.enqueue(TimerFired(timer_id))
+        """A timer fired: queued once, so that intervals re-arming faster than the session drains them (99
+        `setInterval(f, 0)`) coalesce instead of growing the queue without bound."""
+        if timer_id in self._timers_queued:
+            return
+        self._timers_queued.add(timer_id)
+        self.enqueue(TimerFired(timer_id)).add_done_callback(lambda _: self._timers_queued.discard(timer_id))
 
     def _leg_error(self, call: Call, what: str) -> Callable[[BaseException], None]:
         def report(exc: BaseException) -> None:
