@@ -413,7 +413,10 @@
     setConference(conference) {
       push({ op: 'media.send', from: unitRef(conference, 'conference'), to: unitRef(this), params: null });
     },
-    setPriority(priority) { this._priority = Array.isArray(priority) ? priority.slice() : []; return Promise.resolve(); },
+    setPriority(priority) {
+      this._priority = Array.isArray(priority) ? priority.slice() : [];
+      return Promise.resolve();
+    },
     getPriority() { return this._priority.slice(); },
     update() {},
   });
@@ -664,7 +667,8 @@
       return new Player('url', req, parameters);
     },
     createToneScriptPlayer(script, parameters) { return new Player('tone', String(script), parameters); },
-    createRecorder(parameters) { return new ConferenceRecorder(parameters); },  // a Recorder that can also record a conference
+    // a Recorder that can also record a conference (setConference)
+    createRecorder(parameters) { return new ConferenceRecorder(parameters); },
     createSequencePlayer(parameters) {
       const segments = isObject(parameters) && Array.isArray(parameters.segments) ? parameters.segments : null;
       if (!segments) throw new TypeError('createSequencePlayer: parameters.segments must be an array');
@@ -1066,8 +1070,9 @@
   // ---------------------------------------------------------------- globals
 
   const globals = {
-    AppEvents, CallEvents, PlayerEvents, SequencePlayerEvents, RecorderEvents, ConferenceEvents, WebSocketEvents, WebSocketAudioEncoding,
-    Conference, ConferenceRecorder, Endpoint, DTMFType, Modules, VoxEngine, JSession, Logger, Net, Call, Player, Recorder, console, require,
+    AppEvents, CallEvents, PlayerEvents, SequencePlayerEvents, RecorderEvents, ConferenceEvents, WebSocketEvents,
+    WebSocketAudioEncoding, Conference, ConferenceRecorder, Endpoint, DTMFType, Modules, VoxEngine, JSession,
+    Logger, Net, Call, Player, Recorder, console, require,
     VoiceList: voices('VoiceList'), Language: voices('Language'),
     Crypto: unsupported('Crypto', 'Crypto'), PhoneNumber: unsupported('PhoneNumber', 'PhoneNumber'),
     setTimeout(fn, ms) { return setTimer(fn, ms, Array.prototype.slice.call(arguments, 2), false); },
