@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use: SIPp (sip-tester) is the real SIP peer of the interop tests and brings
 # its RTP captures (DTMF, G.711 audio); espeak-ng speaks `say` and TTS players; baresip (baresip-core) is
 # the softphone of the media interop test.
-scripts/apt-ensure.sh sip-tester espeak-ng baresip-core
+scripts/apt-ensure.sh sip-tester espeak-ng baresip-core kamailio
 
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv

@@ -35,6 +35,7 @@ __all__ = [
     "new_branch",
     "new_call_id",
     "new_tag",
+    "record_routes",
     "request_dialog_id",
     "response_dialog_id",
 ]
@@ -93,6 +94,16 @@ def response_dialog_id(response: Response) -> DialogId:
     """The id of the dialog a response (to our request) belongs to: we are the From side."""
     with _dialog_error():
         return DialogId(response.call_id, response.from_.tag or "", response.to.tag or "")
+
+
+def record_routes(request: Request) -> list[tuple[str, str]]:
+    """The Record-Route headers a UAS copies into every 101-199 and 2xx to a dialog-creating request (§12.1.1).
+
+    Copied line by line, in order and as received: each proxy recognises its own entry when the
+    response passes back through it, and the caller builds its route set from them (§12.1.2). Without
+    them a record-routing proxy is left out of the dialog: the caller's ACK and BYE go around it.
+    """
+    return [("Record-Route", line) for line in request.headers.get_lines("Record-Route")]
 
 
 # ----------------------------------------------------------------------------- the dialog

@@ -3,11 +3,12 @@
 `UserAgent` is both a UAS and a UAC, for tests and as the base of the emulator's edge:
 
 - UAS: takes INVITE (by default answers 200 with an SDP body; an `on_invite(call)` hook may ring,
-  answer or reject instead), absorbs the ACK and retransmits the 2xx until it comes (RFC 3261
-  13.3.1.4), answers BYE, CANCEL (200, then 487 for the INVITE), in-dialog INFO/MESSAGE/OPTIONS/
-  UPDATE and re-INVITE, OPTIONS and REGISTER. With a `DigestServer`, requests whose method is in
-  `auth_methods` (REGISTER by default) are challenged (401, or 407 with `proxy_auth`) and verified
-  against the `credentials` callback. REGISTER keeps bindings in `bindings` (a toy location table).
+  answer or reject instead; 18x and 2xx carry the INVITE's Record-Route), absorbs the ACK and
+  retransmits the 2xx until it comes (RFC 3261 13.3.1.4), answers BYE, CANCEL (200, then 487 for the
+  INVITE), in-dialog INFO/MESSAGE/OPTIONS/UPDATE and re-INVITE, OPTIONS and REGISTER. With a
+  `DigestServer`, requests whose method is in `auth_methods` (REGISTER by default) are challenged (401,
+  or 407 with `proxy_auth`) and verified against the `credentials` callback. REGISTER keeps bindings in
+  `bindings` (a toy location table).
 - UAC: `invite()` places a call (answering 401/407 with the credentials given), ACKs the 2xx (and
   its retransmissions) and returns the `InviteDialog`; `InviteDialog.bye()` hangs up; `register()` and `request()`
   run non-INVITE transactions, with digest when challenged.
@@ -25,6 +26,8 @@ the offer's). `invite(handle=)` takes an
 the answered InviteDialog before `invite()` returns, so no in-dialog request can slip past the hooks.
 `InviteDialog` and `InviteHandle` drive the UA only through its public services (`respond`,
 `transact`, `send_ack`, `retransmit_2xx`, `cancel_invite`, `bind_dialog`, `release_dialog`).
+In-dialog requests (ACK, BYE, INFO, re-INVITE...) follow the dialog's route set (RFC 3261 12.2.1.1): Route
+headers from it, sent to its first entry, the remote target as Request-URI behind a loose router (`;lr`).
 Not done here: forking (only the first 2xx makes the call), PRACK, session timers, RFC 3263 DNS
 (targets must be IP addresses or resolvable names with ports).
 """
@@ -48,7 +51,16 @@ from sip_edge.auth import (
     DigestServer,
     header_names,
 )
-from sip_edge.dialog import Dialog, DialogError, DialogId, build_request, new_call_id, new_tag, request_dialog_id
+from sip_edge.dialog import (
+    Dialog,
+    DialogError,
+    DialogId,
+    build_request,
+    new_call_id,
+    new_tag,
+    record_routes,
+    request_dialog_id,
+)
 from sip_edge.headers import NameAddr
 from sip_edge.message import Request, Response, check_require, make_response
 from sip_edge.sdp import answer_direction, direction_of, with_direction
@@ -167,16 +179,22 @@ class InviteDialog:
 
     def ring(self, status: int = 180, reason: str | None = None, *, headers: Iterable[tuple[str, str]] = (),
              sdp: bytes | None = None) -> None:
-        """Sends a provisional response (100 has no To tag; 101-199 do), e.g. 183 with an `sdp` body."""
+        """Sends a provisional response (100 has no To tag; 101-199 do), e.g. 183 with an `sdp` body.
+
+        A 101-199 may create an early dialog, so it carries the INVITE's Record-Route (RFC 3261 12.1.1)."""
         tag = None if status == 100 else self.local_tag
-        extra = [("Contact", self.ua.contact(self.flow.transport)), *headers]
+        routes = [] if status == 100 else record_routes(self.invite)
+        extra = [*routes, ("Contact", self.ua.contact(self.flow.transport)), *headers]
         if sdp:
             extra.append(("Content-Type", "application/sdp"))
         self._respond(make_response(self.invite, status, reason, to_tag=tag, headers=extra, body=sdp or b""))
 
     def answer(self, sdp: bytes | None = None, *, status: int = 200,
                headers: Iterable[tuple[str, str]] = ()) -> None:
-        """Answers 2xx with an SDP body; the 2xx is retransmitted until the ACK arrives."""
+        """Answers 2xx with an SDP body; the 2xx is retransmitted until the ACK arrives.
+
+        The 2xx carries the INVITE's Record-Route (RFC 3261 12.1.1), so the caller's ACK and BYE pass the
+        same record-routing proxies; our own route set is that list, in order (`Dialog.uas`)."""
         if self.ended.is_set():
             log.info("not answering %s: the call has ended (%s)", self.call_id, self.end_reason)
             return
@@ -184,7 +202,7 @@ class InviteDialog:
             raise RuntimeError(f"the call was already answered {self.response.status}")
         body = self.ua.sdp if sdp is None else sdp
         contact = self.ua.contact(self.flow.transport)
-        extra = [("Contact", contact), ("Allow", ", ".join(self.ua.allow)), *headers]
+        extra = [*record_routes(self.invite), ("Contact", contact), ("Allow", ", ".join(self.ua.allow)), *headers]
         if body:
             extra.append(("Content-Type", "application/sdp"))
         response = make_response(self.invite, status, to_tag=self.local_tag, headers=extra, body=body)
