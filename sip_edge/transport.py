@@ -16,6 +16,12 @@ server, plus the stream connections it accepted or opened. What it does:
 - stream connections are kept in a table keyed by remote `Address` (and by the Via sent-by of a
   request carrying `;alias`, RFC 5923), so responses and later requests to the same peer reuse
   them; a connection idle for `idle_timeout` seconds is closed.
+- limits, so that a flood or a slow peer cannot exhaust the process: at most `max_connections` accepted
+  connections in all and `max_connections_per_source` from one address (beyond them a new connection is
+  closed at once, and said in the log once a minute per address, not per attempt); a message whose head and
+  body have not all arrived `head_timeout` seconds after its first byte closes the connection (a client
+  trickling a byte at a time holds nothing for ever); a TLS handshake not done in `tls_handshake_timeout`
+  seconds is dropped.
 
 The transport knows nothing of transactions or dialogs; sans-IO layers above it decide what to send.
 """
@@ -168,9 +174,12 @@ class _Datagrams(asyncio.DatagramProtocol):
 class _Stream(asyncio.Protocol):
     """One TCP or TLS connection: frames the byte stream into messages."""
 
-    def __init__(self, transport_name: str, events: _StreamEvents, idle_timeout: float) -> None:
+    def __init__(self, transport_name: str, events: _StreamEvents, idle_timeout: float, *,
+                 head_timeout: float = 0.0, accepted: bool = False) -> None:
         self.events = events
         self.idle_timeout = idle_timeout
+        self.head_timeout = head_timeout
+        self.accepted = accepted  # the peer connected to us (our listeners' limits apply)
         self.name = transport_name
         self.framer = StreamFramer()
         self.transport: asyncio.Transport | None = None
@@ -180,6 +189,8 @@ class _Stream(asyncio.Protocol):
         self._last_activity = 0.0
         self._crlfs = 0  # CRLF bytes seen between messages, to spot a keep-alive ping
         self._idle_handle: asyncio.TimerHandle | None = None
+        self._partial_since: float | None = None  # when the message being received began
+        self._head_handle: asyncio.TimerHandle | None = None
 
     # -- asyncio callbacks
 
@@ -205,8 +216,31 @@ class _Stream(asyncio.Protocol):
             self.events.broken(exc, address, self)
             self.close()
             return
+        self._watch_partial(bool(frames))
         for frame in frames:
             self.events.deliver(frame, address, self)
+
+    def _watch_partial(self, completed: bool) -> None:
+        """Times the message being received: it must be whole within `head_timeout` of its first byte."""
+        if self.framer.buffered == 0:
+            self._partial_since = None
+            return
+        if self._partial_since is None or completed:
+            loop = asyncio.get_running_loop()
+            self._partial_since = loop.time()
+            if self.head_timeout and self._head_handle is None:
+                self._head_handle = loop.call_later(self.head_timeout, self._check_head)
+
+    def _check_head(self) -> None:
+        self._head_handle = None
+        if self._partial_since is None:
+            return
+        remaining = self._partial_since + self.head_timeout - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            log.info("closing %s: a message still incomplete after %g s", self.address, self.head_timeout)
+            self.close()
+        else:
+            self._head_handle = asyncio.get_running_loop().call_later(remaining, self._check_head)
 
     def _keepalive(self, data: bytes) -> None:
         """RFC 5626 4.4.1: a CRLFCRLF between messages is a ping, answered with a CRLF pong."""
@@ -219,8 +253,9 @@ class _Stream(asyncio.Protocol):
             self._crlfs = 0
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._idle_handle is not None:
-            self._idle_handle.cancel()
+        for handle in (self._idle_handle, self._head_handle):
+            if handle is not None:
+                handle.cancel()
         self.events.closed(self)
         if not self.closed.done():
             self.closed.set_result(None)
@@ -281,9 +316,19 @@ class SipTransport:
         idle_timeout: float = 300.0,
         client_ssl: ssl.SSLContext | None = None,
         connect_timeout: float = 5.0,
+        max_connections: int = 2048,
+        max_connections_per_source: int = 128,
+        head_timeout: float = 10.0,
+        tls_handshake_timeout: float = 10.0,
     ) -> None:
         self.on_message = on_message
         self.idle_timeout = idle_timeout
+        self.max_connections = max_connections
+        self.max_connections_per_source = max_connections_per_source
+        self.head_timeout = head_timeout
+        self.tls_handshake_timeout = tls_handshake_timeout
+        self.refused = 0  # connections closed at once for a limit
+        self._refusals_logged: dict[str, float] = {}
         self.client_ssl = client_ssl
         self.connect_timeout = connect_timeout
         self._udp: asyncio.DatagramTransport | None = None
@@ -317,7 +362,9 @@ class SipTransport:
 
     async def _listen_stream(self, name: str, host: str, port: int, context: ssl.SSLContext | None) -> int:
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: self._new_stream(name), host, port, ssl=context, reuse_address=True)
+        server = await loop.create_server(
+            lambda: self._new_stream(name, accepted=True), host, port, ssl=context, reuse_address=True,
+            ssl_handshake_timeout=self.tls_handshake_timeout if context is not None else None)
         self._servers[name] = server
         return self._bound(name, host, server.sockets[0].getsockname())
 
@@ -446,13 +493,32 @@ class SipTransport:
 
     # -- the connection table
 
-    def _new_stream(self, name: str) -> _Stream:
-        return _Stream(name, self._stream_events, self.idle_timeout)
+    def _new_stream(self, name: str, accepted: bool = False) -> _Stream:
+        return _Stream(name, self._stream_events, self.idle_timeout, head_timeout=self.head_timeout,
+                       accepted=accepted)
 
     def _register(self, stream: _Stream, key: Address) -> None:
+        if stream.accepted and self._over_limit(key):
+            self.refused += 1
+            stream.abort()
+            return
         self._streams.add(stream)
         stream.keys.add(key)
         self._connections[key] = stream
+
+    def _over_limit(self, key: Address) -> bool:
+        """Whether a new connection from `key` is one too many (logged once a minute per address)."""
+        accepted = [s for s in self._streams if s.accepted]
+        from_source = sum(1 for s in accepted if s.address is not None and s.address.host == key.host)
+        if len(accepted) < self.max_connections and from_source < self.max_connections_per_source:
+            return False
+        now = asyncio.get_running_loop().time()
+        if now - self._refusals_logged.get(key.host, -3600.0) >= 60.0:
+            self._refusals_logged[key.host] = now
+            log.warning("refusing SIP %s connections from %s: %d open from it, %d in all (limits %d, %d)",
+                        key.transport, key.host, from_source, len(accepted),
+                        self.max_connections_per_source, self.max_connections)
+        return True
 
     def _unregister(self, stream: _Stream) -> None:
         self._streams.discard(stream)

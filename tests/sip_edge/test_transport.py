@@ -337,3 +337,59 @@ async def test_tls_rejects_a_client_that_does_not_trust_the_certificate(tls_file
         assert server.inbox.empty()
     finally:
         await client.close()
+
+
+async def test_connections_beyond_the_per_source_limit_are_closed_at_once(make_peer) -> None:
+    server = await make_peer(max_connections_per_source=3)
+    port = server.transport.ports["tcp"]
+    kept = [await asyncio.open_connection("127.0.0.1", port) for _ in range(3)]
+    await asyncio.sleep(0.05)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)  # the fourth
+    assert await asyncio.wait_for(reader.read(), 2) == b""  # closed by the server straight away
+    assert server.transport.refused == 1
+    first_reader, first_writer = kept[0]
+    first_writer.write(raw_request("SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKkept"))
+    await server.next()  # the ones within the limit are served
+    for _, w in [*kept, (reader, writer)]:
+        w.close()
+
+
+async def test_a_total_limit_counts_every_source(make_peer) -> None:
+    server = await make_peer(max_connections=2)
+    port = server.transport.ports["tcp"]
+    kept = [await asyncio.open_connection("127.0.0.1", port) for _ in range(2)]
+    await asyncio.sleep(0.05)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    assert await asyncio.wait_for(reader.read(), 2) == b""
+    for _, w in [*kept, (reader, writer)]:
+        w.close()
+
+
+async def test_a_message_trickled_a_byte_at_a_time_is_cut_off(make_peer) -> None:
+    """A slow client: each byte keeps the connection from being idle, but its message must be whole within
+    head_timeout of its first byte."""
+    server = await make_peer(head_timeout=0.3, idle_timeout=60)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.transport.ports["tcp"])
+    request = raw_request("SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKslow")
+    closed = asyncio.ensure_future(reader.read())
+    for byte in request[:40]:
+        if closed.done():
+            break
+        writer.write(bytes([byte]))
+        await asyncio.sleep(0.02)
+    assert await asyncio.wait_for(closed, 2) == b""
+    assert server.inbox.empty()
+    writer.close()
+
+
+async def test_a_whole_message_in_time_resets_the_head_clock(make_peer) -> None:
+    server = await make_peer(head_timeout=0.3, idle_timeout=60)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.transport.ports["tcp"])
+    for n in range(4):  # 4 messages over ~0.8 s, each whole within 0.3 s
+        request = raw_request("SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKok" + str(n), call_id=f"ok{n}@test")
+        writer.write(request[:20])
+        await asyncio.sleep(0.1)
+        writer.write(request[20:])
+        await server.next()
+        await asyncio.sleep(0.1)
+    writer.close()
