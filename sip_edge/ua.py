@@ -181,10 +181,13 @@ class InviteDialog:
              sdp: bytes | None = None) -> None:
         """Sends a provisional response (100 has no To tag; 101-199 do), e.g. 183 with an `sdp` body.
 
-        A 101-199 may create an early dialog, so it carries the INVITE's Record-Route (RFC 3261 12.1.1)."""
-        tag = None if status == 100 else self.local_tag
-        routes = [] if status == 100 else record_routes(self.invite)
-        extra = [*routes, ("Contact", self.ua.contact(self.flow.transport)), *headers]
+        A 101-199 may create an early dialog, so it carries the INVITE's Record-Route (RFC 3261 12.1.1) and
+        a Contact; a 100 Trying is hop-by-hop and creates nothing, so it has neither."""
+        if status == 100:
+            self._respond(make_response(self.invite, 100, reason, headers=list(headers)))
+            return
+        extra = [*record_routes(self.invite), ("Contact", self.ua.contact(self.flow.transport)), *headers]
+        tag = self.local_tag
         if sdp:
             extra.append(("Content-Type", "application/sdp"))
         self._respond(make_response(self.invite, status, reason, to_tag=tag, headers=extra, body=sdp or b""))

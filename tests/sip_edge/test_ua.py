@@ -97,6 +97,21 @@ async def test_hook_rings_then_rejects(agents) -> None:
     assert not uas.calls
 
 
+async def test_100_trying_carries_no_contact_and_no_tag_but_180_does(agents) -> None:
+    def on_invite(call: InviteDialog) -> None:
+        call.ring(100)
+        call.ring(180)
+        call.reject(486)
+
+    uas, uac = await agents(on_invite=on_invite), await agents()
+    seen: list[Response] = []
+    with pytest.raises(CallFailed):
+        await uac.invite(target(uas), on_provisional=seen.append)
+    trying, ringing = seen
+    assert trying.status == 100 and "Contact" not in trying.headers and not trying.to.tag
+    assert ringing.status == 180 and "Contact" in ringing.headers and ringing.to.tag
+
+
 async def test_async_hook_answers_later_and_100_trying_goes_first(agents) -> None:
     async def on_invite(call: InviteDialog) -> None:
         await asyncio.sleep(0.3)  # longer than the 200 ms after which the transaction sends 100 Trying
