@@ -59,6 +59,8 @@ if TYPE_CHECKING:
 
 __all__ = ["EDGE_ALLOW", "NOT_EMULATED_WARNING", "EdgeServices", "EdgeStore", "SipEdge"]
 
+_ROUTED_SCHEMES = frozenset({"sip", "sips", "tel"})
+
 log = logging.getLogger(__name__)
 
 EDGE_ALLOW = ("INVITE", "ACK", "CANCEL", "BYE", "OPTIONS")
@@ -257,6 +259,8 @@ class SipEdge:
         try:
             if request.max_forwards == 0:
                 raise Refusal(483, "Too Many Hops")
+            if request.uri.partition(":")[0].lower() not in _ROUTED_SCHEMES:  # mailto:, im:, ... (RFC 3261 8.2.2.1)
+                raise Refusal(416, "Unsupported URI Scheme")
             inbound = self.router.classify(request, source)
             session = await self._start_session(inbound, source)
         except Refusal as refusal:

@@ -394,6 +394,11 @@ async def test_max_forwards_zero_is_483(emulator: Emulator, pbx: UserAgent) -> N
     assert (await refused(emulator, pbx, f"sip:1@{app.domain}", max_forwards=0)).status == 483
 
 
+async def test_a_request_uri_of_another_scheme_is_416(emulator: Emulator, pbx: UserAgent) -> None:
+    provision(emulator)
+    assert (await refused(emulator, pbx, "mailto:sales@example.com")).status == 416
+
+
 async def test_stop_hangs_up_established_calls(tmp_path: Path, pbx: UserAgent) -> None:
     em = await start_emulator(tmp_path)
     app, _ = provision(em, "VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => e.call.answer());")
