@@ -1,9 +1,16 @@
 """HTTP digest authentication for SIP (RFC 2617, RFC 7616, RFC 8760), sans-IO.
 
 Server side: :class:`DigestServer` builds 401/407 challenges and verifies the client's
-answer. Its nonces are stateless: each one carries its own expiry and an HMAC over it keyed by
-a server secret, so any process holding the secret can check a nonce it never stored. The
-price is that nonce-count replay is not tracked (nc is only checked for form).
+answer. Its nonces carry their own expiry and an HMAC over it keyed by a server secret, so
+any process holding the secret can tell a nonce it issued and when it expires without storing
+it. What a nonce cannot carry is its use: :class:`NonceCounts` remembers the highest nonce-count
+accepted per nonce (bounded, least recently used first out), so a captured answer replayed
+with the same nc is refused (:attr:`AuthStatus.REPLAYED`) while a client that reuses a nonce
+with a higher nc, as RFC 7616 §3.4 asks, is accepted. The digest ``uri`` must name the
+Request-URI (compared as SIP URIs, RFC 3261 §19.1.4).
+
+:class:`FailureLimiter` counts failed answers per key (a source address, a user) in fixed
+windows, so a registrar can stop checking passwords for a guesser until the window ends.
 
 Client side: :class:`DigestClient` answers a challenge (or the strongest of several) for a
 method and request-URI, counting nc per nonce.
@@ -18,11 +25,15 @@ import binascii
 import enum
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import struct
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote as percent_unquote
+
+from sip_edge.uri import SipURI
 
 __all__ = [
     "ALGORITHMS",
@@ -33,13 +44,17 @@ __all__ = [
     "DigestClient",
     "DigestParseError",
     "DigestServer",
+    "FailureLimiter",
+    "NonceCounts",
     "Secret",
     "compute_ha1",
     "compute_response",
+    "digest_username",
     "format_auth_params",
     "header_names",
     "parse_auth_header",
     "pick_challenge",
+    "same_uri",
 ]
 
 
@@ -240,8 +255,10 @@ def header_names(status: int) -> tuple[str, str]:
 
 class AuthStatus(enum.Enum):
     OK = "ok"
-    WRONG_CREDENTIALS = "wrong_credentials"  # also: tampered nonce, realm/uri/opaque mismatch
+    WRONG_CREDENTIALS = "wrong_credentials"  # also: tampered nonce, realm/algorithm/opaque mismatch
     STALE_NONCE = "stale_nonce"  # right password, expired nonce: rechallenge with stale=true
+    REPLAYED = "replayed"  # right answer, but its nc was used already for this nonce: rechallenge
+    WRONG_URI = "wrong_uri"  # the digest uri is not this request's Request-URI
     MALFORMED = "malformed"  # answer with 400
     UNKNOWN_USER = "unknown_user"
 
@@ -253,10 +270,18 @@ class AuthResult:
     reason: str = ""
     algorithm: str | None = None
     nonce_count: int | None = None
+    response_checked: bool = False  # the response was compared with the user's secret
 
     @property
     def ok(self) -> bool:
         return self.status is AuthStatus.OK
+
+    @property
+    def failed_guess(self) -> bool:
+        """A wrong password or an unknown user: what a password guesser produces (and is counted)."""
+        if self.status is AuthStatus.UNKNOWN_USER:
+            return True
+        return self.status is AuthStatus.WRONG_CREDENTIALS and self.response_checked
 
 
 @dataclass(frozen=True)
@@ -283,6 +308,108 @@ class Secret:
 # A lookup returns the user's plain password, a Secret, or None for an unknown user.
 CredentialLookup = Callable[[str], "str | Secret | None"]
 
+class NonceCounts:
+    """The highest nonce-count accepted per nonce: each (nonce, nc) passes once, in increasing order.
+
+    RFC 7616 §3.4 has the client count up each time it reuses a nonce; a count not above the last
+    one accepted is a replay. At most ``capacity`` nonces are remembered, the least recently used
+    leaving first, and expired ones are dropped as they reach the front (an expired nonce is
+    answered stale before its count matters). A nonce dropped while still good cannot be told from
+    a fresh one, so every nonce expiring no later than it is refused from then on: its client gets a
+    new challenge instead of the table letting a replay through.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self.capacity = capacity
+        self._last: OrderedDict[str, tuple[int, float]] = OrderedDict()  # nonce -> (nc, expiry)
+        self._forgotten_until = float("-inf")  # expiry of the latest live nonce dropped for room
+
+    def __len__(self) -> int:
+        return len(self._last)
+
+    def accept(self, nonce: str, nc: int, expiry: float, now: float) -> bool:
+        """True (and ``nc`` recorded) when ``nc`` is above every count accepted for ``nonce``."""
+        self._expire(now)
+        entry = self._last.get(nonce)
+        if entry is None and expiry <= self._forgotten_until:
+            return False
+        if entry is not None and nc <= entry[0]:
+            return False
+        self._last[nonce] = (nc, expiry)
+        self._last.move_to_end(nonce)
+        while len(self._last) > self.capacity:
+            _, (_, dropped_expiry) = self._last.popitem(last=False)
+            if dropped_expiry > now:
+                self._forgotten_until = max(self._forgotten_until, dropped_expiry)
+        return True
+
+    def _expire(self, now: float) -> None:
+        while self._last:
+            nonce, (_, expiry) = next(iter(self._last.items()))
+            if expiry > now:
+                return
+            del self._last[nonce]
+
+
+@dataclass
+class _Failures:
+    start: float  # when the window opened: the first failure after the previous window
+    count: int = 0
+    logged: bool = False  # a refusal in this window was reported
+
+
+class FailureLimiter:
+    """Failed answers per key (a source address, a user) in fixed windows of ``window`` seconds.
+
+    After ``limit`` failures in one window the key is blocked until that window ends: its
+    requests are refused without checking a password, so guessing costs a window per ``limit``
+    tries. ``limit`` 0 never blocks. At most ``capacity`` keys are kept, the least recently failed
+    leaving first. Time is an input, as elsewhere in this module.
+    """
+
+    def __init__(self, limit: int, window: float, capacity: int = 10_000) -> None:
+        self.limit = limit
+        self.window = window
+        self.capacity = capacity
+        self._keys: OrderedDict[str, _Failures] = OrderedDict()
+
+    def blocked_for(self, key: str, now: float) -> float:
+        """Seconds left of the key's block; 0.0 when it may be checked."""
+        entry = self._current(key, now)
+        if entry is None or self.limit <= 0 or entry.count < self.limit:
+            return 0.0
+        return entry.start + self.window - now
+
+    def fail(self, key: str, now: float) -> None:
+        entry = self._current(key, now)
+        if entry is None:
+            entry = self._keys[key] = _Failures(now)
+        entry.count += 1
+        self._keys.move_to_end(key)
+        while len(self._keys) > self.capacity:
+            self._keys.popitem(last=False)
+
+    def reset(self, key: str) -> None:
+        self._keys.pop(key, None)
+
+    def first_refusal(self, key: str) -> bool:
+        """True once per window of a blocked key: when its refusal is worth a log line."""
+        entry = self._keys.get(key)
+        if entry is None or entry.logged:
+            return False
+        entry.logged = True
+        return True
+
+    def _current(self, key: str, now: float) -> _Failures | None:
+        entry = self._keys.get(key)
+        if entry is not None and now >= entry.start + self.window:
+            del self._keys[key]
+            return None
+        return entry
+
+
 _NONCE_MAC_BYTES = 16
 _NONCE_RANDOM_BYTES = 8
 
@@ -293,6 +420,11 @@ class DigestServer:
 
     ``algorithms`` is the offer, one challenge header per algorithm in this order (RFC 8760
     §2.4 advises the preferred one first). ``qop`` empty means RFC 2069-style challenges.
+    ``nonce_counts`` tracks nc per nonce (None: nonces are reusable with any nc, as before RFC
+    7616's replay advice); an answer without qop has no nc and counts as 0, so its nonce is good
+    once. ``accept_address_uri`` also takes a digest uri that is only an IP address
+    (``sip:192.0.2.1:5060``: no user, parameters or headers) in place of the Request-URI: SIPp's
+    ``[authentication]`` puts the address it sends to there.
     """
 
     realm: str
@@ -303,6 +435,8 @@ class DigestServer:
     opaque: str | None = None
     allow_rfc2069: bool = True  # accept answers without qop even when we offered qop
     check_uri: bool = True
+    accept_address_uri: bool = False
+    nonce_counts: NonceCounts | None = field(default_factory=NonceCounts, compare=False)
 
     def __post_init__(self) -> None:
         for algorithm in self.algorithms:
@@ -383,9 +517,12 @@ class DigestServer:
             self._check_offer(answer)
         except DigestParseError as exc:
             return AuthResult(AuthStatus.MALFORMED, reason=str(exc))
-        failure = self._check_binding(answer, uri)
+        failure = self._check_binding(answer)
         if failure:
             return AuthResult(AuthStatus.WRONG_CREDENTIALS, answer.username, failure, answer.algorithm)
+        if self.check_uri and not self._uri_matches(answer.uri, uri):
+            return AuthResult(AuthStatus.WRONG_URI, answer.username, "digest uri does not match the request-uri",
+                              answer.algorithm)
         expiry = self.nonce_expiry(answer.nonce)
         if expiry is None:
             return AuthResult(
@@ -397,13 +534,23 @@ class DigestServer:
         secret = Secret(password=found) if isinstance(found, str) else found
         ha1 = secret.ha1_for(answer.algorithm, answer.username, self.realm)
         if ha1 is None or not answer.matches(ha1, method, body):
-            return AuthResult(
-                AuthStatus.WRONG_CREDENTIALS, answer.username, "response mismatch", answer.algorithm
-            )
-        # Only a correct answer earns 'stale': otherwise stale=true would let a client that
-        # does not know the password keep retrying without prompting the user.
-        status = AuthStatus.STALE_NONCE if now >= expiry else AuthStatus.OK
-        return AuthResult(status, answer.username, "", answer.algorithm, answer.nonce_count)
+            return AuthResult(AuthStatus.WRONG_CREDENTIALS, answer.username, "response mismatch", answer.algorithm,
+                              response_checked=True)
+        status, reason = self._freshness(answer, expiry, now)
+        return AuthResult(status, answer.username, reason, answer.algorithm, answer.nonce_count,
+                          response_checked=True)
+
+    def _freshness(self, answer: _Answer, expiry: float, now: float) -> tuple[AuthStatus, str]:
+        """OK, or why a correct answer must be challenged again (stale nonce, nc used already)."""
+        # Only a correct answer gets here: otherwise stale=true would let a client that does not
+        # know the password keep retrying without prompting the user. Its nc is recorded only now,
+        # so forged answers cannot use up counts of a real client's nonce.
+        if now >= expiry:
+            return AuthStatus.STALE_NONCE, "nonce expired"
+        counts = self.nonce_counts
+        if counts is not None and not counts.accept(answer.nonce, answer.nonce_count or 0, expiry, now):
+            return AuthStatus.REPLAYED, f"nonce count {answer.nc or '(none)'} already used for this nonce"
+        return AuthStatus.OK, ""
 
     def _check_offer(self, answer: _Answer) -> None:
         if answer.qop is None:
@@ -412,17 +559,60 @@ class DigestServer:
         elif answer.qop not in self.qop:
             raise DigestParseError(f"qop {answer.qop!r} not offered")
 
-    def _check_binding(self, answer: _Answer, uri: str) -> str:
-        """Why the answer does not belong to our challenge or to this request ('' if it does)."""
+    def _check_binding(self, answer: _Answer) -> str:
+        """Why the answer does not belong to our challenge ('' if it does)."""
         if answer.realm != self.realm:
             return f"realm {answer.realm!r} is not ours"
         if answer.algorithm.upper() not in {a.upper() for a in self.algorithms}:
             return f"algorithm {answer.algorithm} not offered"
         if self.opaque is not None and answer.opaque != self.opaque:
             return "opaque mismatch"
-        if self.check_uri and answer.uri != uri:
-            return "digest uri does not match the request-uri"
         return ""
+
+    def _uri_matches(self, digest_uri: str, request_uri: str) -> bool:
+        if same_uri(digest_uri, request_uri):
+            return True
+        return self.accept_address_uri and _is_address_uri(digest_uri)
+
+
+# RFC 3261 §19.1.4: these parameters must match even when only one URI has them.
+_URI_PARAMS_IN_BOTH = frozenset({"user", "ttl", "method", "maddr"})
+
+
+def same_uri(first: str, second: str) -> bool:
+    """Two SIP(S) URIs equal by RFC 3261 §19.1.4; any other text must be the same once stripped.
+
+    User and password compare case-sensitively (unescaped), scheme and host without case, a
+    missing port is not the default port; a parameter present in both must match (values without
+    case), user/ttl/method/maddr must be in both or neither, and URI headers must all match.
+    """
+    try:
+        one, two = SipURI.parse(first.strip()), SipURI.parse(second.strip())
+    except ValueError:
+        return first.strip() == second.strip()
+    if not (one.is_sip and two.is_sip):
+        return first.strip() == second.strip()
+    if (one.scheme, one.user, one.password, one.host.lower(), one.port) != (
+        two.scheme, two.user, two.password, two.host.lower(), two.port
+    ):
+        return False
+    for name in one.params.keys() | two.params.keys():
+        if name in one.params and name in two.params:
+            if (one.params[name] or "").lower() != (two.params[name] or "").lower():
+                return False
+        elif name in _URI_PARAMS_IN_BOTH:
+            return False
+    return {k.lower(): v for k, v in one.headers.items()} == {k.lower(): v for k, v in two.headers.items()}
+
+
+def _is_address_uri(text: str) -> bool:
+    """``sip:<IP address>[:port]`` and nothing else: the next hop, as SIPp writes the digest uri."""
+    try:
+        uri = SipURI.parse(text.strip())
+        ipaddress.ip_address(uri.host)
+    except ValueError:
+        return False
+    return uri.is_sip and uri.user is None and not uri.params and not uri.headers
 
 
 @dataclass(frozen=True)
@@ -482,6 +672,13 @@ class _Answer:
 
 def _is_nc(nc: str) -> bool:
     return len(nc) == 8 and all(c in "0123456789abcdefABCDEF" for c in nc)
+
+
+def digest_username(value: str) -> str:
+    """The username an Authorization / Proxy-Authorization value claims, unverified (username* decoded).
+
+    Raises DigestParseError when the value is not a Digest answer with a username."""
+    return _username(_require_digest(value))
 
 
 def _username(params: Mapping[str, str]) -> str:

@@ -12,12 +12,16 @@ from sip_edge.auth import (
     DigestClient,
     DigestParseError,
     DigestServer,
+    FailureLimiter,
+    NonceCounts,
     Secret,
     compute_ha1,
     compute_response,
+    digest_username,
     header_names,
     parse_auth_header,
     pick_challenge,
+    same_uri,
 )
 
 RFC2617_CHALLENGE = (
@@ -361,14 +365,15 @@ def test_nonce_from_another_server_secret():
 
 
 @pytest.mark.parametrize(
-    "method, uri, reason_word",
-    [("BYE", URI, "response"), ("INVITE", "sip:bob@voxsim.local", "uri")],
+    "method, uri, status, reason_word",
+    [("BYE", URI, AuthStatus.WRONG_CREDENTIALS, "response"),
+     ("INVITE", "sip:bob@voxsim.local", AuthStatus.WRONG_URI, "uri")],
 )
-def test_answer_bound_to_method_and_uri(method, uri, reason_word):
+def test_answer_bound_to_method_and_uri(method, uri, status, reason_word):
     srv = server()
     value = answer(srv, DigestClient("alice", "s3cret"))
     result = srv.verify(value, method=method, uri=uri, now=NOW, credentials=lookup)
-    assert result.status is AuthStatus.WRONG_CREDENTIALS
+    assert result.status is status
     assert reason_word in result.reason
 
 
@@ -426,7 +431,7 @@ def test_username_star_ext_value():
     assert result.ok and result.username == "Jäsøn"
 
 
-def test_nc_of_any_value_is_accepted_statelessly():
+def test_a_first_nc_of_any_value_is_accepted():
     srv = server(algorithms=("MD5",))
     challenge = pick_challenge(srv.challenges(NOW))
     client = DigestClient("alice", "s3cret")
@@ -435,3 +440,170 @@ def test_nc_of_any_value_is_accepted_statelessly():
     value = client.authorization(challenge, "OPTIONS", URI)
     result = srv.verify(value, method="OPTIONS", uri=URI, now=NOW, credentials=lookup)
     assert result.ok and result.nonce_count == 0x2A
+
+
+# ----------------------------------------------------------------------------- replay
+
+def test_the_same_answer_twice_is_a_replay_and_only_after_a_correct_response():
+    srv = server()
+    value = answer(srv, DigestClient("alice", "s3cret"))
+    assert srv.verify(value, method="INVITE", uri=URI, now=NOW, credentials=lookup).ok
+    again = srv.verify(value, method="INVITE", uri=URI, now=NOW + 1, credentials=lookup)
+    assert again.status is AuthStatus.REPLAYED and "00000001" in again.reason
+    assert not again.failed_guess  # the password was right: not a guess
+
+
+def test_forged_answers_do_not_use_up_a_nonce_count():
+    srv = server()
+    challenge = pick_challenge(srv.challenges(NOW))
+    forged = DigestClient("alice", "guess").authorization(challenge, "INVITE", URI)
+    assert srv.verify(forged, method="INVITE", uri=URI, now=NOW, credentials=lookup).failed_guess
+    real = DigestClient("alice", "s3cret").authorization(challenge, "INVITE", URI)  # nc 00000001 as well
+    assert srv.verify(real, method="INVITE", uri=URI, now=NOW, credentials=lookup).ok
+
+
+def test_nc_must_grow_per_nonce_and_counts_are_per_nonce():
+    srv = server()
+    challenge = pick_challenge(srv.challenges(NOW))
+    client = DigestClient("alice", "s3cret")
+    first, second, third = (client.authorization(challenge, "REGISTER", URI) for _ in range(3))
+    assert srv.verify(third, method="REGISTER", uri=URI, now=NOW, credentials=lookup).ok
+    # nc 1 and 2 arrive after 3 (out of order, or replayed): below the last accepted
+    for late in (first, second):
+        assert srv.verify(late, method="REGISTER", uri=URI, now=NOW, credentials=lookup).status is (
+            AuthStatus.REPLAYED)
+    other = client.answer(srv.challenges(NOW + 1), "REGISTER", URI)
+    assert srv.verify(other, method="REGISTER", uri=URI, now=NOW + 1, credentials=lookup).ok
+
+
+def test_an_answer_without_qop_is_good_once():
+    srv = server(qop=())
+    value = answer(srv, DigestClient("alice", "s3cret"))
+    assert srv.verify(value, method="INVITE", uri=URI, now=NOW, credentials=lookup).ok
+    assert srv.verify(value, method="INVITE", uri=URI, now=NOW, credentials=lookup).status is AuthStatus.REPLAYED
+
+
+def test_without_a_table_nonces_are_reusable():
+    srv = server(nonce_counts=None)
+    value = answer(srv, DigestClient("alice", "s3cret"))
+    for _ in range(2):
+        assert srv.verify(value, method="INVITE", uri=URI, now=NOW, credentials=lookup).ok
+
+
+def test_a_stale_answer_is_not_recorded():
+    srv = server(nonce_ttl=60)
+    value = answer(srv, DigestClient("alice", "s3cret"))
+    assert srv.verify(value, method="INVITE", uri=URI, now=NOW + 61, credentials=lookup).status is (
+        AuthStatus.STALE_NONCE)
+    assert len(srv.nonce_counts or ()) == 0
+
+
+def test_nonce_counts_are_bounded_and_refuse_what_they_had_to_forget():
+    counts = NonceCounts(capacity=2)
+    assert counts.accept("a", 1, expiry=NOW + 10, now=NOW)
+    assert counts.accept("b", 1, expiry=NOW + 20, now=NOW)
+    assert counts.accept("a", 2, expiry=NOW + 10, now=NOW)  # a is now the most recently used
+    assert counts.accept("c", 1, expiry=NOW + 30, now=NOW)  # b leaves while still good
+    assert len(counts) == 2
+    assert not counts.accept("b", 2, expiry=NOW + 20, now=NOW)  # forgotten: no replay slips through
+    assert not counts.accept("old", 1, expiry=NOW + 15, now=NOW)  # expires before b: refused as well
+    assert counts.accept("new", 1, expiry=NOW + 25, now=NOW)  # issued after b: fine
+    assert not counts.accept("a", 2, expiry=NOW + 10, now=NOW + 1)
+
+
+def test_nonce_counts_expire_with_their_nonce():
+    counts = NonceCounts(capacity=2)
+    counts.accept("a", 1, expiry=NOW + 10, now=NOW)
+    counts.accept("b", 1, expiry=NOW + 20, now=NOW)
+    assert counts.accept("c", 1, expiry=NOW + 30, now=NOW + 15)  # a has expired: it leaves, not b
+    assert len(counts) == 2
+    assert not counts.accept("b", 1, expiry=NOW + 20, now=NOW + 15)  # b is still known: its nc 1 is used
+    assert counts.accept("b", 2, expiry=NOW + 20, now=NOW + 15)
+
+
+# ----------------------------------------------------------------------------- digest uri
+
+@pytest.mark.parametrize("digest_uri, request_uri", [
+    ("sip:alice@voxsim.local", "sip:alice@VOXSIM.local"),
+    ("SIP:alice@voxsim.local", "sip:alice@voxsim.local"),
+    ("sip:%61lice@voxsim.local", "sip:alice@voxsim.local"),
+    ("sip:alice@voxsim.local;transport=tcp", "sip:alice@voxsim.local"),
+    ("sip:alice@voxsim.local;Transport=TCP", "sip:alice@voxsim.local;transport=tcp"),
+    (" sip:alice@voxsim.local ", "sip:alice@voxsim.local"),
+    ("tel:+15551234", "tel:+15551234"),
+])
+def test_uris_that_are_the_same(digest_uri, request_uri):
+    assert same_uri(digest_uri, request_uri)
+
+
+@pytest.mark.parametrize("digest_uri, request_uri", [
+    ("sip:Alice@voxsim.local", "sip:alice@voxsim.local"),  # the user part has case
+    ("sip:alice@voxsim.local:5060", "sip:alice@voxsim.local"),  # an explicit default port differs
+    ("sip:alice@voxsim.local", "sips:alice@voxsim.local"),
+    ("sip:alice@voxsim.local;transport=tcp", "sip:alice@voxsim.local;transport=udp"),
+    ("sip:alice@voxsim.local;maddr=10.0.0.1", "sip:alice@voxsim.local"),
+    ("sip:alice@voxsim.local;user=phone", "sip:alice@voxsim.local"),
+    ("sip:alice@voxsim.local?subject=x", "sip:alice@voxsim.local"),
+    ("sip:voxsim.local", "sip:alice@voxsim.local"),
+    ("/index.html", "/other.html"),
+])
+def test_uris_that_differ(digest_uri, request_uri):
+    assert not same_uri(digest_uri, request_uri)
+
+
+def test_a_digest_uri_written_differently_passes():
+    srv = server()
+    value = DigestClient("alice", "s3cret").answer(srv.challenges(NOW), "INVITE", "sip:alice@VoxSim.Local")
+    assert srv.verify(value, method="INVITE", uri=URI, now=NOW, credentials=lookup).ok
+
+
+def test_an_address_uri_passes_only_when_allowed():
+    address = "sip:127.0.0.1:5060"  # what SIPp's [authentication] writes: where it sends to
+    strict, lenient = server(), server(accept_address_uri=True)
+    for srv, expected in ((strict, AuthStatus.WRONG_URI), (lenient, AuthStatus.OK)):
+        value = DigestClient("alice", "s3cret").answer(srv.challenges(NOW), "INVITE", address)
+        assert srv.verify(value, method="INVITE", uri=URI, now=NOW, credentials=lookup).status is expected
+    # a digest uri naming a user, a host name or with parameters is no address: refused either way
+    for other in ("sip:bob@voxsim.local", "sip:voxsim.local", "sip:127.0.0.1:5060;transport=tcp"):
+        value = DigestClient("alice", "s3cret").answer(lenient.challenges(NOW), "INVITE", other)
+        assert lenient.verify(value, method="INVITE", uri=URI, now=NOW, credentials=lookup).status is (
+            AuthStatus.WRONG_URI)
+
+
+def test_digest_username_reads_an_answer_unverified():
+    value = DigestClient("alice@voxsim.local", "x").answer(server().challenges(NOW), "INVITE", URI)
+    assert digest_username(value) == "alice@voxsim.local"
+    assert digest_username("Digest username*=UTF-8''J%C3%A4s%C3%B8n, realm=\"r\"") == "Jäsøn"
+    with pytest.raises(DigestParseError):
+        digest_username('Basic YWxhZGRpbjpvcGVuc2VzYW1l')
+
+
+# ----------------------------------------------------------------------------- failure limiter
+
+def test_failure_limiter_blocks_after_the_limit_until_the_window_ends():
+    limiter = FailureLimiter(limit=3, window=10)
+    for offset in range(3):
+        assert limiter.blocked_for("10.0.0.9", NOW + offset) == 0
+        limiter.fail("10.0.0.9", NOW + offset)
+    assert limiter.blocked_for("10.0.0.9", NOW + 4) == pytest.approx(6)
+    assert limiter.blocked_for("10.0.0.8", NOW + 4) == 0  # another key
+    assert limiter.first_refusal("10.0.0.9") and not limiter.first_refusal("10.0.0.9")
+    assert limiter.blocked_for("10.0.0.9", NOW + 10) == 0  # the window has passed
+    limiter.fail("10.0.0.9", NOW + 10)  # a new window: one failure so far
+    assert limiter.blocked_for("10.0.0.9", NOW + 11) == 0
+
+
+def test_failure_limiter_reset_zero_limit_and_capacity():
+    limiter = FailureLimiter(limit=2, window=10, capacity=2)
+    limiter.fail("alice", NOW)
+    limiter.reset("alice")
+    limiter.fail("alice", NOW)
+    assert limiter.blocked_for("alice", NOW) == 0
+    for key in ("bob", "carol"):  # alice is the least recently failed: dropped for room
+        limiter.fail(key, NOW)
+    limiter.fail("alice", NOW)
+    assert limiter.blocked_for("alice", NOW) == 0
+    unlimited = FailureLimiter(limit=0, window=10)
+    for _ in range(100):
+        unlimited.fail("x", NOW)
+    assert unlimited.blocked_for("x", NOW) == 0

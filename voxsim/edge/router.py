@@ -10,8 +10,9 @@
    edge runs the built-in forward to the user). No white list applies. Bound to nothing: 404.
 2. From a user: the From host is an application domain and the From user one of its users, or the
    caller is not in the white list but sent credentials. The INVITE is challenged (407, realm of
-   the user registrar), then routed through the user's application's rules with the dialed
-   destination (the Request-URI's, or its user part when the Request-URI is not a voxsim address);
+   the user registrar, with its replay checks and back-off per source and user), then routed
+   through the user's application's rules with the dialed destination (the Request-URI's, or its
+   user part when the Request-URI is not a voxsim address);
    `clientType()` "user", `callerid` the user name.
 3. A trunk: the Request-URI is `dest@app.account.voximplant.com` or
    `app_id#account_id#dest@sip.voximplant.com` (else `unknown_address_code`), the source address is
@@ -61,7 +62,8 @@ class RouterStore(RouteDirectory, Protocol):
 class UserAuthenticator(Protocol):
     """Digest authentication of an application's users (`voxsim.edge.user_registrar.UserRegistrar`)."""
 
-    def authenticate(self, request: Request, app: Application, *, proxy: bool = False) -> UserAuth: ...
+    def authenticate(self, request: Request, app: Application, *, proxy: bool = False,
+                     source: Address | None = None) -> UserAuth: ...
 
 
 class RegistrationMatcher(Protocol):
@@ -147,7 +149,7 @@ class InboundRouter:
             user_app = app
         if user_app is not None:
             dialed = destination if app is not None else _user_part(request_uri)
-            return self._from_user(request, user_app, dialed, from_)
+            return self._from_user(request, user_app, dialed, from_, source)
         if app is None or account is None:
             assert unknown is not None
             raise unknown
@@ -165,8 +167,10 @@ class InboundRouter:
             return None
         return app
 
-    def _from_user(self, request: Request, app: Application, dialed: str, from_: NameAddr) -> Inbound:
-        auth = self.users.authenticate(request, app, proxy=True)
+    def _from_user(self, request: Request, app: Application, dialed: str, from_: NameAddr,
+                   source: Address) -> Inbound:
+        # `source` is what failed answers count against (the registrar's back-off for password guessing).
+        auth = self.users.authenticate(request, app, proxy=True, source=source)
         if not auth.ok:
             raise Refusal(auth.status, auth.reason, auth.headers)
         user = auth.user

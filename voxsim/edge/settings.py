@@ -15,6 +15,19 @@ class EdgeSettings:
     """Digest realm for users (REGISTER and INVITE); empty: the application's domain."""
     digest_algorithms: tuple[str, ...] = ("MD5",)
     """Offered to users, preferred first (SIPp and most phones answer MD5 only)."""
+    digest_nonce_ttl: float = 300.0
+    """Seconds a nonce is good for; the right password with an older one gets a new challenge with `stale=true`."""
+    digest_accept_address_uri: bool = True
+    """Also accept a digest `uri` that is only an IP address (`sip:127.0.0.1:5060`: the address SIPp's [authentication]
+    sends to) instead of the Request-URI; False: the `uri` must be the Request-URI (as SIP URIs, RFC 3261 19.1.4)."""
+    auth_failure_window: float = 60.0
+    """Seconds over which failed digest answers are counted (a fixed window from the first failure)."""
+    auth_failures_per_source: int = 10
+    """Wrong passwords or unknown users from one IP address within the window before its requests get 403 without
+    a password check until the window ends; 0: no limit."""
+    auth_failures_per_user: int = 30
+    """Wrong passwords for one user (from anywhere) within the window before that user's answers get 403 the same
+    way; a success clears it; 0: no limit."""
     registration_min_expires: int = 60
     registration_max_expires: int = 3600
     registration_default_expires: int = 3600

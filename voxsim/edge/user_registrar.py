@@ -6,9 +6,17 @@ A user `alice` of application `app` in account `acc` registers as `alice@app.acc
 - realm: `realm` when set, else the application's domain (the platform's realm is not documented);
   algorithms `algorithms` (MD5 by default: what SIPp and most phones answer). The digest username
   is `alice` or `alice@app.acc.voximplant.com`, and must be the To user.
-- no credentials: 401 with a challenge (407 for an INVITE, see `authenticate`); a stale nonce with
-  the right password: a new challenge with `stale=true`; unknown user, wrong password, an inactive
-  user, or credentials of another user: 403; an unknown application domain: 404.
+- no credentials: 401 with a challenge (407 for an INVITE, see `authenticate`); a stale nonce (older
+  than `nonce_ttl`) or a replayed one (its nonce-count not above the last accepted for that nonce)
+  with the right password: a new challenge with `stale=true`; unknown user, wrong password, an
+  inactive user, or credentials of another user: 403; a digest `uri` that is not the Request-URI
+  (compared as SIP URIs; a bare `sip:<IP address>:port`, SIPp's next-hop form, passes while
+  `accept_address_uri`): 403; an unknown application domain: 404.
+- password guessing: wrong passwords and unknown users count per source IP, wrong passwords also
+  per user; after `failures_per_source` (`failures_per_user`) in `failure_window` seconds that
+  source's requests (that user's answers) get 403 without a password check until the window ends,
+  logged once per window. A success clears the user's count, not the source's: one known account
+  must not buy more guesses at the others.
 - bindings: each Contact's `expires` parameter, else the Expires header, else `default_expires`;
   0 < expires < `min_expires` gets 423 with Min-Expires; more than `max_expires` is cut down.
   `Contact: *` with `Expires: 0` removes every binding of the user. A REGISTER with the same
@@ -23,17 +31,29 @@ again, as they do after a real registrar restarts.
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from sip_edge.auth import AuthStatus, DigestServer, header_names
+from sip_edge.auth import (
+    AuthResult,
+    AuthStatus,
+    DigestParseError,
+    DigestServer,
+    FailureLimiter,
+    NonceCounts,
+    digest_username,
+    header_names,
+)
 from sip_edge.dialog import new_tag
 from sip_edge.headers import HeaderError, NameAddr
 from sip_edge.message import Request, Response, make_response
 from sip_edge.transport import Address
+from voxsim.edge.outbound_registrations import normal_host
+from voxsim.edge.settings import EdgeSettings
 
 if TYPE_CHECKING:
     from voxsim.model import Application, User
@@ -85,6 +105,11 @@ class UserRegistrar:
 
     def __init__(self, store: UserDirectory, *, realm: str = "", algorithms: Iterable[str] = ("MD5",),
                  min_expires: int = 60, max_expires: int = 3600, default_expires: int = 3600,
+                 nonce_ttl: float = EdgeSettings.digest_nonce_ttl,
+                 accept_address_uri: bool = EdgeSettings.digest_accept_address_uri,
+                 failure_window: float = EdgeSettings.auth_failure_window,
+                 failures_per_source: int = EdgeSettings.auth_failures_per_source,
+                 failures_per_user: int = EdgeSettings.auth_failures_per_user,
                  clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.realm = realm
@@ -92,10 +117,27 @@ class UserRegistrar:
         self.min_expires = min_expires
         self.max_expires = max_expires
         self.default_expires = default_expires
+        self.nonce_ttl = nonce_ttl
+        self.accept_address_uri = accept_address_uri
         self.clock = clock
         self._secret = secrets.token_bytes(32)
+        self._nonce_counts = NonceCounts()  # shared by the realms: a nonce's MAC already names its realm
+        self._sources = FailureLimiter(failures_per_source, failure_window)
+        self._users = FailureLimiter(failures_per_user, failure_window)
         self._servers: dict[str, DigestServer] = {}
         self._table: dict[tuple[int, str], dict[str, Binding]] = {}
+
+    @classmethod
+    def from_settings(cls, store: UserDirectory, settings: EdgeSettings, *,
+                      clock: Callable[[], float] = time.time) -> UserRegistrar:
+        """The registrar the edge's settings describe."""
+        return cls(store, realm=settings.realm, algorithms=settings.digest_algorithms,
+                   min_expires=settings.registration_min_expires, max_expires=settings.registration_max_expires,
+                   default_expires=settings.registration_default_expires, nonce_ttl=settings.digest_nonce_ttl,
+                   accept_address_uri=settings.digest_accept_address_uri,
+                   failure_window=settings.auth_failure_window,
+                   failures_per_source=settings.auth_failures_per_source,
+                   failures_per_user=settings.auth_failures_per_user, clock=clock)
 
     # ------------------------------------------------------------------ digest
 
@@ -105,20 +147,44 @@ class UserRegistrar:
     def _server(self, realm: str) -> DigestServer:
         server = self._servers.get(realm)
         if server is None:
-            # check_uri off: SIPp (and some phones) put the registrar's address in the digest `uri`
-            # instead of the Request-URI; the response hash still covers the uri they sent.
-            server = self._servers[realm] = DigestServer(realm, secret=self._secret, algorithms=self.algorithms,
-                                                         check_uri=False)
+            server = self._servers[realm] = DigestServer(
+                realm, secret=self._secret, algorithms=self.algorithms, nonce_ttl=self.nonce_ttl,
+                accept_address_uri=self.accept_address_uri, nonce_counts=self._nonce_counts)
         return server
 
-    def authenticate(self, request: Request, app: Application, *, proxy: bool = False) -> UserAuth:
-        """Checks the request's digest answer against the users of `app` (401/407 challenge when absent)."""
+    def authenticate(self, request: Request, app: Application, *, proxy: bool = False,
+                     source: Address | None = None) -> UserAuth:
+        """Checks the request's digest answer against the users of `app` (401/407 challenge when absent).
+
+        `source` (where the request came from) is what failures count against; None counts none."""
         status = 407 if proxy else 401
-        challenge_name, answer_name = header_names(status)
+        answer_name = header_names(status)[1]
         server = self._server(self.realm_of(app))
         now = self.clock()
-        domain = app.domain.lower()
+        where = normal_host(source.host) if source is not None else ""
+        refused = self._backed_off(self._sources, where, now, f"source {where}")
+        if refused is not None:
+            return refused
         found: dict[str, User] = {}
+        stale = False
+        for value in request.headers.get_lines(answer_name):
+            user_key = _user_key(app, value)
+            refused = self._backed_off(self._users, user_key, now, f"user {user_key}")
+            if refused is not None:
+                return refused
+            result = server.verify(value, method=request.method, uri=request.uri, now=now,
+                                   credentials=self._lookup(app, found))
+            auth = self._judge(result, app, found, where, user_key, now)
+            if auth is None:
+                stale = True
+                continue
+            return auth
+        return UserAuth(status=status, reason="Proxy Authentication Required" if proxy else "Unauthorized",
+                        headers=server.challenge_headers(now, proxy=proxy, stale=stale))
+
+    def _lookup(self, app: Application, found: dict[str, User]) -> Callable[[str], str | None]:
+        """The digest server's credentials lookup: `alice` or `alice@<app domain>` (found users kept in `found`)."""
+        domain = app.domain.lower()
 
         def lookup(username: str) -> str | None:
             name, at, host = username.partition("@")
@@ -130,23 +196,50 @@ class UserRegistrar:
             found[username] = user
             return user.user_password
 
-        stale = False
-        for value in request.headers.get_lines(answer_name):
-            result = server.verify(value, method=request.method, uri=request.uri, now=now, credentials=lookup)
-            if result.status is AuthStatus.MALFORMED:
-                return UserAuth(status=400, reason=f"Bad Request - {result.reason}")
-            if result.status is AuthStatus.STALE_NONCE:
-                stale = True
-                continue
-            if not result.ok:
-                log.info("digest for %s refused: %s (%s)", app.domain, result.reason, result.username)
-                return UserAuth(status=403, reason="Forbidden - wrong user name or password")
-            user = found[result.username or ""]
-            if not user.user_active:
-                return UserAuth(status=403, reason=f"Forbidden - user {user.user_name} is not active")
-            return UserAuth(user=user)
-        return UserAuth(status=status, reason="Proxy Authentication Required" if proxy else "Unauthorized",
-                        headers=server.challenge_headers(now, proxy=proxy, stale=stale))
+        return lookup
+
+    def _judge(self, result: AuthResult, app: Application, found: dict[str, User], where: str, user_key: str,
+               now: float) -> UserAuth | None:
+        """What one verified answer earns: the user, a refusal, or None for a new challenge with stale=true."""
+        if result.status is AuthStatus.MALFORMED:
+            return UserAuth(status=400, reason=f"Bad Request - {result.reason}")
+        if result.status in (AuthStatus.STALE_NONCE, AuthStatus.REPLAYED):
+            if result.status is AuthStatus.REPLAYED:
+                log.info("digest for %s from %s challenged again: %s (%s)", app.domain, where or "?", result.reason,
+                         result.username)
+            return None
+        if result.status is AuthStatus.WRONG_URI:
+            log.info("digest for %s from %s refused: %s (%s)", app.domain, where or "?", result.reason,
+                     result.username)
+            return UserAuth(status=403, reason="Forbidden - digest uri does not match the Request-URI")
+        if not result.ok:
+            if result.failed_guess:
+                self._count_failure(where, user_key if result.response_checked else "", now)
+            log.info("digest for %s from %s refused: %s (%s)", app.domain, where or "?", result.reason,
+                     result.username)
+            return UserAuth(status=403, reason="Forbidden - wrong user name or password")
+        self._users.reset(user_key)
+        user = found[result.username or ""]
+        if not user.user_active:
+            return UserAuth(status=403, reason=f"Forbidden - user {user.user_name} is not active")
+        return UserAuth(user=user)
+
+    def _count_failure(self, where: str, user_key: str, now: float) -> None:
+        if where:
+            self._sources.fail(where, now)
+        if user_key:  # a user that exists: unknown names would only fill the table
+            self._users.fail(user_key, now)
+
+    @staticmethod
+    def _backed_off(limiter: FailureLimiter, key: str, now: float, what: str) -> UserAuth | None:
+        """403 for a key that failed too often in this window (logged once per window), else None."""
+        left = limiter.blocked_for(key, now) if key else 0.0
+        if left <= 0:
+            return None
+        if limiter.first_refusal(key):
+            log.warning("digest: %s failed %d times within %g s: refusing it for %d s without checking passwords",
+                        what, limiter.limit, limiter.window, math.ceil(left))
+        return UserAuth(status=403, reason=f"Forbidden - too many failed attempts, try again in {math.ceil(left)} s")
 
     # ------------------------------------------------------------------ REGISTER
 
@@ -178,7 +271,7 @@ class UserRegistrar:
         app = self.application_of(request)
         if app is None:
             return self._reply(request, 404, "Not Found - register as user@<application>.<account>.voximplant.com")
-        auth = self.authenticate(request, app)
+        auth = self.authenticate(request, app, source=source)
         if not auth.ok:
             return self._reply(request, auth.status, auth.reason, auth.headers)
         user = auth.user
@@ -247,3 +340,12 @@ class UserRegistrar:
     def _purge(table: dict[str, Binding], now: float) -> None:
         for uri in [uri for uri, binding in table.items() if binding.expires_at <= now]:
             del table[uri]
+
+
+def _user_key(app: Application, value: str) -> str:
+    """Whose failures an answer counts as, read before verifying it: `<application id>/<user>` ('' if unreadable)."""
+    try:
+        username = digest_username(value)
+    except DigestParseError:
+        return ""
+    return f"{app.application_id}/{username.partition('@')[0]}"

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sip_edge.auth import DigestClient
+from sip_edge.auth import DigestClient, pick_challenge
 from sip_edge.dialog import build_request
-from sip_edge.message import Response
+from sip_edge.message import Request, Response
 from sip_edge.transport import Address
 from sip_edge.ua import UserAgent
 from voxsim.app import Emulator
+from voxsim.edge.router import InboundRouter
+from voxsim.edge.settings import EdgeSettings
 from voxsim.edge.user_registrar import UserRegistrar
+from voxsim.routing import Refusal
 from voxsim.runtime import RuntimeSettings
 from voxsim.store import Store
 from voxsim.testing import ephemeral_settings
@@ -163,6 +168,17 @@ def test_a_stale_nonce_is_challenged_again_with_stale(registrar: UserRegistrar, 
     assert again.status == 401 and "stale=true" in again.headers.get("WWW-Authenticate")
 
 
+def test_a_client_answering_the_stale_challenge_registers(registrar: UserRegistrar, clock: Clock) -> None:
+    client = DigestClient("alice", PASSWORD)
+    first = register(registrar, password=None)
+    value = client.answer(first.headers.get_lines("WWW-Authenticate"), "REGISTER", f"sip:{DOMAIN}")
+    clock.now += registrar.nonce_ttl + 1
+    again = registrar.handle(register_request("<sip:alice@10.0.0.1>", value, cseq=2), SOURCE)
+    assert again.status == 401 and "stale=true" in again.headers.get("WWW-Authenticate")
+    fresh = client.answer(again.headers.get_lines("WWW-Authenticate"), "REGISTER", f"sip:{DOMAIN}")
+    assert registrar.handle(register_request("<sip:alice@10.0.0.1>", fresh, cseq=3), SOURCE).status == 200
+
+
 def test_a_configured_realm_and_algorithms(store: Store) -> None:
     registrar = UserRegistrar(store, realm="voxsim", algorithms=("SHA-256", "MD5"))
     response = register(registrar, password=None)
@@ -195,3 +211,226 @@ async def test_register_through_the_running_edge(tmp_path: Path) -> None:
     finally:
         await phone.stop()
         await emulator.stop()
+
+
+# ------------------------------------------------------------------ replay, digest uri, password guessing
+
+ATTACKER = Address("udp", "10.9.9.9", 5060)
+
+
+def register_request(contact: str, authorization: str | None = None, *, user: str = "alice", call_id: str = "reg-1",
+                     cseq: int = 1, uri: str = f"sip:{DOMAIN}") -> Request:
+    headers = [("Authorization", authorization)] if authorization else []
+    return build_request("REGISTER", uri, from_addr=f"<sip:{user}@{DOMAIN}>", to_addr=f"<sip:{user}@{DOMAIN}>",
+                         contact=contact, call_id=call_id, cseq=cseq, headers=headers, sent_by="127.0.0.1:5099")
+
+
+def www_challenge(registrar: UserRegistrar, source: Address = SOURCE) -> list[str]:
+    response = registrar.handle(register_request("<sip:alice@10.0.0.1:5062>", call_id="probe"), source)
+    assert response.status == 401
+    return response.headers.get_lines("WWW-Authenticate")
+
+
+def test_a_captured_register_replayed_with_another_contact_is_challenged_again(
+        registrar: UserRegistrar, store: Store) -> None:
+    phone = DigestClient("alice", PASSWORD)
+    challenge = pick_challenge(www_challenge(registrar))
+    captured = phone.authorization(challenge, "REGISTER", f"sip:{DOMAIN}")
+    assert registrar.handle(register_request("<sip:alice@10.0.0.1:5062>", captured, cseq=2), SOURCE).status == 200
+    replay = registrar.handle(register_request("<sip:evil@10.9.9.9>", captured, call_id="evil", cseq=7), ATTACKER)
+    assert replay.status == 401 and "stale=true" in replay.headers.get("WWW-Authenticate")
+    assert contacts(registrar, store) == {"sip:alice@10.0.0.1:5062": 3600}
+    # the phone itself reuses the nonce with the next nc (RFC 7616 3.4): accepted
+    refresh = phone.authorization(challenge, "REGISTER", f"sip:{DOMAIN}")
+    assert "nc=00000002" in refresh
+    assert registrar.handle(register_request("<sip:alice@10.0.0.1:5062>", refresh, cseq=3), SOURCE).status == 200
+
+
+def test_a_digest_uri_for_another_request_uri_is_403(registrar: UserRegistrar, store: Store) -> None:
+    value = DigestClient("alice", PASSWORD).answer(www_challenge(registrar), "REGISTER", "sip:other.acc.voximplant.com")
+    response = registrar.handle(register_request("<sip:alice@10.0.0.1>", value, cseq=2), SOURCE)
+    assert response.status == 403 and "digest uri" in response.reason
+    assert contacts(registrar, store) == {}
+
+
+def test_sipp_address_uri_is_accepted_unless_switched_off(store: Store) -> None:
+    address = "sip:127.0.0.1:5060"  # SIPp's [authentication] writes the address it sends to
+    for accept, expected in ((True, 200), (False, 403)):
+        registrar = UserRegistrar(store, accept_address_uri=accept)
+        value = DigestClient("alice", PASSWORD).answer(www_challenge(registrar), "REGISTER", address)
+        assert registrar.handle(register_request("<sip:alice@10.0.0.1>", value, cseq=2), SOURCE).status == expected
+
+
+class CountingStore:
+    """The store, counting user look-ups: a password check looks the user up, a back-off refusal does not."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.lookups = 0
+
+    def find_application_by_domain(self, domain: str) -> Any:
+        return self.store.find_application_by_domain(domain)
+
+    def find_user(self, application_id: int, user_name: str) -> Any:
+        self.lookups += 1
+        return self.store.find_user(application_id, user_name)
+
+
+def attempt(registrar: UserRegistrar, source: Address, password: str, user: str = "alice") -> Response:
+    # A blocked source gets no challenge either; nonces are not bound to an address, so the nonce comes from
+    # elsewhere (as an attacker would keep one from before the block).
+    challenge = www_challenge(registrar, Address("udp", "192.0.2.1", 5060))
+    value = DigestClient(user, password).answer(challenge, "REGISTER", f"sip:{DOMAIN}")
+    return registrar.handle(register_request(f"<sip:{user}@{source.host}>", value, user=user, cseq=2), source)
+
+
+def test_twenty_wrong_passwords_block_the_source_until_the_window_ends(
+        store: Store, clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+    counting = CountingStore(store)
+    registrar = UserRegistrar(counting, failures_per_source=5, failures_per_user=25, failure_window=30, clock=clock)
+    caplog.set_level(logging.WARNING, logger="voxsim.edge.user_registrar")
+    answers = [attempt(registrar, ATTACKER, f"guess{n}") for n in range(20)]
+    assert [a.reason for a in answers[:5]] == ["Forbidden - wrong user name or password"] * 5
+    assert all(a.status == 403 and "too many failed attempts" in a.reason for a in answers[5:])
+    assert counting.lookups == 5  # the last 15 were refused without a look at the password
+    clock.now += 29
+    right = attempt(registrar, ATTACKER, PASSWORD)
+    assert right.status == 403 and "try again in 1 s" in right.reason
+    assert counting.lookups == 5
+    assert attempt(registrar, SOURCE, PASSWORD).status == 200  # another source (alice's phone) is unaffected
+    refusals = [r for r in caplog.records if "refusing" in r.getMessage()]
+    assert len(refusals) == 1 and "source 10.9.9.9" in refusals[0].getMessage()
+    clock.now += 1  # the window has passed
+    assert attempt(registrar, ATTACKER, PASSWORD).status == 200
+
+
+def test_unknown_users_count_against_the_source(store: Store, clock: Clock) -> None:
+    registrar = UserRegistrar(store, failures_per_source=3, clock=clock)
+    for name in ("mallory", "trent", "eve"):
+        assert attempt(registrar, ATTACKER, "x", user=name).reason == "Forbidden - wrong user name or password"
+    assert "too many" in attempt(registrar, ATTACKER, PASSWORD).reason
+    # a request without credentials from the blocked source is refused as well, not challenged
+    assert registrar.handle(register_request("<sip:alice@10.9.9.9>"), ATTACKER).status == 403
+
+
+def test_wrong_passwords_from_many_sources_block_the_user(store: Store, clock: Clock) -> None:
+    registrar = UserRegistrar(store, failures_per_source=0, failures_per_user=3, failure_window=60, clock=clock)
+    sources = [Address("udp", f"10.0.1.{n}", 5060) for n in range(1, 5)]
+    attempt(registrar, sources[0], "a")
+    attempt(registrar, sources[1], "b")
+    assert attempt(registrar, sources[2], PASSWORD).status == 200  # a success clears the user's count
+    for source in sources[:3]:
+        assert attempt(registrar, source, "wrong").reason == "Forbidden - wrong user name or password"
+    blocked = attempt(registrar, sources[3], PASSWORD)
+    assert blocked.status == 403 and "too many failed attempts" in blocked.reason
+    assert attempt(registrar, sources[3], PASSWORD, user="bob").status == 200  # bob is another user
+    clock.now += 60
+    assert attempt(registrar, sources[3], PASSWORD).status == 200
+
+
+# ------------------------------------------------------------------ a user's INVITE (through the router)
+
+@pytest.fixture
+def router(store: Store, registrar: UserRegistrar) -> InboundRouter:
+    app = store.find_application_by_domain(DOMAIN)
+    scenario = store.add_scenario(1, "s", "VoxEngine.terminate();", application_id=app.application_id)
+    store.add_rule(1, app.application_id, "all", ".*", scenario_ids=[scenario.scenario_id])
+    return InboundRouter(store, registrar, EdgeSettings())
+
+
+def invite(dialed: str, authorization: str | None = None, *, call_id: str = "call-1", cseq: int = 1) -> Request:
+    headers = [("Proxy-Authorization", authorization)] if authorization else []
+    return build_request("INVITE", f"sip:{dialed}@{DOMAIN}", from_addr=f"<sip:alice@{DOMAIN}>;tag=a",
+                         to_addr=f"<sip:{dialed}@{DOMAIN}>", contact="<sip:alice@10.0.0.1>", call_id=call_id,
+                         cseq=cseq, headers=headers, sent_by="10.0.0.1:5060")
+
+
+def refusal(router: InboundRouter, request: Request, source: Address = SOURCE) -> Refusal:
+    with pytest.raises(Refusal) as refused:
+        router.classify(request, source)
+    return refused.value
+
+
+def proxy_challenge(router: InboundRouter, source: Address = SOURCE) -> list[str]:
+    challenge = refusal(router, invite("5000", call_id="probe"), source)
+    assert challenge.status == 407
+    return [value for name, value in challenge.headers if name == "Proxy-Authenticate"]
+
+
+def test_a_captured_invite_authorization_places_no_other_call(router: InboundRouter) -> None:
+    captured = DigestClient("alice", PASSWORD).answer(proxy_challenge(router), "INVITE", f"sip:5000@{DOMAIN}")
+    assert router.classify(invite("5000", captured), SOURCE).destination == "5000"
+    elsewhere = refusal(router, invite("6000", captured, call_id="evil"), ATTACKER)
+    assert elsewhere.status == 403 and "digest uri" in elsewhere.reason
+    again = refusal(router, invite("5000", captured, call_id="evil-2"), ATTACKER)  # same destination, new Call-ID
+    assert again.status == 407
+    assert any("stale=true" in value for name, value in again.headers if name == "Proxy-Authenticate")
+
+
+def test_an_intercepted_invite_answer_cannot_be_redirected(router: InboundRouter) -> None:
+    """The uri check on its own: an answer never delivered (nc unused) sent with another Request-URI."""
+    intercepted = DigestClient("alice", PASSWORD).answer(proxy_challenge(router), "INVITE", f"sip:5000@{DOMAIN}")
+    assert refusal(router, invite("6000", intercepted), ATTACKER).status == 403
+    assert router.classify(invite("5000", intercepted), SOURCE).destination == "5000"
+
+
+def test_wrong_invite_passwords_block_the_source(store: Store, clock: Clock) -> None:
+    registrar = UserRegistrar(store, failures_per_source=2, clock=clock)
+    app = store.find_application_by_domain(DOMAIN)
+    scenario = store.add_scenario(1, "s", "VoxEngine.terminate();", application_id=app.application_id)
+    store.add_rule(1, app.application_id, "all", ".*", scenario_ids=[scenario.scenario_id])
+    router = InboundRouter(store, registrar, EdgeSettings())
+
+    def call(password: str, source: Address) -> Refusal | None:
+        value = DigestClient("alice", password).answer(proxy_challenge(router, source), "INVITE",
+                                                       f"sip:5000@{DOMAIN}")
+        try:
+            router.classify(invite("5000", value), source)
+        except Refusal as refused:
+            return refused
+        return None
+
+    assert [call("x", ATTACKER).reason for _ in range(2)] == ["Forbidden - wrong user name or password"] * 2
+    blocked = refusal(router, invite("5000", call_id="probe"), ATTACKER)
+    assert blocked.status == 403 and "too many failed attempts" in blocked.reason
+    assert call(PASSWORD, SOURCE) is None
+
+
+async def test_a_replayed_register_through_the_running_edge(tmp_path: Path) -> None:
+    emulator = Emulator(ephemeral_settings(tmp_path / "state", runtime=RuntimeSettings(pool_size=1)))
+    await emulator.start()
+    phone = UserAgent(user="alice")
+    await phone.start(tcp=None)
+    try:
+        store, account = emulator.store, emulator.account
+        app = store.add_application(account.account_id, "app")
+        store.add_user(account.account_id, app.application_id, "alice", "Alice", PASSWORD)
+        edge = Address("udp", "127.0.0.1", emulator.listeners["sip_udp"]["port"])
+        local = phone.transport.local_address("udp")
+        assert local is not None
+        uri = f"sip:{app.domain}"
+
+        def request(contact: str, authorization: str | None, call_id: str, cseq: int) -> Request:
+            headers = [("Authorization", authorization)] if authorization else []
+            return build_request("REGISTER", uri, from_addr=f"<sip:alice@{app.domain}>;tag=t",
+                                 to_addr=f"<sip:alice@{app.domain}>", contact=contact, call_id=call_id, cseq=cseq,
+                                 headers=headers, sent_by=f"127.0.0.1:{local[1]}")
+
+        first = await phone.transact(request(phone.contact(), None, "r1", 1), edge)
+        value = DigestClient("alice", PASSWORD).answer(first.headers.get_lines("WWW-Authenticate"), "REGISTER", uri)
+        assert (await phone.transact(request(phone.contact(), value, "r1", 2), edge)).status == 200
+        replay = await phone.transact(request("<sip:evil@10.9.9.9>", value, "evil", 1), edge)
+        assert replay.status == 401 and "stale=true" in replay.headers.get("WWW-Authenticate")
+        assert [b.contact for b in emulator.sip.registrar.contacts(app.application_id, "alice")] == [phone.uri()]
+    finally:
+        await phone.stop()
+        await emulator.stop()
+
+
+def test_the_registrar_the_settings_describe(store: Store, clock: Clock) -> None:
+    settings = EdgeSettings(digest_nonce_ttl=5, auth_failures_per_source=1, auth_failure_window=9,
+                            digest_accept_address_uri=False)
+    registrar = UserRegistrar.from_settings(store, settings, clock=clock)
+    assert (registrar.nonce_ttl, registrar.accept_address_uri) == (5, False)
+    attempt(registrar, ATTACKER, "wrong")
+    assert "try again in 9 s" in attempt(registrar, ATTACKER, PASSWORD).reason
