@@ -87,12 +87,13 @@ def split_uri(uri: str) -> tuple[str, str] | None:
     if text.startswith("<") and ">" in text:
         text = text[1 : text.index(">")]
     text = re.sub(r"^(sips?|tel):", "", text, flags=re.IGNORECASE)
-    text = text.split(";", 1)[0].split("?", 1)[0]
+    text = text.split("?", 1)[0]
     if "@" not in text:
         return None
     user, _, host = text.rpartition("@")
-    user = user.split(":", 1)[0]  # drop a password (user:pass@host)
-    host = host.split(":", 1)[0].lower().rstrip(".")
+    # drop a password (user:pass@host) and user-part parameters (100;phone-context=x@host, RFC 3966)
+    user = user.split(":", 1)[0].split(";", 1)[0]
+    host = host.split(";", 1)[0].split(":", 1)[0].lower().rstrip(".")
     if not user or not host:
         return None
     return unquote(user), host

@@ -65,6 +65,9 @@ def test_not_ours(uri):
 def test_split_uri():
     assert split_uri("sip:alice@Example.ORG:5060;transport=tcp") == ("alice", "example.org")
     assert split_uri("tel:+123") is None
+    # user-part parameters (RFC 3966 phone-context, RFC 4694 npdi) do not belong to the destination
+    assert split_uri("sip:100;phone-context=x@demo.acc.voximplant.com") == ("100", "demo.acc.voximplant.com")
+    assert split_uri("sip:1#2#100;isup-oli=0@sip.voximplant.com;transport=udp") == ("1#2#100", "sip.voximplant.com")
     assert parse_id_destination("1#2#3#4") == IdTarget(1, 2, "3#4")
 
 
