@@ -125,10 +125,7 @@ class SipEdge:
         """Routes calls to scenario sessions and answers REGISTER for users (call before `start`)."""
         settings = self.settings
         self.services = services
-        self.registrar = UserRegistrar(services.store, realm=settings.realm, algorithms=settings.digest_algorithms,
-                                       min_expires=settings.registration_min_expires,
-                                       max_expires=settings.registration_max_expires,
-                                       default_expires=settings.registration_default_expires)
+        self.registrar = UserRegistrar.from_settings(services.store, settings)
         self.router = InboundRouter(services.store, self.registrar, settings, is_own_address=self.is_own_address)
 
     def route_registrations(self, registrations: RegistrationMatcher) -> None:

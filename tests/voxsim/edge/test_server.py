@@ -603,3 +603,12 @@ async def test_outbound_history_records_the_from_user_the_edge_sends(emulator: E
             assert (record.incoming, record.local_number, record.successful) == (False, from_user, True)
     finally:
         await far.ua.stop()
+
+
+async def test_the_edge_registrar_takes_the_digest_settings(tmp_path: Path) -> None:
+    em = await start_emulator(tmp_path, digest_nonce_ttl=42.0, auth_failures_per_source=3)
+    try:
+        assert em.sip is not None and em.sip.registrar is not None
+        assert em.sip.registrar.nonce_ttl == 42.0 and em.sip.registrar._sources.limit == 3
+    finally:
+        await em.stop()
