@@ -22,6 +22,7 @@ from voxsim.runtime import (
     SessionPort,
     VirtualLeg,
 )
+from voxsim.runtime.bridge import CLOSING
 
 from .conftest import FAST, logged, start, user_lines
 
@@ -512,3 +513,26 @@ async def test_intervals_faster_than_the_session_coalesce_instead_of_flooding_it
         depths.append(session._queue.qsize())
     assert max(depths) <= 100  # at most one firing of each timer waits
     await session.wait_finished(5)
+
+
+BUSY = """
+VoxEngine.addEventListener(AppEvents.Started, () => {
+  setInterval(() => { const end = Date.now() + 300; while (Date.now() < end); }, 20);
+});
+"""
+
+
+async def test_shutdown_with_handlers_running_frees_every_isolate_in_bounded_time():
+    """Sessions busy in a handler when the runtime shuts down past its grace: each eval is cancelled and its
+    isolate freed only once V8 stopped (freeing it under a running eval crashed the process)."""
+    for _ in range(3):
+        runtime = Runtime(dataclasses.replace(FAST, handler_timeout=2.0, pool_size=1))
+        await runtime.start()
+        sessions = [await start(runtime, BUSY) for _ in range(8)]
+        await asyncio.sleep(0.1)  # every interval is mid-handler now, or about to be
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await runtime.shutdown(grace=0.05)
+        assert loop.time() - started < 10
+        assert all(s.finished for s in sessions)
+        assert not CLOSING

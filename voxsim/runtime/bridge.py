@@ -13,6 +13,7 @@ that no eval owns).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 from collections import deque
@@ -96,6 +97,7 @@ class Bridge:
         self._scripts: list[_Script] = []
         self._urls: set[str] = set()
         self.async_mode = False
+        self._inflight: asyncio.Task[Any] | None = None  # the eval running now, if any
 
     @property
     def closed(self) -> bool:
@@ -145,8 +147,9 @@ class Bridge:
         ctx = self._ctx
         if ctx is None:
             raise ScenarioError("the session's isolate is closed")
+        self._inflight = asyncio.ensure_future(ctx.eval_cancelable(code))
         try:
-            return str(await asyncio.wait_for(ctx.eval_cancelable(code), timeout))
+            return str(await asyncio.wait_for(self._inflight, timeout))
         except TimeoutError:
             raise await self._timeout_error(timeout) from None
         except JSOOMException:
@@ -209,9 +212,31 @@ class Bridge:
         return ScenarioError(message)
 
     def close(self) -> None:
+        """Frees the isolate. With an eval in flight (a shutdown past its grace, a session aborted mid-handler)
+        the eval is cancelled first and the isolate freed only once V8 has stopped running it: freeing it under a
+        running evaluation crashed the process (SIGSEGV in libc)."""
         ctx, self._ctx = self._ctx, None
-        if ctx is not None:
+        if ctx is None:
+            return
+        inflight, self._inflight = self._inflight, None
+        if inflight is None or inflight.done():
             ctx.close()
+            return
+        inflight.cancel()
+        task = asyncio.get_running_loop().create_task(_close_when_idle(ctx))
+        CLOSING.add(task)
+        task.add_done_callback(CLOSING.discard)
+
+
+CLOSING: set[asyncio.Task[None]] = set()
+"""Isolates waiting for a cancelled eval to stop before they are freed (the runtime awaits them at shutdown)."""
+
+
+async def _close_when_idle(ctx: MiniRacer) -> None:
+    # The isolate runs one task at a time: a trivial eval completes only after the cancelled one has stopped.
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(ctx.eval_cancelable("0"), 2.0)
+    ctx.close()
 
 
 def new_isolate(settings: RuntimeSettings) -> MiniRacer:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from voxsim.media.call_audio import CallAudio
-from voxsim.runtime.bridge import Bridge, IsolatePool
+from voxsim.runtime.bridge import CLOSING, Bridge, IsolatePool
 from voxsim.runtime.calls import Call
 from voxsim.runtime.host import (
     InMemoryRecorder,
@@ -190,12 +191,18 @@ class Runtime:
         sessions = list(self._live.values())
         for session in sessions:
             session.terminate(FINISH_ADMIN)
-        for session in sessions:
-            try:
-                await session.wait_finished(grace)
-            except TimeoutError:
+        # One deadline for all of them, however many (2,000 sessions must not take 2,000 graces).
+        waits = [asyncio.ensure_future(session.wait_finished()) for session in sessions]
+        if waits:
+            await asyncio.wait(waits, timeout=grace)
+        for session, wait in zip(sessions, waits, strict=True):
+            if not wait.done():
+                wait.cancel()
                 session.abort(FINISH_ADMIN)
-        await asyncio.gather(*(s.settled() for s in sessions), return_exceptions=True)
+        with contextlib.suppress(TimeoutError):  # a leg that will not settle does not hold the shutdown
+            await asyncio.wait_for(asyncio.gather(*(s.settled() for s in sessions), return_exceptions=True), grace)
+        if CLOSING:  # isolates freed once their cancelled evals stopped
+            await asyncio.wait(list(CLOSING), timeout=grace)
         self._pool.close()
         await self._http.close()
         if self._owns_media:
