@@ -536,3 +536,31 @@ async def test_shutdown_with_handlers_running_frees_every_isolate_in_bounded_tim
         assert loop.time() - started < 10
         assert all(s.finished for s in sessions)
         assert not CLOSING
+
+
+async def test_array_buffers_count_against_a_limit_of_their_own(runtime: Runtime):
+    """ArrayBuffer contents live outside the V8 heap, where the heap limit does not reach: a scenario keeping
+    16 MB buffers ends with a clear error; one dropping them (the GC gives them back) runs on."""
+    hoarder = await start(runtime, """
+    const keep = [];
+    VoxEngine.addEventListener(AppEvents.Started, () => {
+      setInterval(() => keep.push(new ArrayBuffer(16 * 1024 * 1024)), 20);
+    });""")
+    await hoarder.wait_finished(5)
+    assert hoarder.finish_reason == "JS session error"
+    assert any("exhausted the memory limit (256 MB of ArrayBuffers)" in line for line in hoarder.log.lines)
+    thrifty = await start(runtime, """
+    VoxEngine.addEventListener(AppEvents.Started, () => {
+      let n = 0;
+      const t = setInterval(() => {
+        const a = new Uint8Array(16 * 1024 * 1024); a[0] = 1;
+        if (++n === 60) {
+          clearInterval(t);
+          Logger.write('typed ' + (a instanceof Uint8Array) + ' ' + (a.buffer instanceof ArrayBuffer));
+          VoxEngine.terminate();
+        }
+      }, 5);
+    });""")
+    await thrifty.wait_finished(8)
+    assert thrifty.finish_reason == FINISH_NORMAL
+    assert logged(thrifty, "typed true true")  # instanceof still works through the wrapped constructors

@@ -177,6 +177,7 @@ class Session:
             "maxTimers": self.settings.max_timers,
             "httpMaxPending": self.settings.http_max_pending,
             "idPrefix": f"{self.session_id}-",
+            "maxExternalBytes": self.settings.max_external_bytes,  # ArrayBuffers, outside the V8 heap
         }
         await self._bridge.init(limits, self.custom_data)
         for name, source in self._scenarios:

@@ -18,6 +18,9 @@ class RuntimeSettings:
     # The platform's JS heap is 16 MB, but V8 itself (code space, the shim, handles) needs
     # headroom on top, so the hard limit given to `set_hard_memory_limit` is larger.
     memory_limit: int = 64 * 1024 * 1024
+    # ArrayBuffer contents live outside the heap: counted apart, at most this much (a FinalizationRegistry
+    # gives back what the GC collected, a little after it collected it: hence the headroom).
+    max_external_bytes: int = 256 * 1024 * 1024
     max_scenario_chars: int = 256 * 1024
     max_timers: int = 100
     # Isolates created ahead of need (with the shim already loaded).

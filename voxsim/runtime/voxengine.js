@@ -117,7 +117,7 @@
 
   // ---------------------------------------------------------------- session state
 
-  const cfg = { maxTimers: 100, httpMaxPending: 35, maxLogChars: 15000, idPrefix: 'js-' };
+  const cfg = { maxTimers: 100, httpMaxPending: 35, maxLogChars: 15000, idPrefix: 'js-', maxExternalBytes: 0 };
   let outbox = [];
   let fatal = null;        // the first uncaught error: ends the session ("JS session error")
   let asyncSeen = false;   // promises in play: Python must drain again after microtasks
@@ -1067,6 +1067,47 @@
     current() { return current === null ? '' : String(current); },
   });
 
+  // ---------------------------------------------------------------- external memory
+
+  // ArrayBuffer contents live outside the V8 heap, so the isolate's heap limit does not see them (an
+  // ArrayBuffer of 64 MB every 100 ms grew one scenario to 6 GB). The constructors are wrapped to count the
+  // bytes of every new buffer, a FinalizationRegistry takes them off when the buffer is collected, and a
+  // buffer that would pass cfg.maxExternalBytes throws: uncaught, it ends this session only.
+  function trackExternalMemory(g) {
+    let live = 0;
+    const seen = new WeakSet();
+    const registry = new FinalizationRegistry((bytes) => { live -= bytes; });
+    const count = (buffer) => {
+      if (!buffer || seen.has(buffer) || !cfg.maxExternalBytes) return;
+      const bytes = buffer.byteLength;
+      if (live + bytes > cfg.maxExternalBytes) {
+        throw new RangeError('the scenario exhausted the memory limit (' +
+          Math.round(cfg.maxExternalBytes / 1048576) + ' MB of ArrayBuffers)');
+      }
+      seen.add(buffer);
+      live += bytes;
+      registry.register(buffer, bytes);
+    };
+    const wrap = (Ctor, bufferOf) => new Proxy(Ctor, {
+      construct(target, args, newTarget) {
+        const made = Reflect.construct(target, args, newTarget === wrapped.get(target) ? target : newTarget);
+        count(bufferOf(made));
+        return made;
+      },
+    });
+    const wrapped = new Map();
+    wrapped.set(g.ArrayBuffer, null);
+    const names = ['ArrayBuffer', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array',
+      'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array', 'DataView'];
+    for (const name of names) {
+      const Ctor = g[name];
+      if (typeof Ctor !== 'function') continue;
+      const proxy = wrap(Ctor, name === 'ArrayBuffer' ? (b) => b : (view) => view.buffer);
+      wrapped.set(Ctor, proxy);
+      g[name] = proxy;
+    }
+  }
+
   // ---------------------------------------------------------------- globals
 
   const globals = {
@@ -1088,5 +1129,6 @@
   // them; the Python-driven timers above replace it, and its building block goes too.
   if (typeof Atomics === 'object') delete Atomics.waitAsync;
   global.__timer_manager = undefined;
+  trackExternalMemory(global);
   defineProperty(global, '__vox', { value: bridge, writable: false, configurable: false, enumerable: false });
 })(globalThis);
