@@ -29,6 +29,8 @@ from voxsim.store import Store
 # contacts) and bridges the two.
 FORWARD_TO_USER = "VoxEngine.forwardCallToUser();"
 
+_PRUNE_EVERY = 256  # new access tokens between two sweeps of the tables
+
 SESSION_LIMIT_RETRY_AFTER = 5
 """Seconds a caller refused at the session cap (503) is told to wait (Retry-After)."""
 
@@ -150,8 +152,21 @@ class SessionStarter:
         if access is None:
             token = f"{secrets.token_hex(8).upper()}.{int(time.time())}.{session_id}_{self.advertised_host}"
             access = self._access[session_id] = AccessToken(token, secrets.token_hex(8).upper())
+            if len(self._access) % _PRUNE_EVERY == 0:
+                self._prune()
         path = f"/request/{access.token}/{access.secret}"
         return self.http_base() + path, self.https_base() + path
+
+    def _prune(self) -> None:
+        """Forgets the access tokens (and conference names) of sessions the runtime no longer holds: nobody can
+        reach those anyway, and the tables must not grow with every session ever run."""
+        gone = [sid for sid in self._access if self.runtime.session(sid) is None]
+        for sid in gone:
+            del self._access[sid]
+        for key, sid in list(self._conferences.items()):
+            if self.runtime.session(sid) is None:
+                del self._conferences[key]
+                self._conference_locks.pop(key, None)
 
     def session_for_access(self, token: str, secret: str) -> int | None:
         try:

@@ -183,3 +183,13 @@ async def test_a_call_that_ends_before_the_dialer_placed_it_is_recorded_when_it_
     row = await outbound_row(core, script, dialer)  # read as soon as the session finished
     # The hangup came before the dialer ran: the row was written then, and its later report did not count.
     assert (row.local_number, row.successful, row.end_code) == ("+1777", False, 487)
+
+
+async def test_access_tokens_of_sessions_gone_from_the_runtime_are_forgotten(core) -> None:
+    _, _, sessions = core
+    for session_id in range(1, 600):  # none of these is a session the runtime holds
+        sessions.access_urls(session_id)
+    assert len(sessions._access) < 256
+    http, _ = sessions.access_urls(5000)
+    token, secret = http.split("/request/")[1].split("/")
+    assert sessions.session_for_access(token, secret) == 5000  # a fresh one still resolves
