@@ -295,3 +295,28 @@ async def test_a_sequence_player_plays_its_segments_in_order(runtime: Runtime, t
     pad = next(n for n in range(FRAME_SAMPLES) if np.array_equal(heard[len(heard) - n - len(pcm):len(heard) - n],
                                                                     pcm))  # the last frame is padded
     assert non_silent_ms(heard[:len(heard) - pad - len(pcm)]) > 500  # the speech came first
+
+
+TWO_CALLERS = """
+let first;
+VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
+  e.call.answer();
+  if (!first) { first = e.call; first.handleTones(true); return; }
+  VoxEngine.sendMediaBetween(first, e.call);
+});
+"""
+
+
+async def test_handled_tones_are_taken_out_of_what_the_other_side_hears(runtime: Runtime):
+    session = await start(runtime, TWO_CALLERS)
+    presser = await runtime.simulate_call(session, callerid="1", destination="x")
+    listener = await runtime.simulate_call(session, callerid="2", destination="x")
+    await session.wait_until(lambda: len(session.media.links) == 2)
+    assert presser.press_inband("5555")
+    await asyncio.sleep(1.2)
+    heard = runtime.call_audio(listener.call_id).heard_audio()
+    tone_ms = 4 * 100
+    assert non_silent_ms(heard) < tone_ms / 3  # at most the first block of each key leaks
+    assert presser.speak((6000 * np.sin(np.arange(8000) / 4)).astype(np.int16))  # a second of not-DTMF
+    await asyncio.sleep(1.2)
+    assert non_silent_ms(runtime.call_audio(listener.call_id).heard_audio()) > 800  # it passes

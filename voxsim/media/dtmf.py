@@ -113,6 +113,11 @@ class InbandDtmfDetector:
         self._held = 0
         self._reported: str | None = None
 
+    @property
+    def tone_present(self) -> bool:
+        """Whether the latest block held a key: the audio is a DTMF tone right now."""
+        return self._candidate is not None
+
     def feed(self, frame: Pcm) -> str | None:
         """The key(s) a press completed in this frame (one character, in practice), or None."""
         self._buffer = np.concatenate([self._buffer, frame.astype(np.float64)])

@@ -174,7 +174,9 @@ class SessionMedia:
             self.ended_calls[call_id] = audio
 
     def detect_inband(self, call_id: str, enabled: bool, report: Callable[[str], None]) -> None:
-        """Listen for DTMF tones in the audio the far end sends (Goertzel), `report(digit)` once per press."""
+        """Listen for DTMF tones in the audio the far end sends (Goertzel), `report(digit)` once per press; as
+        the platform does with handleTones(true), the tones are taken out of the audio others hear of the call
+        (from the block that showed them: the first ~25 ms of a key still passes)."""
         audio = self.call_audio(call_id)
         if not enabled:
             audio.on_inbound = None
@@ -183,6 +185,8 @@ class SessionMedia:
 
         def hear(frame: Frame) -> None:
             digit = detector.feed(frame)
+            if detector.tone_present or digit is not None:
+                audio.out = None
             if digit is not None:
                 report(digit)
 
