@@ -10,10 +10,12 @@ a call the PBX sends to it reaches the edge:
   Transport: `sips:` or `;transport=tls` is TLS, `;transport=tcp` TCP, otherwise UDP; an outbound
   proxy with its own `;transport=` (or `sips:`) uses that one.
 - Contact `<sip:<sip_username>@<edge host>:<edge port of that transport>;voxsim-reg=<id>>` (with
-  `;transport=tcp|tls`, or `sips:` for a `sips:` proxy). `match_inbound` maps a request URI back to the
-  registration: the `voxsim-reg` parameter first (as a URI parameter, or a `;voxsim-reg=` inside the
-  user part, which some PBXs produce), then the user part equal to a `sip_username` coming from the
-  registration's proxy or outbound proxy address, then a `sip_username` only one registration has.
+  `;transport=tcp|tls`, or `sips:` for a `sips:` proxy). `match_inbound` maps an incoming INVITE back to
+  the registration it came through, and only to one that is registered (its last REGISTER got a 2xx
+  that has not expired) and whose proxy or outbound proxy address the INVITE comes from (names resolved
+  at each attempt, ports ignored): among those, the `voxsim-reg` parameter (as a URI parameter, or a
+  `;voxsim-reg=` inside the user part, which some PBXs produce), else the user part equal to a
+  `sip_username`. Anything else is no registration's call (the router's white list decides).
 - Expires asked: `RegistrationTimers.expires`. The binding is refreshed `refresh_margin` seconds before
   the expiry the registrar granted (our Contact's `expires`, else the Expires header, else what was
   asked), or at half of it when it is shorter than twice the margin. A 423 with Min-Expires is retried
@@ -41,6 +43,7 @@ import inspect
 import ipaddress
 import logging
 import socket
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -191,6 +194,7 @@ class _Slot:
     problem: str = ""  # why `target` is None
     contact: str = ""
     hosts: set[str] = field(default_factory=set)  # addresses calls through this registration come from
+    registered_until: float = 0.0  # clock time the last 2xx's binding expires; 0: not registered
     task: asyncio.Task[None] | None = None
     after: asyncio.Task[None] | None = None  # the un-REGISTER of a previous incarnation, to wait for
     bound: bool = False  # the registrar accepted the last REGISTER: un-register when letting go
@@ -205,8 +209,10 @@ class RegistrationManager:
     """Keeps the store's SIP registrations registered through `ua`; see the module docstring."""
 
     def __init__(self, ua: UserAgent, store: RegistrationStore, on_transition: TransitionHook | None = None,
-                 *, timers: RegistrationTimers | None = None) -> None:
+                 *, timers: RegistrationTimers | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.ua = ua
+        self.clock = clock
         self.store = store
         self.on_transition = on_transition
         self.timers = timers or RegistrationTimers()
@@ -280,42 +286,36 @@ class RegistrationManager:
 
     # ------------------------------------------------------------------ inbound calls
 
-    def match_inbound(self, request_uri: str, source_host: str = "") -> int | None:
-        """The registration an incoming INVITE's Request-URI arrived through, or None.
+    def match_inbound(self, request_uri: str, source_host: str) -> int | None:
+        """The registration an incoming INVITE from `source_host` (an IP address) arrived through, or None.
 
-        In order: the `voxsim-reg` parameter of our Contact (URI parameter or inside the user part);
-        a user part equal to a `sip_username` whose proxy (or outbound proxy) is `source_host` (the
-        lowest id when several are); a user part equal to the `sip_username` of exactly one registration.
+        Only a registration that is registered now and whose proxy or outbound proxy resolved to
+        `source_host` at its last attempt qualifies: anyone else naming our Contact, its `voxsim-reg`
+        or a `sip_username` is an ordinary caller. Among those: the one the `voxsim-reg` parameter names
+        (URI parameter or inside the user part; naming another one matches nothing), else the lowest id
+        whose `sip_username` is the user part.
         """
         try:
             uri = SipURI.parse(request_uri.strip().strip("<>"))
         except URIError:
             return None
-        user, _, user_params = (uri.user or "").partition(";")
-        tagged = uri.params.get(CONTACT_PARAM)
-        if tagged is None:
-            for param in user_params.split(";"):
-                name, _, value = param.partition("=")
-                if name.strip().lower() == CONTACT_PARAM:
-                    tagged = value.strip()
-        if tagged is not None and tagged.isdigit() and int(tagged) in self._slots:
-            return int(tagged)
-        if not user:
-            return None
-        candidates = sorted((s for s in self._slots.values() if s.sip_username == user), key=lambda s: s.reg_id)
-        source = normal_host(source_host) if source_host else ""
-        if source:
-            from_proxy = [s for s in candidates if source in s.hosts]
-            if from_proxy:
-                return from_proxy[0].reg_id
-        return candidates[0].reg_id if len(candidates) == 1 else None
+        source = normal_host(source_host)
+        now = self.clock()
+        eligible = sorted((s for s in self._slots.values() if source in s.hosts and s.registered_until > now),
+                          key=lambda s: s.reg_id)
+        user, tagged = _user_and_tag(uri)
+        if tagged is not None:
+            return next((s.reg_id for s in eligible if str(s.reg_id) == tagged), None)
+        return next((s.reg_id for s in eligible if user and s.sip_username == user), None)
 
     @property
     def registrations(self) -> dict[int, dict[str, Any]]:
         """What the manager holds, for diagnostics: id -> contact, next hop, last outcome."""
+        now = self.clock()
         return {slot.reg_id: {"contact": slot.contact, "dest": str(slot.dest) if slot.dest else "",
                               "successful": slot.successful, "status_code": slot.status_code,
-                              "error_message": slot.error_message}
+                              "error_message": slot.error_message, "registered": slot.registered_until > now,
+                              "sources": sorted(slot.hosts)}
                 for slot in self._slots.values()}
 
     # ------------------------------------------------------------------ keeping one registration
@@ -330,7 +330,6 @@ class RegistrationManager:
                      successful=reg.successful, status_code=reg.status_code, error_message=reg.error_message)
         if target is not None:
             slot.contact = self._contact(reg, target)
-            slot.hosts = {normal_host(target.proxy_host), normal_host(target.next_hop_host)}
         self._slots[slot.reg_id] = slot
         slot.task = asyncio.ensure_future(self._run(slot))
 
@@ -360,8 +359,10 @@ class RegistrationManager:
         timers = self.timers
         self._write(slot.reg_id, slot.successful, slot.status_code,
                     slot.error_message if slot.status_code is not None else IN_PROGRESS, in_progress=True)
+        started = self.clock()  # the registrar counts the expiry from about when it got the REGISTER
         status, reason, granted = await self._register(slot, timers.expires)
         ok = 200 <= status < 300
+        slot.registered_until = started + granted if ok and granted > 0 else 0.0
         slot.successful, slot.status_code = ok, status
         slot.error_message = "" if ok else reason
         self._write(slot.reg_id, ok, status, slot.error_message)
@@ -414,28 +415,38 @@ class RegistrationManager:
                                           expires=expires, contact=slot.contact)
 
     async def _next_hop(self, slot: _Slot) -> Address:
-        """The next hop's address. A UDP name is resolved here (sendto would block the loop on it);
-        TCP/TLS keep the name (the connection resolves it, and TLS checks the certificate against it)."""
+        """The next hop's address, resolved anew at each attempt, and with it `slot.hosts`: the addresses of
+        the next hop and of the proxy, where calls through this registration may come from (the proxy's
+        name, when an outbound proxy is the next hop, only for that: a failure to resolve it is no failure).
+        A UDP name is resolved to one address here (sendto would block the loop on it); TCP/TLS keep the
+        name (the connection resolves it, and TLS checks the certificate against it)."""
         target = slot.target
         assert target is not None
         host, port = target.next_hop_host, target.next_hop_port
-        if slot.dest is not None:
-            return slot.dest
-        try:
-            ipaddress.ip_address(host)
-            literal = True
-        except ValueError:
-            literal = False
-        if not literal:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
-            addresses = [str(info[4][0]) for info in infos]
-            slot.hosts.update(normal_host(a) for a in addresses)
-            if target.transport == "udp":
-                families = {socket.AF_INET} if self._udp_family() == socket.AF_INET else {socket.AF_INET6}
-                chosen = [str(info[4][0]) for info in infos if info[0] in families] or addresses
-                host = chosen[0]
+        other = target.proxy_host if normal_host(target.proxy_host) != normal_host(host) else None
+        # Both at once; on the next hop's failure the attempt fails (and a failed registration matches no call).
+        infos, proxy_infos = await asyncio.gather(_resolve(host, port), self._proxy_addresses(slot, other, port))
+        addresses = [str(info[4][0]) for info in infos]
+        slot.hosts = {normal_host(a) for a in [*addresses, *(str(info[4][0]) for info in proxy_infos)]}
+        if target.transport == "udp" and not _is_literal(host):
+            families = {socket.AF_INET} if self._udp_family() == socket.AF_INET else {socket.AF_INET6}
+            chosen = [str(info[4][0]) for info in infos if info[0] in families] or addresses
+            host = chosen[0]
         slot.dest = Address(target.transport, host, port)
         return slot.dest
+
+    @staticmethod
+    async def _proxy_addresses(slot: _Slot, host: str | None, port: int) -> list[Any]:
+        """The proxy's addresses when an outbound proxy is the next hop: only to recognise calls from it, so
+        a name that does not resolve is logged, not a failure."""
+        if host is None:
+            return []
+        try:
+            return await _resolve(host, port)
+        except (OSError, UnicodeError) as exc:
+            log.info("SIP registration %s: cannot resolve its proxy %s (%s): calls are taken from the outbound "
+                     "proxy only", slot.reg_id, host, exc)
+            return []
 
     def _udp_family(self) -> int:
         local = self.ua.transport.local_address("udp")
@@ -561,6 +572,33 @@ class RegistrationManager:
             self._flush()
         if self._delivery is not None:
             await asyncio.gather(self._delivery, return_exceptions=True)
+
+
+def _user_and_tag(uri: SipURI) -> tuple[str, str | None]:
+    """A Request-URI's user (without `;params` inside it) and its `voxsim-reg` value, as a URI parameter
+    or inside the user part."""
+    user, _, user_params = (uri.user or "").partition(";")
+    tagged = uri.params.get(CONTACT_PARAM)
+    if tagged is None:
+        for param in user_params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() == CONTACT_PARAM:
+                tagged = value.strip()
+    return user, tagged
+
+
+def _is_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+async def _resolve(host: str, port: int) -> list[Any]:
+    """getaddrinfo without blocking the loop (a literal address answers at once, without DNS)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host.strip("[]"), port, type=socket.SOCK_DGRAM)
+    return list(infos)
 
 
 def _synthesized(response: Response) -> bool:

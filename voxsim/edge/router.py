@@ -4,10 +4,13 @@
 (the SIP final response to answer with). In order:
 
 1. Through a SIP registration: a Request-URI that is not a voxsim address (or carries our
-   `voxsim-reg` Contact parameter) and that the outbound registrations map to one of them
-   (`RegistrationMatcher.match_inbound`) runs the registration's bound rule, `destination` = the
-   Request-URI user part. A registration bound to a user reaches that user (`Inbound.to_user`: the
-   edge runs the built-in forward to the user). No white list applies. Bound to nothing: 404.
+   `voxsim-reg` Contact parameter), sent from the proxy or outbound proxy of a registration that is
+   registered now, and that the outbound registrations map to it (`RegistrationMatcher.match_inbound`)
+   runs the registration's bound rule, `destination` = the Request-URI user part. A registration bound
+   to a user reaches that user (`Inbound.to_user`: the edge runs the built-in forward to the user).
+   No white list applies: the PBX's address and our live binding there vouch for the call. Bound to
+   nothing: 404. From anywhere else, or while the registration is not registered, the INVITE is
+   classified as below, as if no registration existed (a trunk call needs the white list).
 2. From a user: the From host is an application domain and the From user one of its users, or the
    caller is not in the white list but sent credentials. The INVITE is challenged (407, realm of
    the user registrar, with its replay checks and back-off per source and user), then routed
@@ -67,9 +70,10 @@ class UserAuthenticator(Protocol):
 
 
 class RegistrationMatcher(Protocol):
-    """Which of our outbound SIP registrations an INVITE came through (`RegistrationManager`)."""
+    """Which of our outbound SIP registrations an INVITE from `source_host` came through (`RegistrationManager`):
+    only a registered one whose proxy is that address, so that naming a registration lets no one past the white list."""
 
-    def match_inbound(self, request_uri: str, source_host: str = "") -> int | None: ...
+    def match_inbound(self, request_uri: str, source_host: str) -> int | None: ...
 
 
 @dataclass(frozen=True)

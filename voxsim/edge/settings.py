@@ -31,6 +31,9 @@ class EdgeSettings:
     registration_min_expires: int = 60
     registration_max_expires: int = 3600
     registration_default_expires: int = 3600
+    max_contacts_per_user: int = 10
+    """Bindings one user may hold at once (the platform publishes no figure; 10 is a guess). A REGISTER that adds
+    more replaces the user's bindings closest to expiry; one that itself asks more gets 403; 0: no limit."""
     unknown_address_code: int = 404
     """Request-URI that is not a voxsim application address (or an unknown application)."""
     no_rule_code: int = 404

@@ -21,7 +21,10 @@ A user `alice` of application `app` in account `acc` registers as `alice@app.acc
   0 < expires < `min_expires` gets 423 with Min-Expires; more than `max_expires` is cut down.
   `Contact: *` with `Expires: 0` removes every binding of the user. A REGISTER with the same
   Call-ID and a CSeq not above the binding's is ignored for that binding (RFC 3261 10.3 step 7).
-  Several contacts per user are kept; the 200 lists them all with their remaining expiry.
+  Several contacts per user are kept, at most `max_contacts` (0: no limit): a REGISTER that would
+  go beyond replaces the user's other bindings closest to expiry (the least recently refreshed, when
+  the phones ask the same expiry), and one that itself asks more than `max_contacts` gets 403. The
+  200 lists them all with their remaining expiry.
 
 `contacts(application_id, user_name)` gives the live bindings (expired ones are dropped, and none
 for a user that is gone or inactive). Bindings live in memory: after a restart phones register
@@ -110,6 +113,7 @@ class UserRegistrar:
                  failure_window: float = EdgeSettings.auth_failure_window,
                  failures_per_source: int = EdgeSettings.auth_failures_per_source,
                  failures_per_user: int = EdgeSettings.auth_failures_per_user,
+                 max_contacts: int = EdgeSettings.max_contacts_per_user,
                  clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.realm = realm
@@ -119,6 +123,7 @@ class UserRegistrar:
         self.default_expires = default_expires
         self.nonce_ttl = nonce_ttl
         self.accept_address_uri = accept_address_uri
+        self.max_contacts = max_contacts
         self.clock = clock
         self._secret = secrets.token_bytes(32)
         self._nonce_counts = NonceCounts()  # shared by the realms: a nonce's MAC already names its realm
@@ -137,7 +142,8 @@ class UserRegistrar:
                    accept_address_uri=settings.digest_accept_address_uri,
                    failure_window=settings.auth_failure_window,
                    failures_per_source=settings.auth_failures_per_source,
-                   failures_per_user=settings.auth_failures_per_user, clock=clock)
+                   failures_per_user=settings.auth_failures_per_user,
+                   max_contacts=settings.max_contacts_per_user, clock=clock)
 
     # ------------------------------------------------------------------ digest
 
@@ -285,6 +291,9 @@ class UserRegistrar:
         asked = [(contact, contact.expires if contact.expires is not None else default) for contact in contacts]
         if any(0 < expires < self.min_expires for _, expires in asked):
             return self._reply(request, 423, "Interval Too Brief", [("Min-Expires", str(self.min_expires))])
+        fresh = {str(contact.uri) for contact, expires in asked if expires != 0}
+        if self.max_contacts and len(fresh) > self.max_contacts:
+            return self._reply(request, 403, f"Forbidden - more than {self.max_contacts} contacts in one REGISTER")
         key = (app.application_id, user.user_name)
         table = self._table.setdefault(key, {})
         now = self.clock()
@@ -302,12 +311,25 @@ class UserRegistrar:
             else:
                 table[uri] = Binding(uri, now + min(expires, self.max_expires), source, call_id, cseq,
                                      request.headers.get("User-Agent") or "")
+        self._cap(table, fresh, f"{user.user_name}@{app.domain}")
         if not table:
             self._table.pop(key, None)
         log.info("REGISTER %s@%s from %s: %d binding(s)", user.user_name, app.domain, source, len(table))
         headers = [("Contact", f"<{b.contact}>;expires={b.remaining(now)}") for b in table.values()]
         headers.append(("Date", time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())))
         return self._reply(request, 200, "OK", headers)
+
+    def _cap(self, table: dict[str, Binding], fresh: set[str], who: str) -> None:
+        """Drops the bindings beyond `max_contacts`, closest to expiry first, never one this REGISTER just made
+        (`fresh`, already checked to fit): a phone that moves keeps registering, a flood cannot grow the table."""
+        excess = len(table) - self.max_contacts
+        if not self.max_contacts or excess <= 0:
+            return
+        older = sorted((b for uri, b in table.items() if uri not in fresh), key=lambda b: b.expires_at)
+        for binding in older[:excess]:
+            del table[binding.contact]
+        log.info("REGISTER %s: %d binding(s) closest to expiry replaced (at most %d contacts per user)",
+                 who, min(excess, len(older)), self.max_contacts)
 
     @staticmethod
     def _reply(request: Request, status: int, reason: str,

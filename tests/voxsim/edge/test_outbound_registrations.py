@@ -20,6 +20,7 @@ from sip_edge.message import Request, Response, make_response
 from sip_edge.transaction import TimerConfig
 from sip_edge.transport import Address, free_port_pair
 from sip_edge.ua import UserAgent
+from voxsim.edge import outbound_registrations
 from voxsim.edge.outbound_registrations import (
     CONTACT_PARAM,
     STOPPED,
@@ -110,7 +111,7 @@ class World:
     transitions: list[tuple[int, str, list[dict[str, Any]]]]
     managers: list[RegistrationManager]
 
-    def manager(self, **timers: Any) -> RegistrationManager:
+    def manager(self, clock: Callable[[], float] = time.monotonic, **timers: Any) -> RegistrationManager:
         values: dict[str, Any] = {"retry_initial": 0.1, "retry_max": 0.4, "batch_window": 0.02,
                                   "unregister_timeout": 1.0}
         values.update(timers)
@@ -119,7 +120,7 @@ class World:
             self.transitions.append((account_id, kind, items))
 
         manager = RegistrationManager(self.client, self.store, on_transition,
-                                      timers=RegistrationTimers(**values))
+                                      timers=RegistrationTimers(**values), clock=clock)
         self.managers.append(manager)
         return manager
 
@@ -301,7 +302,7 @@ async def test_delete_unregisters_and_change_registers_again(world: World) -> No
     await manager.sync()
     await until(lambda: not world.registrar.contacts("sip:200@127.0.0.1"))
     assert any(r.expires == 0 for _, r in world.registrar.seen if r.to.uri.user == "200")
-    assert manager.match_inbound("sip:200@127.0.0.1") is None
+    assert manager.match_inbound("sip:200@127.0.0.1", "127.0.0.1") is None
 
     # A new sip_username: the old binding goes, the new one comes.
     world.store.regs[1] = make_reg(1, world.registrar.proxy(), sip_username="200")
@@ -350,24 +351,95 @@ async def test_stop_unregisters_everything(world: World) -> None:
 # ------------------------------------------------------------------------------------------ inbound matching
 
 
-async def test_match_inbound(world: World) -> None:
+def refuse_user(user: str) -> Callable[[Request], Response | None]:
+    """A registrar hook answering 403 to every REGISTER of `user`."""
+    return lambda request: make_response(request, 403, to_tag="r1") if request.to.uri.user == user else None
+
+
+def settled(store: FakeStore, *reg_ids: int) -> Callable[[], bool]:
+    """True once every registration's first attempt has an outcome."""
+    return lambda: all((last := store.last(i)) is not None and last[1] is not None and not last[3] for i in reg_ids)
+
+
+async def test_match_inbound_takes_registered_registrations_from_their_proxy_only(world: World) -> None:
     proxy = world.registrar.proxy()
+    world.registrar.hook = refuse_user("300")
     world.store.regs.update({
         1: make_reg(1, proxy),
-        2: make_reg(2, "10.9.9.9", sip_username="100"),
-        3: make_reg(3, "10.9.9.8", sip_username="300"),
+        2: make_reg(2, proxy, sip_username="200"),
+        3: make_reg(3, proxy, sip_username="100"),
+        4: make_reg(4, proxy, sip_username="300"),  # exists, never registered (403)
     })
     manager = world.manager(retry_initial=30)
     await manager.start()
-    assert manager.match_inbound(f"sip:100@127.0.0.1:5060;{CONTACT_PARAM}=2") == 2
-    assert manager.match_inbound(f"sip:100;{CONTACT_PARAM}=3@127.0.0.1") == 3  # inside the user part
-    assert manager.match_inbound("sip:100@127.0.0.1", "127.0.0.1") == 1  # from the registration's proxy
-    assert manager.match_inbound("sip:100@127.0.0.1", "10.9.9.9") == 2
-    assert manager.match_inbound("sip:100@127.0.0.1", "192.0.2.1") is None  # two candidates, neither proxy
-    assert manager.match_inbound("sip:300@anything") == 3  # the only one with that user
-    assert manager.match_inbound("<sip:300@anything>", "::ffff:10.9.9.8") == 3
-    assert manager.match_inbound(f"sip:999@127.0.0.1;{CONTACT_PARAM}=99") is None
-    assert manager.match_inbound("not a uri") is None
+    await until(settled(world.store, 1, 2, 3, 4))
+    assert world.store.last(4) == (False, 403, "Forbidden", False)
+    pbx = "127.0.0.1"
+    assert manager.match_inbound(f"sip:100@127.0.0.1:5060;{CONTACT_PARAM}=3", pbx) == 3
+    assert manager.match_inbound(f"sip:100;{CONTACT_PARAM}=3@127.0.0.1", pbx) == 3  # inside the user part
+    assert manager.match_inbound("sip:100@127.0.0.1", pbx) == 1  # the lowest id of that sip_username
+    assert manager.match_inbound("<sip:200@anything>", "::ffff:127.0.0.1") == 2
+    # Not from the proxy: no registration, whatever the URI says.
+    for uri in (f"sip:100@127.0.0.1;{CONTACT_PARAM}=1", "sip:100@127.0.0.1", "sip:200@anything"):
+        assert manager.match_inbound(uri, "127.0.0.2") is None
+        assert manager.match_inbound(uri, "10.0.0.1") is None
+    # Never registered: nothing, not even from the proxy.
+    assert manager.match_inbound(f"sip:300@127.0.0.1;{CONTACT_PARAM}=4", pbx) is None
+    assert manager.match_inbound("sip:300@127.0.0.1", pbx) is None
+    # A voxsim-reg naming another registration (or none) matches nothing, not the user part's one.
+    assert manager.match_inbound(f"sip:100@127.0.0.1;{CONTACT_PARAM}=4", pbx) is None
+    assert manager.match_inbound(f"sip:100@127.0.0.1;{CONTACT_PARAM}=99", pbx) is None
+    assert manager.match_inbound("not a uri", pbx) is None
+    assert manager.registrations[1]["registered"] is True and manager.registrations[4]["registered"] is False
+    assert manager.registrations[1]["sources"] == ["127.0.0.1"]
+
+
+async def test_a_binding_that_expired_takes_no_calls(world: World) -> None:
+    now = [1000.0]
+    world.store.regs[1] = make_reg(1, world.registrar.proxy())
+    manager = world.manager(clock=lambda: now[0])
+    await manager.start()
+    await until(lambda: world.store.last(1) == (True, 200, "", False))
+    contact = manager.registrations[1]["contact"].strip("<>")
+    assert manager.match_inbound(contact, "127.0.0.1") == 1
+    now[0] += 299  # within the expiry granted (300 s, counted from before the REGISTER was sent)
+    assert manager.match_inbound(contact, "127.0.0.1") == 1
+    now[0] += 2  # past it, and no refresh came (the manager's refresh timer runs on the loop's time)
+    assert manager.match_inbound(contact, "127.0.0.1") is None
+
+
+async def test_a_failed_refresh_takes_no_more_calls(world: World) -> None:
+    world.store.regs[1] = make_reg(1, world.registrar.proxy())
+    manager = world.manager(clock=lambda: 1000.0, expires=1, retry_initial=30)  # refreshed at 0.5 s; time stands
+    await manager.start()
+    await until(lambda: world.store.last(1) == (True, 200, "", False))
+    contact = manager.registrations[1]["contact"].strip("<>")
+    assert manager.match_inbound(contact, "127.0.0.1") == 1
+    world.registrar.hook = refuse_user("100")
+    await until(lambda: world.store.last(1) == (False, 403, "Forbidden", False))
+    assert manager.match_inbound(contact, "127.0.0.1") is None
+
+
+async def test_proxy_names_are_resolved_at_each_attempt(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    resolved: list[str] = []
+    real = outbound_registrations._resolve
+
+    async def counting(host: str, port: int) -> list[Any]:
+        resolved.append(host)
+        return await real(host, port)
+
+    monkeypatch.setattr(outbound_registrations, "_resolve", counting)
+    port = world.registrar.ua.ports["udp"]
+    world.store.regs[1] = make_reg(1, f"localhost:{port}")
+    world.store.regs[2] = make_reg(2, "localhost", sip_username="200", outbound_proxy=f"127.0.0.1:{port}")
+    world.registrar.refuse = [403, 403]  # the first attempt of each fails; the retry resolves again
+    manager = world.manager(retry_initial=0.02)
+    await manager.start()
+    await until(lambda: manager.registrations[1]["registered"] and manager.registrations[2]["registered"])
+    assert resolved.count("localhost") == 4 and resolved.count("127.0.0.1") == 2  # two attempts of each
+    assert "127.0.0.1" in manager.registrations[1]["sources"]
+    assert manager.match_inbound("sip:100@x", "127.0.0.1") == 1
+    assert manager.match_inbound("sip:200@x", "127.0.0.1") == 2  # the outbound proxy's address
 
 
 # ------------------------------------------------------------------------------------------ targets

@@ -431,6 +431,60 @@ def test_the_registrar_the_settings_describe(store: Store, clock: Clock) -> None
     settings = EdgeSettings(digest_nonce_ttl=5, auth_failures_per_source=1, auth_failure_window=9,
                             digest_accept_address_uri=False)
     registrar = UserRegistrar.from_settings(store, settings, clock=clock)
-    assert (registrar.nonce_ttl, registrar.accept_address_uri) == (5, False)
+    assert (registrar.nonce_ttl, registrar.accept_address_uri, registrar.max_contacts) == (5, False, 10)
     attempt(registrar, ATTACKER, "wrong")
     assert "try again in 9 s" in attempt(registrar, ATTACKER, PASSWORD).reason
+
+
+# ------------------------------------------------------------------------------------------ contacts per user
+
+
+def phones(*hosts: int, expires: int | None = None) -> tuple[str, ...]:
+    suffix = f";expires={expires}" if expires is not None else ""
+    return tuple(f"<sip:alice@10.0.1.{host}:5062>{suffix}" for host in hosts)
+
+
+def test_a_register_beyond_the_cap_replaces_the_bindings_closest_to_expiry(store: Store, clock: Clock) -> None:
+    registrar = UserRegistrar(store, max_contacts=3, clock=clock)
+    register(registrar, phones(1), expires=600, call_id="p1")
+    register(registrar, phones(2), expires=300, call_id="p2")
+    register(registrar, phones(3), expires=900, call_id="p3")
+    response = register(registrar, phones(4), expires=600, call_id="p4")
+    assert response.status == 200 and len(response.headers.get_all("Contact")) == 3
+    assert set(contacts(registrar, store)) == {"sip:alice@10.0.1.1:5062", "sip:alice@10.0.1.3:5062",
+                                               "sip:alice@10.0.1.4:5062"}  # 10.0.1.2 expired soonest
+    # A refresh of a binding it holds replaces nothing; two new ones in one REGISTER replace two.
+    register(registrar, phones(1), expires=600, call_id="p1", cseq=5)
+    assert len(contacts(registrar, store)) == 3
+    register(registrar, phones(5, 6), expires=600, call_id="p5")
+    assert set(contacts(registrar, store)) == {"sip:alice@10.0.1.5:5062", "sip:alice@10.0.1.6:5062",
+                                               "sip:alice@10.0.1.3:5062"}  # the 900 s one outlived 1 and 4
+
+
+def test_a_register_asking_more_contacts_than_the_cap_is_403(store: Store, clock: Clock) -> None:
+    registrar = UserRegistrar(store, max_contacts=3, clock=clock)
+    register(registrar, phones(1))
+    response = register(registrar, phones(2, 3, 4, 5), call_id="many")
+    assert response.status == 403 and "more than 3 contacts" in response.reason
+    assert list(contacts(registrar, store)) == ["sip:alice@10.0.1.1:5062"]  # nothing changed
+    # Removing (expires=0) does not count against the cap.
+    assert register(registrar, phones(1, expires=0) + phones(2, 3, 4), call_id="swap").status == 200
+    assert sorted(contacts(registrar, store)) == ["sip:alice@10.0.1.2:5062", "sip:alice@10.0.1.3:5062",
+                                                  "sip:alice@10.0.1.4:5062"]
+
+
+def test_a_flood_of_contacts_keeps_the_default_cap_and_a_small_answer(store: Store, clock: Clock) -> None:
+    registrar = UserRegistrar(store, clock=clock)  # 1,200 were accepted before the cap; the 200 OK reached 60 KB
+    for host in range(200):
+        response = register(registrar, (f"<sip:alice@10.0.{host // 250}.{host % 250}:5062>",), call_id=f"f{host}")
+        assert response.status == 200
+        clock.now += 1
+    assert len(contacts(registrar, store)) == EdgeSettings.max_contacts_per_user == 10
+    assert len(response.headers.get_all("Contact")) == 10 and len(response.to_bytes()) < 2000
+    assert "sip:alice@10.0.0.199:5062" in contacts(registrar, store)  # the newest phone is among them
+
+
+def test_no_cap_with_zero(store: Store, clock: Clock) -> None:
+    registrar = UserRegistrar(store, max_contacts=0, clock=clock)
+    assert register(registrar, phones(*range(1, 31))).status == 200
+    assert len(contacts(registrar, store)) == 30
