@@ -9,6 +9,12 @@ Vias: a dialog does not know which transport and address a request will leave fr
 requests carry ``SIP/2.0/<transport> <sent_by>;branch=<fresh>;rport`` where ``sent_by``
 defaults to :data:`VIA_PLACEHOLDER` and the transport is expected to put its own address there
 (the branch, which is what matching uses, is final).
+
+Session timers (RFC 4028) are negotiated here too, as plain functions of the messages: what a UAS
+answers to a `Session-Expires` (:func:`answer_session_timer`), what a UAC learns from the 2xx
+(:func:`session_timer_of_2xx`), what our own INVITEs and UPDATEs carry (:func:`timer_request_headers`).
+The :class:`SessionTimer` they give says when to refresh or, on the other side, when to give up; the
+user agent keeps the clock.
 """
 
 from __future__ import annotations
@@ -20,17 +26,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sip_edge.headers import HeaderError, NameAddr
+from sip_edge.headers import HeaderError, NameAddr, SessionExpires, parse_min_se
 from sip_edge.message import Headers, Request, Response
 from sip_edge.transaction import MAGIC_COOKIE
 from sip_edge.uri import URIError
 
 __all__ = [
+    "MIN_SE",
+    "TIMER",
     "VIA_PLACEHOLDER",
     "Dialog",
     "DialogError",
     "DialogId",
     "DialogState",
+    "SessionTimer",
+    "TimerAnswer",
+    "answer_session_timer",
     "build_request",
     "new_branch",
     "new_call_id",
@@ -38,10 +49,15 @@ __all__ = [
     "record_routes",
     "request_dialog_id",
     "response_dialog_id",
+    "session_timer_of_2xx",
+    "supports_timer",
+    "timer_request_headers",
 ]
 
 VIA_PLACEHOLDER = "voxsim.invalid"  # RFC 6761 .invalid: never resolvable, easy to spot and replace
 MAX_FORWARDS = "70"
+MIN_SE = 90  # RFC 4028 4: the lowest Min-SE a UA may ask for, and our default floor
+TIMER = "timer"  # RFC 4028's option tag
 
 
 # ----------------------------------------------------------------------------- identifiers
@@ -317,6 +333,107 @@ class Dialog:
         uri.headers = {}
         uri.params.pop("method", None)  # not allowed in a Request-URI (§19.1.1 Table 1)
         return str(uri), [*self.route_set[1:], f"<{self.remote_target}>"]
+
+
+# ----------------------------------------------------------------------------- session timers (RFC 4028)
+
+@dataclass(frozen=True)
+class SessionTimer:
+    """A dialog's negotiated session timer: the session interval and whether this side refreshes."""
+
+    interval: int
+    we_refresh: bool
+
+    @property
+    def refresh_after(self) -> float:
+        """RFC 4028 10: the refresher sends its refresh half way through the interval."""
+        return self.interval / 2
+
+    @property
+    def expire_after(self) -> float:
+        """RFC 4028 10: the other side, with no refresh by then, sends BYE this long after the last one:
+        the interval less min(32 s, a third of it), so the BYE goes out before the session expires."""
+        return self.interval - min(32, self.interval / 3)
+
+
+@dataclass(frozen=True)
+class TimerAnswer:
+    """What a UAS does about session timers with an INVITE, re-INVITE or UPDATE (RFC 4028 9).
+
+    `status` 200: go on, with `headers` in the 2xx and `timer` (None: no session timer) from then on;
+    422 (interval below our Min-SE) or 400 (malformed): refuse with that status, `reason` and `headers`.
+    """
+
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    timer: SessionTimer | None = None
+    reason: str | None = None
+
+
+def supports_timer(message: Request | Response) -> bool:
+    """The sender knows session timers: `timer` in its Supported (or Require)."""
+    tags = message.headers.get_all("Supported") + message.headers.get_all("Require")
+    return TIMER in (tag.strip().lower() for tag in tags)
+
+
+def answer_session_timer(request: Request, *, min_se: int = MIN_SE, session_expires: int | None = None) -> TimerAnswer:
+    """The UAS side of RFC 4028 9 for `request`, given our floor `min_se` and the interval we want
+    when the request asks for none (`session_expires`; None: no timer unless asked for).
+
+    An interval below `min_se` from a UAC that supports timers gets 422 with our Min-SE; from one that
+    does not (a proxy asked for the timer) it is raised to `min_se`, as voxsim refreshes then and the UAC
+    never learns the interval. Without a refresher chosen, voxsim refreshes itself (so a peer that claims
+    support but never refreshes keeps its call). A UAC that supports timers gets `Require: timer`.
+    """
+    supported = supports_timer(request)
+    try:
+        offered = _session_expires(request)
+        floor = max([min_se, *(parse_min_se(v) for v in request.headers.get_lines("Min-SE"))])
+    except HeaderError as exc:
+        return TimerAnswer(400, reason=f"Bad Request - {exc}")
+    if offered is None and session_expires is None:
+        return TimerAnswer(200)
+    if offered is not None and offered.interval < min_se and supported:
+        return TimerAnswer(422, (("Min-SE", str(min_se)),))
+    interval = max(offered.interval if offered is not None else session_expires or 0, floor)
+    refresher = (offered.refresher if offered is not None and supported else None) or "uas"
+    headers = [("Session-Expires", str(SessionExpires(interval, refresher)))]
+    if supported:
+        headers.append(("Require", TIMER))
+    return TimerAnswer(200, tuple(headers), SessionTimer(interval, we_refresh=refresher == "uas"))
+
+
+def session_timer_of_2xx(response: Response) -> SessionTimer | None:
+    """The UAC side of RFC 4028 7.2: the 2xx to our INVITE, re-INVITE or UPDATE says the interval and
+    who refreshes (`refresher=uac`, or none given: we do). No Session-Expires, or a malformed one:
+    no session timer."""
+    try:
+        offered = _session_expires(response)
+    except HeaderError:
+        return None
+    if offered is None:
+        return None
+    return SessionTimer(offered.interval, we_refresh=offered.refresher != "uas")
+
+
+def timer_request_headers(timer: SessionTimer | None, *, min_se: int = MIN_SE,
+                          session_expires: int | None = None) -> list[tuple[str, str]]:
+    """What our INVITE, re-INVITE or UPDATE says about session timers (RFC 4028 7.1): always `Supported:
+    timer`; inside a session with a timer its interval and refresher (from the view of this request's
+    transaction: `uac` when we refresh); otherwise `session_expires` when we want one."""
+    headers = [("Supported", TIMER)]
+    if timer is not None:
+        refresher = "uac" if timer.we_refresh else "uas"
+        headers += [("Session-Expires", str(SessionExpires(timer.interval, refresher))),
+                    ("Min-SE", str(min(min_se, timer.interval)))]
+    elif session_expires is not None:
+        headers += [("Session-Expires", str(session_expires)), ("Min-SE", str(min(min_se, session_expires)))]
+    return headers
+
+
+def _session_expires(message: Request | Response) -> SessionExpires | None:
+    value = message.headers.get("Session-Expires")
+    return SessionExpires.parse(value) if value is not None else None
 
 
 # ----------------------------------------------------------------------------- new requests

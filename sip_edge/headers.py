@@ -1,4 +1,5 @@
-"""Structured SIP header values: name-addr, Via, CSeq and generic parameters (RFC 3261 section 20, 25.1).
+"""Structured SIP header values: name-addr, Via, CSeq and generic parameters (RFC 3261 section 20, 25.1),
+and the session timer's Session-Expires and Min-SE (RFC 4028 4, 5).
 
 Sans-IO and standalone: imports only `sip_edge.uri` and the standard library. Every `parse`
 raises `HeaderError` (a `ValueError`) on malformed text, so the message layer can turn it into
@@ -19,9 +20,11 @@ __all__ = [
     "HeaderError",
     "bounded_int",
     "NameAddr",
+    "SessionExpires",
     "Via",
     "format_params",
     "is_token",
+    "parse_min_se",
     "parse_params",
     "quote",
     "split_commas",
@@ -29,6 +32,7 @@ __all__ = [
 ]
 
 MAX_CSEQ = 2**31 - 1  # RFC 3261 8.1.1.5: the sequence number MUST be less than 2**31
+MAX_DELTA_SECONDS = 2**32 - 1  # RFC 3261 25.1 delta-seconds: values beyond are read as this much (at most)
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 # Unquoted parameter values. RFC 3261 allows a token or a host (so ':' and brackets for IPv6);
@@ -417,3 +421,44 @@ class CSeq:
 
     def __str__(self) -> str:
         return f"{self.seq} {self.method}"
+
+
+@dataclass
+class SessionExpires:
+    """`Session-Expires: 1800;refresher=uac` (RFC 4028 4): the session interval in seconds and who refreshes
+    the session, `uac` or `uas` of the transaction carrying it (None: the sender leaves the choice open)."""
+
+    interval: int
+    refresher: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> SessionExpires:
+        value, semi, rest = text.strip(_LWS).partition(";")
+        interval = _delta_seconds(value, "Session-Expires")
+        if interval < 1:
+            raise HeaderError("Session-Expires must be at least 1 second")
+        refresher = parse_params(rest).get("refresher") if semi else None
+        if refresher is not None:
+            refresher = refresher.lower()
+            if refresher not in ("uac", "uas"):
+                raise HeaderError(f"refresher must be uac or uas, not {refresher[:20]!r}")
+        return cls(interval, refresher)
+
+    def __str__(self) -> str:
+        return f"{self.interval};refresher={self.refresher}" if self.refresher else str(self.interval)
+
+
+def parse_min_se(text: str) -> int:
+    """`Min-SE: 90` (RFC 4028 5): delta-seconds, perhaps followed by parameters (ignored)."""
+    value, semi, rest = text.strip(_LWS).partition(";")
+    if semi:
+        parse_params(rest)  # only checked
+    return _delta_seconds(value, "Min-SE")
+
+
+def _delta_seconds(text: str, name: str) -> int:
+    digits = text.strip(_LWS)
+    if not digits.isascii() or not digits.isdigit():
+        raise HeaderError(f"malformed {name} {text[:40]!r}")
+    value = bounded_int(digits, MAX_DELTA_SECONDS)
+    return MAX_DELTA_SECONDS if value is None else value

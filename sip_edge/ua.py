@@ -5,7 +5,10 @@
 - UAS: takes INVITE (by default answers 200 with an SDP body; an `on_invite(call)` hook may ring,
   answer or reject instead; 18x and 2xx carry the INVITE's Record-Route), absorbs the ACK and
   retransmits the 2xx until it comes (RFC 3261 13.3.1.4), answers BYE, CANCEL (200, then 487 for the
-  INVITE), in-dialog INFO/MESSAGE/OPTIONS/UPDATE and re-INVITE, OPTIONS and REGISTER. With a
+  INVITE), in-dialog INFO/MESSAGE/OPTIONS/UPDATE and re-INVITE, OPTIONS and REGISTER. UPDATE (RFC 3311)
+  works in confirmed dialogs and in the early dialog our 18x made: its offer is answered like a re-INVITE's,
+  one without SDP gets a 200 without SDP; an offer before the INVITE's own was answered gets 500 with
+  Retry-After (RFC 3311 5.2), a BYE in the early dialog ends the call as a CANCEL would. With a
   `DigestServer`, requests whose method is in `auth_methods` (REGISTER by default) are challenged (401,
   or 407 with `proxy_auth`) and verified against the `credentials` callback. REGISTER keeps bindings in
   `bindings` (a toy location table).
@@ -25,11 +28,23 @@ the offer's). `invite(handle=)` takes an
 `InviteHandle` whose `cancel()` sends CANCEL for the pending INVITE (RFC 3261 9.1); `on_call` sees
 the answered InviteDialog before `invite()` returns, so no in-dialog request can slip past the hooks.
 `InviteDialog` and `InviteHandle` drive the UA only through its public services (`respond`,
-`transact`, `send_ack`, `retransmit_2xx`, `cancel_invite`, `bind_dialog`, `release_dialog`).
+`transact`, `send_ack`, `retransmit_2xx`, `cancel_invite`, `bind_dialog`, `release_dialog`, `spawn`,
+`timer_headers`).
 In-dialog requests (ACK, BYE, INFO, re-INVITE...) follow the dialog's route set (RFC 3261 12.2.1.1): Route
 headers from it, sent to its first entry, the remote target as Request-URI behind a loose router (`;lr`).
-Not done here: forking (only the first 2xx makes the call), PRACK, session timers, RFC 3263 DNS
-(targets must be IP addresses or resolvable names with ports).
+Session timers (RFC 4028, negotiated by `sip_edge.dialog.answer_session_timer` and friends): an INVITE,
+re-INVITE or UPDATE with `Session-Expires` below `min_se` from a UAC that supports timers gets 422 with
+`Min-SE`; otherwise the 2xx carries `Session-Expires` with the refresher (and `Require: timer` when the UAC
+supports it). Our INVITEs say `Supported: timer` (and `Session-Expires: session_expires` when set), retry a
+422 once with its Min-SE, and honour the 2xx's interval and refresher. The refresher side refreshes at half
+the interval, with an UPDATE without SDP when the peer's Allow lists UPDATE, else a re-INVITE with our SDP
+unchanged; every 2xx'd re-INVITE or UPDATE, ours or theirs, renegotiates and restarts the clock. The other
+side, with no refresh by the interval less min(32 s, a third), sends BYE (`Reason: SIP;cause=408`) and the
+call ends with `end_reason` SESSION_EXPIRED; so does a refresh of ours answered 408 or 481, or any other
+error once the session would have expired.
+Not done here: forking (only the first 2xx makes the call), PRACK, UPDATE or session timers in the early
+dialog of a call we place, 491 for offers that cross ours (glare), RFC 3263 DNS (targets must be IP
+addresses or resolvable names with ports).
 """
 
 from __future__ import annotations
@@ -37,6 +52,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import secrets
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -52,17 +68,25 @@ from sip_edge.auth import (
     header_names,
 )
 from sip_edge.dialog import (
+    MIN_SE,
+    TIMER,
     Dialog,
     DialogError,
     DialogId,
+    DialogState,
+    SessionTimer,
+    TimerAnswer,
+    answer_session_timer,
     build_request,
     new_call_id,
     new_tag,
     record_routes,
     request_dialog_id,
+    session_timer_of_2xx,
+    timer_request_headers,
 )
-from sip_edge.headers import NameAddr
-from sip_edge.message import Request, Response, check_require, make_response
+from sip_edge.headers import HeaderError, NameAddr, parse_min_se
+from sip_edge.message import Headers, Request, Response, check_require, make_response
 from sip_edge.sdp import answer_direction, direction_of, with_direction
 from sip_edge.transaction import (
     AckTimeout,
@@ -82,7 +106,7 @@ from sip_edge.transaction import (
 from sip_edge.transport import Address, SipTransport, SipTransportError
 from sip_edge.uri import format_host
 
-__all__ = ["DEFAULT_SDP", "InviteDialog", "CallFailed", "InviteHandle", "UserAgent"]
+__all__ = ["DEFAULT_SDP", "SESSION_EXPIRED", "InviteDialog", "CallFailed", "InviteHandle", "UserAgent"]
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +118,11 @@ DEFAULT_SDP = (
 DEFAULT_ALLOW = ("INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "INFO", "MESSAGE", "UPDATE")
 # Methods we recognise: one of these that we do not allow gets 405, anything else 501 (RFC 3261 8.2.1).
 KNOWN_METHODS = frozenset(DEFAULT_ALLOW) | {"PRACK", "SUBSCRIBE", "NOTIFY", "PUBLISH", "REFER"}
-IN_DIALOG_OK = frozenset({"INFO", "MESSAGE", "OPTIONS", "UPDATE"})
+IN_DIALOG_OK = frozenset({"INFO", "MESSAGE", "OPTIONS"})
 NEEDS_DIALOG = frozenset({"BYE", "INFO", "UPDATE", "PRACK"})  # out of a dialog these get 481
+SUPPORTED = frozenset({TIMER})  # option tags a Require may name (RFC 3261 8.2.2.3)
+SESSION_EXPIRED = "session timer expired"  # InviteDialog.end_reason when the session timer ended the call
+EXPIRED_REASON = 'SIP;cause=408;text="Session timer expired"'  # the Reason of that BYE (RFC 3326)
 
 InviteHook = Callable[["InviteDialog"], Awaitable[None] | None]
 RequestHook = Callable[[Request, Address], Response | None]
@@ -144,9 +171,12 @@ class CallFailed(Exception):
 class InviteDialog:
     """One INVITE session, incoming (we are the UAS) or outgoing (we are the UAC).
 
-    `dialog` is the sip_edge.dialog.Dialog once the call is answered. Incoming calls are
+    `dialog` is the sip_edge.dialog.Dialog once the call is answered (or rings). Incoming calls are
     controlled with `ring()`, `answer()` and `reject()`; both kinds end with `bye()`.
     `confirmed` is set when the 2xx is ACKed (sent or received), `ended` when the call is over.
+    An incoming call's first 101-199 makes an early `dialog` (state EARLY), in which the caller may send
+    UPDATE or BYE; the 2xx confirms it. `session_timer` is the RFC 4028 timer in force (None: none);
+    `peer_allow` the methods the far end's INVITE (or 2xx, for calls we place) listed in Allow.
     """
 
     def __init__(self, ua: UserAgent, direction: str, invite: Request, flow: Address,
@@ -170,7 +200,12 @@ class InviteDialog:
         self.sdp_version = 1  # the o= version of what we last sent; up by one when it changes
         self.on_request: Callable[[Request], None] | None = None
         self.on_end: Callable[[InviteDialog], None] | None = None
+        self.session_timer: SessionTimer | None = None
+        self.peer_allow = _allow_of(invite) if direction == "incoming" else frozenset[str]()
+        self.timer_answer: TimerAnswer | None = None  # what the UA negotiated for the INVITE (incoming calls)
         self._retransmitter: Uas2xxRetransmitter | None = None
+        self._session_clock: asyncio.TimerHandle | None = None
+        self._update_refused = False  # the peer answered our UPDATE refresh 405/501: refresh by re-INVITE
 
     def __repr__(self) -> str:
         return f"<InviteDialog {self.direction} {self.call_id} ended={self.ended.is_set()}>"
@@ -186,10 +221,16 @@ class InviteDialog:
         if status == 100:
             self._respond(make_response(self.invite, 100, reason, headers=list(headers)))
             return
-        extra = [*record_routes(self.invite), ("Contact", self.ua.contact(self.flow.transport)), *headers]
+        contact = self.ua.contact(self.flow.transport)
+        extra = [*record_routes(self.invite), ("Contact", contact), ("Allow", ", ".join(self.ua.allow)), *headers]
         tag = self.local_tag
         if sdp:
             extra.append(("Content-Type", "application/sdp"))
+            self.local_sdp = sdp  # what an UPDATE in the early dialog is answered with
+        if self.dialog is None and not self.ended.is_set():
+            self.dialog = Dialog.uas(self.invite, local_tag=tag, local_contact=contact, state=DialogState.EARLY,
+                                     secure=self.flow.transport == "tls")
+            self.ua.bind_dialog(self)
         self._respond(make_response(self.invite, status, reason, to_tag=tag, headers=extra, body=sdp or b""))
 
     def answer(self, sdp: bytes | None = None, *, status: int = 200,
@@ -205,15 +246,20 @@ class InviteDialog:
             raise RuntimeError(f"the call was already answered {self.response.status}")
         body = self.ua.sdp if sdp is None else sdp
         contact = self.ua.contact(self.flow.transport)
-        extra = [*record_routes(self.invite), ("Contact", contact), ("Allow", ", ".join(self.ua.allow)), *headers]
+        timer = self.timer_answer
+        extra = [*record_routes(self.invite), ("Contact", contact), ("Allow", ", ".join(self.ua.allow)),
+                 ("Supported", TIMER), *(timer.headers if timer is not None else ()), *headers]
         if body:
             extra.append(("Content-Type", "application/sdp"))
         response = make_response(self.invite, status, to_tag=self.local_tag, headers=extra, body=body)
-        self.dialog = Dialog.uas(self.invite, local_tag=self.local_tag, local_contact=contact,
-                                 secure=self.flow.transport == "tls")
+        if self.dialog is None:
+            self.dialog = Dialog.uas(self.invite, local_tag=self.local_tag, local_contact=contact,
+                                     secure=self.flow.transport == "tls")
+        self.dialog.state = DialogState.CONFIRMED  # the early dialog of our 18x, if any, keeps its CSeq and target
         self.ua.bind_dialog(self)
         self._respond(response)
         self._retransmitter = self.ua.retransmit_2xx(response, self.flow)
+        self.start_session_timer(timer.timer if timer is not None else None)
 
     def reject(self, status: int = 486, reason: str | None = None, *,
                headers: Iterable[tuple[str, str]] = ()) -> None:
@@ -239,29 +285,109 @@ class InviteDialog:
 
     # -- both directions
 
-    async def bye(self, *, headers: Iterable[tuple[str, str]] = ()) -> Response:
-        """Hangs up an answered call; returns the response to the BYE."""
-        if self.dialog is None or self.ended.is_set():
-            raise RuntimeError("the call is not established")
+    async def bye(self, *, headers: Iterable[tuple[str, str]] = (), end_reason: str = "local BYE") -> Response:
+        """Hangs up an answered call; returns the response to the BYE. The call ends at once, with
+        `end_reason`."""
+        if self.dialog is None or self.ended.is_set() or self.dialog.state is not DialogState.CONFIRMED:
+            raise RuntimeError("the call is not established")  # RFC 3261 15: a callee sends no BYE while early
         request = self.dialog.create_request("BYE", headers=headers)
-        self.mark_ended("local BYE")
+        self.mark_ended(end_reason)
         return await self.ua.transact(request, self.destination())
 
     async def request(self, method: str, *, headers: Iterable[tuple[str, str]] = (), body: bytes = b"",
                       content_type: str | None = None) -> Response:
         """Sends a request inside the call (INFO, MESSAGE, OPTIONS, UPDATE, a re-INVITE) and returns
-        the final response; the 2xx of a re-INVITE is ACKed."""
-        if self.dialog is None or self.ended.is_set():
+        the final response; the 2xx of a re-INVITE is ACKed. In an early dialog only UPDATE goes.
+
+        A re-INVITE or UPDATE is a session refresh (RFC 4028 7.4): unless `headers` say otherwise it
+        carries the session timer in force, and its 2xx sets the timer anew."""
+        dialog = self.dialog
+        if dialog is None or self.ended.is_set() or (dialog.state is DialogState.EARLY and method != "UPDATE"):
             raise RuntimeError("the call is not established")
-        request = self.dialog.create_request(method, headers=headers, body=body, content_type=content_type)
+        refresh = method in ("INVITE", "UPDATE") and dialog.state is DialogState.CONFIRMED
+        extra = list(headers)
+        if refresh:
+            own = "Session-Expires" in Headers(extra)  # then only our Supported: timer is added
+            extra += [(name, value) for name, value in self.ua.timer_headers(self.session_timer)
+                      if not own or name == "Supported"]
+        request = dialog.create_request(method, headers=extra, body=body, content_type=content_type)
         dest = self.destination()
         response = await self.ua.transact(request, dest)
         if 200 <= response.status < 300:
-            self.dialog.update_from_response(response)
+            dialog.update_from_response(response)
             if method == "INVITE":
                 self.remote_sdp = response.body or self.remote_sdp
-                self.ua.send_ack(self.dialog.create_ack(request.cseq.seq), dest)
+                self.ua.send_ack(dialog.create_ack(request.cseq.seq), dest)
+            if refresh:
+                self.start_session_timer(session_timer_of_2xx(response))
         return response
+
+    def current_sdp(self) -> bytes:
+        """Our session description as it stands (direction and o= version of our last answer): the
+        offer of a re-INVITE that changes nothing, such as a session refresh."""
+        return with_direction(self.local_sdp or self.ua.sdp, self.local_direction, self.sdp_version)
+
+    # -- session timer (RFC 4028)
+
+    def start_session_timer(self, timer: SessionTimer | None) -> None:
+        """Restarts the session timer after a refresh (or the 2xx that set it up): the refresher is due
+        to refresh after `refresh_after`, the other side to give up after `expire_after`. None: no timer."""
+        self.stop_session_timer()
+        self.session_timer = timer
+        if timer is None or self.ended.is_set():
+            return
+        loop = asyncio.get_running_loop()
+        if timer.we_refresh:
+            self._session_clock = loop.call_later(timer.refresh_after, self._refresh_due)
+        else:
+            self._session_clock = loop.call_later(timer.expire_after, self._session_expired)
+
+    def stop_session_timer(self) -> None:
+        """Stops the clock (the timer stays as negotiated until the next refresh): no refresh, no BYE."""
+        if self._session_clock is not None:
+            self._session_clock.cancel()
+            self._session_clock = None
+
+    def _refresh_due(self) -> None:
+        self._session_clock = None
+        if not self.ended.is_set():
+            self.ua.spawn(self._refresh())
+
+    async def _refresh(self) -> None:
+        """Our session refresh: an UPDATE without SDP when the peer allows it (no offer to answer), else a
+        re-INVITE with our SDP unchanged. 408 or 481 mean the session is gone (RFC 4028 10): BYE."""
+        timer = self.session_timer
+        by_update = "UPDATE" in self.peer_allow and not self._update_refused
+        try:
+            if by_update:
+                response = await self.request("UPDATE")
+            else:
+                response = await self.request("INVITE", body=self.current_sdp(), content_type="application/sdp")
+        except RuntimeError:
+            return  # the call ended meanwhile
+        if 200 <= response.status < 300 or self.ended.is_set():
+            return
+        log.info("session refresh of %s answered %s %s", self.call_id, response.status, response.reason)
+        if by_update and response.status in (405, 501):
+            self._update_refused = True
+            self.ua.spawn(self._refresh())
+        elif response.status in (408, 481) or timer is None:
+            await self._end_expired()
+        elif self._session_clock is None:  # the session stands until it would expire
+            self._session_clock = asyncio.get_running_loop().call_later(
+                timer.expire_after - timer.refresh_after, self._session_expired)
+
+    def _session_expired(self) -> None:
+        self._session_clock = None
+        if not self.ended.is_set():
+            log.info("session timer of %s expired: hanging up", self.call_id)
+            self.ua.spawn(self._end_expired())
+
+    async def _end_expired(self) -> None:
+        try:
+            await self.bye(headers=[("Reason", EXPIRED_REASON)], end_reason=SESSION_EXPIRED)
+        except RuntimeError:
+            self.mark_ended(SESSION_EXPIRED)
 
     async def wait_ended(self, timeout: float | None = None) -> str:
         await asyncio.wait_for(self.ended.wait(), timeout)
@@ -294,6 +420,7 @@ class InviteDialog:
             return
         self.end_reason = reason
         self.ended.set()
+        self.stop_session_timer()
         if self.dialog is not None:
             self.dialog.terminate()
         if self._retransmitter is not None:
@@ -325,7 +452,9 @@ class UserAgent:
     `host` is bound and, unless `advertised_host` says otherwise, advertised in Via and Contact.
     `start(udp=, tcp=, tls=)` binds the listeners (port 0 = any free port, None = no listener);
     TLS needs `server_ssl`. Outbound TLS uses `client_ssl` (e.g. a context trusting the peer's
-    self-signed certificate).
+    self-signed certificate). Session timers: `min_se` is the shortest interval we accept (RFC 4028 says
+    no less than 90 s; tests go lower), `session_expires` the interval we ask for in our INVITEs and put
+    in 2xx to INVITEs that ask for none (None: a timer only when the peer wants one).
     """
 
     def __init__(
@@ -347,8 +476,14 @@ class UserAgent:
         user_agent: str = "voxsim",
         idle_timeout: float = 300.0,
         advertised_host: str | None = None,
+        min_se: int = MIN_SE,
+        session_expires: int | None = None,
     ) -> None:
+        if min_se < 1 or (session_expires is not None and session_expires < 1):
+            raise ValueError("session timer intervals are at least 1 s")
         self.host = host
+        self.min_se = min_se
+        self.session_expires = session_expires
         self.advertised_host = advertised_host or host
         self.user = user
         self.sdp = sdp
@@ -393,6 +528,8 @@ class UserAgent:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        for call in list(self.calls.values()):
+            call.stop_session_timer()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -470,6 +607,14 @@ class UserAgent:
         host, port = self._sent_by(transport)
         dialog.sent_by = f"{format_host(host)}:{port}"
         self.calls[dialog.id] = call
+
+    def timer_headers(self, timer: SessionTimer | None) -> list[tuple[str, str]]:
+        """What our INVITE, re-INVITE or UPDATE says about session timers (`timer`: the one in force)."""
+        return timer_request_headers(timer, min_se=self.min_se, session_expires=self.session_expires)
+
+    def spawn(self, coro: Awaitable[Any]) -> None:
+        """Runs `coro` as a task of this UA: failures are logged, and `stop()` cancels it."""
+        self._spawn(coro)
 
     def release_dialog(self, call: InviteDialog) -> None:
         """Forgets an ended call: its dialog (later requests in it get 481) and the ACKs kept for it."""
@@ -566,7 +711,7 @@ class UserAgent:
         if request.method == "CANCEL":
             self._on_cancel(request, key, event.invite)
             return
-        unsupported = check_require(request, set())
+        unsupported = check_require(request, set(SUPPORTED))
         if unsupported:
             self._reply(request, key, 420, headers=[("Unsupported", ", ".join(unsupported))])
             return
@@ -603,7 +748,12 @@ class UserAgent:
         if not request.headers.get("Contact"):
             self._reply(request, key, 400, "Bad Request - INVITE without Contact")
             return
+        timer = answer_session_timer(request, min_se=self.min_se, session_expires=self.session_expires)
+        if timer.status != 200:  # 422: the interval is below our Min-SE (RFC 4028 9)
+            self._reply(request, key, timer.status, timer.reason, headers=timer.headers)
+            return
         call = InviteDialog(self, "incoming", request, source, key)
+        call.timer_answer = timer
         self._server_invites[key] = call
         if self.on_invite is None:
             call.answer()
@@ -657,6 +807,18 @@ class UserAgent:
         if problem is not None:
             self._reply(request, key, problem)
             return
+        early = call.dialog.state is DialogState.EARLY
+        if early and (request.method == "INVITE" or (request.method == "UPDATE" and request.body
+                                                     and call.local_sdp is None)):
+            # RFC 3261 14.2 / RFC 3311 5.2: the INVITE (its offer) still waits for our answer.
+            self._reply(request, key, 500, headers=[("Retry-After", str(secrets.randbelow(11)))])
+            return
+        timer = None
+        if request.method in ("INVITE", "UPDATE") and not early:  # a session refresh (RFC 4028 9)
+            timer = answer_session_timer(request, min_se=self.min_se, session_expires=self.session_expires)
+            if timer.status != 200:
+                self._reply(request, key, timer.status, timer.reason, headers=timer.headers)
+                return
         if call.on_request is not None:
             try:
                 call.on_request(request)
@@ -664,25 +826,42 @@ class UserAgent:
                 log.exception("on_request of %s failed", call.call_id)
         if request.method == "BYE":
             self._reply(request, key, 200)
-            call.mark_ended("remote BYE")
-        elif request.method == "INVITE":  # a re-INVITE: take the offer, answer with our SDP
-            response = make_response(
-                request, 200, headers=[("Contact", self.contact(call.flow.transport)),
-                                       ("Content-Type", "application/sdp")], body=self._reinvite_answer(call, request))
-            self.respond(response, key)
-            self.retransmit_2xx(response, call.flow)
+            if early:  # RFC 3261 15.1.2: the caller gave up; the INVITE gets 487 as for a CANCEL
+                call.cancelled = True
+                call.reject(487)
+            else:
+                call.mark_ended("remote BYE")
+        elif request.method in ("INVITE", "UPDATE"):
+            self._on_offer(call, request, key, timer)
         elif request.method in IN_DIALOG_OK:
             self._reply(request, key, 200)
         else:
             self._reply(request, key, 405 if request.method in KNOWN_METHODS else 501,
                         headers=[("Allow", ", ".join(self.allow))])
 
+    def _on_offer(self, call: InviteDialog, request: Request, key: TransactionKey, timer: TimerAnswer | None) -> None:
+        """A re-INVITE or an UPDATE: 200 with the SDP answer (a re-INVITE without an offer gets ours, an
+        UPDATE without one none), the session timer renegotiated; a re-INVITE's 2xx waits for its ACK."""
+        reinvite = request.method == "INVITE"
+        body = self._reinvite_answer(call, request) if reinvite or request.body else b""
+        headers = [("Contact", self.contact(call.flow.transport)), ("Supported", TIMER),
+                   *(timer.headers if timer is not None else ())]
+        if body:
+            headers.append(("Content-Type", "application/sdp"))
+        response = make_response(request, 200, headers=headers, body=body)
+        self.respond(response, key)
+        if reinvite:
+            self.retransmit_2xx(response, call.flow)
+        if timer is not None:
+            call.start_session_timer(timer.timer)
+
     def _reinvite_answer(self, call: InviteDialog, request: Request) -> bytes:
-        """Our SDP again, its direction mirroring the offer's (RFC 3264 6.1: a hold, `sendonly`, is answered
-        `recvonly`; `inactive` with `inactive`); a changed answer carries the next o= version (RFC 3264 8)."""
+        """The SDP answer to a re-INVITE or UPDATE: our SDP again, its direction mirroring the offer's (RFC 3264
+        6.1: a hold, `sendonly`, is answered `recvonly`; `inactive` with `inactive`); a changed answer carries
+        the next o= version (RFC 3264 8)."""
         base = call.local_sdp or self.sdp
         if not request.body:  # an offerless re-INVITE: our SDP is the offer
-            return with_direction(base, call.local_direction, call.sdp_version)
+            return call.current_sdp()
         call.remote_sdp = request.body
         direction = answer_direction(direction_of(request.body))
         if direction != call.local_direction:
@@ -695,7 +874,7 @@ class UserAgent:
 
     def capabilities(self) -> list[tuple[str, str]]:
         """The Allow/Accept/Supported headers of an OPTIONS answer (RFC 3261 11.2)."""
-        return [("Allow", ", ".join(self.allow)), ("Accept", "application/sdp"), ("Supported", ""),
+        return [("Allow", ", ".join(self.allow)), ("Accept", "application/sdp"), ("Supported", TIMER),
                 ("Contact", self.contact()), ("User-Agent", self.user_agent)]
 
     def _on_register(self, request: Request, key: TransactionKey, source: Address) -> None:
@@ -799,10 +978,10 @@ class UserAgent:
     async def _with_auth(self, build: Callable[[int, list[tuple[str, str]]], Request], dest: Address,
                          auth: tuple[str, str] | None,
                          on_provisional: Callable[[Response], None] | None = None,
-                         handle: InviteHandle | None = None) -> tuple[Request, Response]:
+                         handle: InviteHandle | None = None, first_cseq: int = 1) -> tuple[Request, Response]:
         """Sends build(cseq, auth headers); answers 401/407 once (again only if the nonce was stale)."""
         client = DigestClient(*auth) if auth else None
-        cseq = 1
+        cseq = first_cseq
         extra: list[tuple[str, str]] = []
         for attempt in range(3):
             request = build(cseq, extra)
@@ -870,25 +1049,36 @@ class UserAgent:
 
         `handle` can cancel it while pending; `on_call(call)` runs as soon as the answered InviteDialog exists,
         before the ACK goes out (to set its hooks); `max_forwards` replaces the usual 70 (a B2BUA
-        passes on the inbound call's count, so that call loops end)."""
+        passes on the inbound call's count, so that call loops end). Session timers: see the module
+        docstring (`headers` with a Session-Expires of their own replace ours)."""
         dest = dest or Address.from_uri(uri)
         body = self.sdp if sdp is None else sdp
         call_id, tag = new_call_id(self.advertised_host), new_tag()
         from_value = from_addr or f"<{self.uri(dest.transport)}>"
+        headers = list(headers)
+        interval = None if "Session-Expires" in Headers(headers) else self.session_expires
+        timer_headers = timer_request_headers(None, min_se=self.min_se, session_expires=interval)
 
         def build(cseq: int, extra: list[tuple[str, str]]) -> Request:
             request = self._build("INVITE", uri, dest, from_addr=f"{from_value};tag={tag}", to_addr=to or f"<{uri}>",
                                   call_id=call_id, cseq=cseq, body=body, content_type="application/sdp",
-                                  headers=[("Allow", ", ".join(self.allow)), *headers, *extra])
+                                  headers=[("Allow", ", ".join(self.allow)), *timer_headers, *headers, *extra])
             if max_forwards is not None:
                 request.headers.set("Max-Forwards", str(max_forwards))
             return request
 
         invite, response = await self._with_auth(build, dest, auth, on_provisional, handle)
+        floor = _min_se_of(response) if response.status == 422 and interval is not None else None
+        if floor is not None and interval is not None and floor > interval:
+            # RFC 4028 7.1: once more, asking for the peer's Min-SE (a new CSeq, the same Call-ID and tag)
+            timer_headers = timer_request_headers(None, min_se=floor, session_expires=floor)
+            invite, response = await self._with_auth(build, dest, auth, on_provisional, handle,
+                                                     first_cseq=invite.cseq.seq + 1)
         if not 200 <= response.status < 300:
             raise CallFailed(response)
         call = InviteDialog(self, "outgoing", invite, dest)
         call.response = response
+        call.peer_allow = _allow_of(response)
         call.remote_sdp = response.body
         call.local_sdp = body or None
         try:
@@ -904,7 +1094,22 @@ class UserAgent:
                                                                                    "proxy-authorization")]
         self.send_ack(call.dialog.create_ack(headers=auth_headers), call.destination())
         call.confirmed.set()
+        call.start_session_timer(session_timer_of_2xx(response))
         return call
+
+
+def _allow_of(message: Request | Response) -> frozenset[str]:
+    """The methods a message's Allow lists."""
+    return frozenset(method.strip().upper() for method in message.headers.get_all("Allow"))
+
+
+def _min_se_of(response: Response) -> int | None:
+    """The Min-SE of a 422 (RFC 4028 6), None when missing or malformed."""
+    value = response.headers.get("Min-SE")
+    try:
+        return parse_min_se(value) if value is not None else None
+    except HeaderError:
+        return None
 
 
 def _is_stale(challenge: str) -> bool:

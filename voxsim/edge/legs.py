@@ -23,10 +23,12 @@ Both legs implement `voxsim.runtime.host.CallLeg` over a `sip_edge.ua.InviteDial
   dtmf-relay, one per digit (`p` pauses).
 
 - Media: once our SDP is out with a codec (200, 183, or the callee's answer of an outbound call) the RTP
-  port sends the call's RTP on the media clock (`voxsim.edge.media_port`); a re-INVITE offering
+  port sends the call's RTP on the media clock (`voxsim.edge.media_port`); a re-INVITE or UPDATE offering
   `sendonly` or `inactive` holds the call (`Call.OnHold`, our RTP paused), a later `sendrecv` one resumes
-  it (`Call.OffHold`). With the edge's `media_timeout` on, an answered call whose port hears neither RTP nor
-  RTCP for that long is hung up (BYE) and reported as `Call.Disconnected` 408 "Request Timeout - media timeout".
+  it (`Call.OffHold`). A call the UA ends because its session timer expired (RFC 4028: the far end stopped
+  refreshing; the UA sent BYE) reports `Call.Disconnected` 408 "Request Timeout - session timer". With the
+  edge's `media_timeout` on, an answered call whose port hears neither RTP nor RTCP for that long is hung up
+  (BYE) and reported as `Call.Disconnected` 408 "Request Timeout - media timeout".
 
 Only `X-` headers and `User-to-User` go out on the wire from the scenario's header maps, and only
 they come back in event payloads. What arrives on the RTP port: telephone-events become ToneReceived,
@@ -52,7 +54,7 @@ from sip_edge.rtcp import parse_rtcp_attributes, with_rtcp_mux
 from sip_edge.rtp import DtmfDetector, parse_rtp
 from sip_edge.sdp import TELEPHONE_EVENT_PT, MediaDescription, build_sdp, direction_of, parse_sdp
 from sip_edge.transport import Address
-from sip_edge.ua import CallFailed, InviteDialog, InviteHandle, UserAgent
+from sip_edge.ua import SESSION_EXPIRED, CallFailed, InviteDialog, InviteHandle, UserAgent
 from voxsim.edge.media_port import MediaPort
 from voxsim.media.call_audio import CallAudio
 from voxsim.media.g711 import CODECS
@@ -91,6 +93,8 @@ TONE_TYPE_RFC2833 = "1"  # DTMFType.TELEPHONE_EVENT
 _AUDIO_PAYLOAD_TYPES = {0: "PCMU", 8: "PCMA"}  # the static G.711 payload types (RFC 3551)
 MEDIA_TIMEOUT_CODE = 408
 MEDIA_TIMEOUT_REASON = "Request Timeout - media timeout"  # no platform figure: voxsim's own (docs/sip.md)
+SESSION_TIMER_CODE = 408
+SESSION_TIMER_REASON = "Request Timeout - session timer"  # likewise voxsim's own (docs/sip.md)
 _PASSED = ("x-", "user-to-user")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!%*_+`'~.-]+")
 _DTMF = {str(d): str(d) for d in range(10)} | {"*": "*", "#": "#", "10": "*", "11": "#", "12": "A", "13": "B",
@@ -224,15 +228,15 @@ class SipLeg:
                 self.report(CALL_INFO_RECEIVED, {"mimeType": mime_type,
                                                   "body": request.body.decode("utf-8", "replace"),
                                                   "headers": headers})
-        elif request.method == "INVITE" and request.body:  # a re-INVITE: hold, resume, or a new offer
+        elif request.method in ("INVITE", "UPDATE") and request.body:  # hold, resume, or a new offer
             self._offered(direction_of(request.body), headers)
         elif request.method == "MESSAGE":
             self.report(CALL_MESSAGE_RECEIVED, {"text": request.body.decode("utf-8", "replace"),
                                                  "headers": headers})
 
     def _offered(self, direction: str, headers: dict[str, str]) -> None:
-        """The far end's re-INVITE offers `direction`: `sendonly` or `inactive` holds the call (OnHold, and our
-        RTP stops, as the UA's answer says recvonly or inactive); `sendrecv` or `recvonly` resumes it."""
+        """The far end's re-INVITE or UPDATE offers `direction`: `sendonly` or `inactive` holds the call (OnHold,
+        and our RTP stops, as the UA's answer says recvonly or inactive); `sendrecv` or `recvonly` resumes it."""
         held = direction in ("sendonly", "inactive")
         if self.media is not None:
             self.media.pause_sending(held)
@@ -245,15 +249,18 @@ class SipLeg:
             return
         self._before_end(sip)
         if not self.local_end:
+            reason = None
             if sip.cancelled:
                 code = 487
             elif sip.end_reason == "remote BYE":
                 code = 200
             elif sip.end_reason == "local BYE":  # the UA hung up a 2xx nobody ACKed
                 code = 408
+            elif sip.end_reason == SESSION_EXPIRED:  # the UA hung up a call nobody refreshed
+                code, reason = SESSION_TIMER_CODE, SESSION_TIMER_REASON
             else:
                 code = 500
-            self.report(CALL_DISCONNECTED, {"internalCode": code, "reason": reason_for(code),
+            self.report(CALL_DISCONNECTED, {"internalCode": code, "reason": reason or reason_for(code),
                                               "headers": self._bye_headers})
         self.close()
 
