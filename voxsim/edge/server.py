@@ -63,7 +63,7 @@ _ROUTED_SCHEMES = frozenset({"sip", "sips", "tel"})
 
 log = logging.getLogger(__name__)
 
-EDGE_ALLOW = ("INVITE", "ACK", "CANCEL", "BYE", "OPTIONS")
+EDGE_ALLOW = ("INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "UPDATE")
 ROUTING_ALLOW = (*EDGE_ALLOW, "INFO", "MESSAGE", "REGISTER")
 NOT_EMULATED = frozenset({"REGISTER", "MESSAGE", "SUBSCRIBE", "PUBLISH", "NOTIFY", "REFER"})
 NOT_EMULATED_WARNING = '399 voxsim "{what} is not emulated yet"'
@@ -169,7 +169,8 @@ class SipEdge:
     def _make_ua(self) -> UserAgent:
         return UserAgent(self.host, user="voxsim", on_invite=self._on_invite, on_request=self._on_request,
                          allow=ROUTING_ALLOW if self.services is not None else EDGE_ALLOW,
-                         advertised_host=self.advertised_host, client_ssl=self.client_ssl or self._client_ssl())
+                         advertised_host=self.advertised_host, client_ssl=self.client_ssl or self._client_ssl(),
+                         min_se=self.settings.session_min_se, session_expires=self.settings.session_expires)
 
     def _client_ssl(self) -> ssl.SSLContext:
         context = ssl.create_default_context(cafile=self.settings.tls_ca_file or None)

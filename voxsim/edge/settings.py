@@ -56,6 +56,10 @@ class EdgeSettings:
     """Extra CA file trusted for those peers (a local PBX's self-signed certificate)."""
     rtcp_interval: float = 5.0
     """Seconds between the RTCP reports voxsim sends on a call (RFC 3550 6.2's minimum); tests shorten it."""
+    session_min_se: int = 90
+    """RFC 4028 Min-SE: a Session-Expires below it from a peer that supports timers gets 422 (RFC 4028's 90 s)."""
+    session_expires: int | None = None
+    """The Session-Expires voxsim asks for on its own calls (callSIP); None: no session timer asked for."""
     media_timeout: float = 0.0
     """Seconds an answered call may go without RTP or RTCP from its peer before voxsim hangs it up (BYE,
     `Disconnected` 408); 0: never (SIPp scenarios without RTP must keep their calls)."""

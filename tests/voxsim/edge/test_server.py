@@ -100,7 +100,7 @@ async def test_other_requests_get_honest_final_responses(edge: SipEdge, phone: U
     assert register.status == 501 and "registration is not emulated" in register.reason
     assert (await phone.request("BYE", udp)).status == 481
     unknown = await phone.request("FROB", udp)
-    assert unknown.status == 501 and unknown.headers.get("Allow") == "INVITE, ACK, CANCEL, BYE, OPTIONS"
+    assert unknown.status == 501 and unknown.headers.get("Allow") == "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE"
     assert (await phone.request("MESSAGE", udp, body=b"hi", content_type="text/plain")).status == 501
     assert (await phone.request("INFO", udp)).status == 481
 
@@ -610,5 +610,15 @@ async def test_the_edge_registrar_takes_the_digest_settings(tmp_path: Path) -> N
     try:
         assert em.sip is not None and em.sip.registrar is not None
         assert em.sip.registrar.nonce_ttl == 42.0 and em.sip.registrar._sources.limit == 3
+    finally:
+        await em.stop()
+
+
+async def test_the_edge_takes_its_session_timer_settings_and_allows_update(tmp_path: Path) -> None:
+    em = await start_emulator(tmp_path, session_min_se=120, session_expires=1800)
+    try:
+        assert em.sip is not None and em.sip.ua is not None
+        assert (em.sip.ua.min_se, em.sip.ua.session_expires) == (120, 1800)
+        assert "UPDATE" in em.sip.ua.allow
     finally:
         await em.stop()
