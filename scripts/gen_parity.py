@@ -80,14 +80,17 @@ RTP) carrying what the scenario plays, says or bridges (silence otherwise); what
 small jitter buffer into the call's audio (bridges, recordings, conferences, in-band DTMF: `ToneReceived` type
 "2"); `sendDigits` as RFC 4733 events when telephone-event was negotiated, else SIP INFO; hold and resume by
 re-INVITE (answered `recvonly`/`inactive`/`sendrecv` as RFC 3264 says, RTP paused while held,
-`CallEvents.OnHold`/`OffHold`); OPTIONS keep-alives; UDP, TCP and TLS.
+`CallEvents.OnHold`/`OffHold`), by re-INVITE or UPDATE (RFC 3311); session timers (RFC 4028: Min-SE, 422,
+refreshes, BYE when a refresh is missed); Record-Route for proxies in front of voxsim; replay-proof digest
+(nonce counts, the digest uri, stale nonces) with a back-off for password guessing; OPTIONS keep-alives; UDP,
+TCP and TLS, with limits on connections and slow messages.
 
 RTCP sender and receiver reports on P+1 (or `a=rtcp:`, `a=rtcp-mux`) every `rtcp_interval`, BYE at the end; a
 media-inactivity timeout (`media_timeout`, off by default) hangs up a silent call.
 
 Not emulated yet: codecs beyond G.711 (Opus, G.722, G.729 are left out of the answer); relaying a re-INVITE
 or a hold to the other leg of a bridge (voxsim answers it itself); REFER
-(`transferTo`), PRACK, session timers; DNS SRV/NAPTR (targets are IP addresses or names with ports); MESSAGE outside a
+(`transferTo`), PRACK; DNS SRV/NAPTR (targets are IP addresses or names with ports); MESSAGE outside a
 dialog (501); `callUserDirect` behaves like `callUser`.
 """
 
