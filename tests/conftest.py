@@ -1,5 +1,6 @@
 """Fixtures every test folder may use: `store` (an in-memory store with two accounts) and `receiver` (a
-local HTTP server recording account callbacks). voxsim.testing adds the emulator fixtures."""
+local HTTP server recording account callbacks). voxsim.testing adds the emulator fixtures: installing voxsim
+registers it (its `pytest11` entry point), so naming it in `pytest_plugins` too would register it twice."""
 
 from __future__ import annotations
 
@@ -15,8 +16,6 @@ from aiohttp import web
 
 from mock_api.app import bound_port
 from voxsim.store import Store
-
-pytest_plugins = ["voxsim.testing"]
 
 
 @pytest.fixture

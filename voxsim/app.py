@@ -4,10 +4,13 @@ wires them together. Only this module (and what stands on it: cli, testing) know
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
+import os
 import shutil
+import socket
 import ssl
 import tempfile
 from pathlib import Path
@@ -52,6 +55,40 @@ def options_of(cls: type[T], given: Any) -> T:
     return cls(**{k: v for k, v in values.items() if k in known})
 
 
+class ListenError(OSError):
+    """A listener could not bind its address; `str()` says which one and why:
+    `cannot listen on udp 127.0.0.1:5060 (sip_udp): address already in use`."""
+
+    def __init__(self, transport: str, host: str, port: int, listener: str, cause: OSError) -> None:
+        reason = os.strerror(cause.errno) if cause.errno else str(cause)
+        super().__init__(cause.errno, f"cannot listen on {transport} {host}:{port} ({listener}): "
+                                      f"{reason[:1].lower()}{reason[1:]}")
+        self.transport, self.host, self.port, self.listener = transport, host, port, listener
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def busy_listener(host: str, wanted: list[tuple[str, int, str]], cause: OSError) -> ListenError:
+    """Which of the listeners (transport, port, name) in binding order failed: the first whose address cannot be
+    bound now (probed with the options asyncio binds with). None of them any more: the first one, named as a
+    guess, since the error was real."""
+    for transport, port, name in wanted:
+        if port == 0:
+            continue
+        kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
+        try:
+            family, _, _, _, address = socket.getaddrinfo(host, port, type=kind)[0]
+            with socket.socket(family, kind) as probe:
+                if kind == socket.SOCK_STREAM:
+                    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind(address)
+        except OSError as error:
+            return ListenError(transport, host, port, name, error if error.errno else cause)
+    transport, port, name = wanted[0]
+    return ListenError(transport, host, port, name, cause)
+
+
 class Emulator:
     """One running voxsim: `await start()`, then `await stop()`."""
 
@@ -92,6 +129,16 @@ class Emulator:
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
+        """All or nothing: when a part cannot start (a listener cannot bind: ListenError), what did is stopped."""
+        try:
+            await self._start_all()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.stop()
+            raise
+        log.info("voxsim ready: %s", self.listeners)
+
+    async def _start_all(self) -> None:
         self.media_clock.start()
         self.files = self._state_files()
         self.store = Store(self.files.db)
@@ -104,7 +151,6 @@ class Emulator:
         await self._start_api()
         await self._start_sip()
         await self._start_sip_registrations()
-        log.info("voxsim ready: %s", self.listeners)
 
     async def stop(self) -> None:
         if self.runtime is not None:  # sessions end first: their calls hang up while SIP still runs
@@ -159,8 +205,12 @@ class Emulator:
         http = web.TCPSite(self._runner, host, self.settings.api_port)
         https = web.TCPSite(self._runner, host, self.settings.api_tls_port,
                             ssl_context=self.server_ssl_context())
-        await http.start()
-        await https.start()
+        for site, transport, port, name in ((http, "tcp", self.settings.api_port, "api_http"),
+                                            (https, "tls", self.settings.api_tls_port, "api_https")):
+            try:
+                await site.start()
+            except OSError as error:
+                raise ListenError(transport, host, port, name, error) from error
         self.listeners["api_http"] = self._listener("http", http)
         self.listeners["api_https"] = self._listener("https", https)
 
@@ -195,7 +245,12 @@ class Emulator:
         self.sip = SipEdge(self.settings.host, self.settings.sip_port, self.settings.sips_port,
                            self.server_ssl_context(), advertised_host=self.settings.advertised_host,
                            settings=edge_settings, services=services, media_clock=self.media_clock)
-        self.listeners.update(await self.sip.start())
+        try:
+            self.listeners.update(await self.sip.start())
+        except OSError as error:
+            port, tls_port = self.settings.sip_port, self.settings.sips_port
+            wanted = [("udp", port, "sip_udp"), ("tcp", port, "sip_tcp"), ("tls", tls_port, "sip_tls")]
+            raise busy_listener(self.settings.host, wanted, error) from error
         sip_dialer = SipDialer(self.sip)
         self.runtime.dialer = ConferenceDialer(self.session_starter, lambda: sip_dialer)
 

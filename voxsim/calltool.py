@@ -2,14 +2,18 @@
 
 The caller is voxsim's own user agent on loopback, calling as a white-listed trunk. It prints how
 the call went, presses keys by SIP INFO (`application/dtmf-relay`) once answered, hangs up after
-`--hold` seconds unless the scenario hangs up first, and prints the session's log. Like cli and
-testing, this module stands on the composition root's pieces (sip_edge and the HTTP API).
+`--hold` seconds unless the scenario hangs up first, and says how long the call really lasted (from the
+answer to the BYE). An answered call's session log is printed after it; a refused INVITE (the edge's 404,
+a scenario's reject) prints its status and reason only. Like cli and testing, this module stands on the
+composition root's pieces (sip_edge and the HTTP API).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 
@@ -31,6 +35,19 @@ class CallRequest:
     """Keys go this long after the answer: a scenario usually enables tones in its Connected handler."""
 
 
+@dataclass
+class CallOutcome:
+    """How the call went, and what finds its session afterwards."""
+
+    exit_code: int
+    answered: bool = False
+    duration: float = 0.0
+    """Seconds from the answer to the BYE (sent or received)."""
+    account: dict[str, Any] = field(default_factory=dict)
+    newest_before: int = 0
+    """The newest session id before the INVITE: the call's session is a newer one."""
+
+
 def request_uri(target: str, account_name: str) -> str:
     uri = target if target.startswith(("sip:", "sips:")) else f"sip:{target}"
     user, _, host = uri.partition(":")[2].partition("@")
@@ -39,13 +56,15 @@ def request_uri(target: str, account_name: str) -> str:
     return uri
 
 
-async def place_call(api: str, request: CallRequest, out: list[str]) -> int:
-    """Runs the call; appends what happened to `out`; returns the process exit code."""
+async def place_call(api: str, request: CallRequest, out: list[str]) -> CallOutcome:
+    """Runs the call; appends what happened to `out`."""
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{api}/_voxsim/health") as resp:
             health = await resp.json()
         async with http.get(f"{api}/_voxsim/account") as resp:
             account = await resp.json()
+        newest = await _sessions(http, api, account, count=1)
+    outcome = CallOutcome(1, account=account, newest_before=newest[0]["call_session_history_id"] if newest else 0)
     uri = request_uri(request.target, account["account_name"])
     edge = Address("udp", "127.0.0.1", int(health["listeners"]["sip_udp"]["port"]))
     phone = UserAgent("127.0.0.1", user=request.caller)
@@ -57,38 +76,55 @@ async def place_call(api: str, request: CallRequest, out: list[str]) -> int:
                                       on_provisional=lambda r: out.append(f"  {r.status} {r.reason}"))
         except CallFailed as failed:
             out.append(f"  failed: {failed.response.status} {failed.response.reason}")
-            return 1
+            return outcome
+        answered_at = time.monotonic()
         answer = call.response
         assert answer is not None  # invite() returns answered calls only
         out.append(f"  answered: {answer.status} {answer.reason}")
-        if request.dtmf:
-            await asyncio.sleep(request.dtmf_delay)
-        for digit in request.dtmf:
-            await call.request("INFO", body=f"Signal={digit}\r\nDuration=160\r\n".encode(),
-                               content_type="application/dtmf-relay")
-            out.append(f"  pressed {digit}")
-            await asyncio.sleep(0.2)
+        await _press(call, request, out)
         try:
             await asyncio.wait_for(call.ended.wait(), request.hold)
-            out.append("  the scenario hung up")
+            who = "the scenario hung up"
         except TimeoutError:
             await call.bye()
-            out.append(f"  hung up after {request.hold:g} s")
-        return 0
+            who = "hung up"
+        outcome.duration = time.monotonic() - answered_at
+        out.append(f"  {who} after {outcome.duration:.1f} s")
+        outcome.exit_code, outcome.answered = 0, True
+        return outcome
     finally:
         await phone.stop()
 
 
-async def last_session_log(api: str) -> str:
-    """The newest session's log (the call just made started it)."""
+async def _press(call: Any, request: CallRequest, out: list[str]) -> None:
+    if request.dtmf:
+        await asyncio.sleep(request.dtmf_delay)
+    for digit in request.dtmf:
+        if call.ended.is_set():
+            return
+        await call.request("INFO", body=f"Signal={digit}\r\nDuration=160\r\n".encode(),
+                           content_type="application/dtmf-relay")
+        out.append(f"  pressed {digit}")
+        await asyncio.sleep(0.2)
+
+
+async def _sessions(http: aiohttp.ClientSession, api: str, account: dict[str, Any], count: int,
+                    **query: str) -> list[dict[str, Any]]:
+    """The newest sessions of GetCallHistory (running ones too), newest first."""
+    params = {"account_id": str(account["account_id"]), "api_key": account["api_key"],
+              "desc_order": "true", "count": str(count), **query}
+    async with http.get(f"{api}/platform_api/GetCallHistory", params=params) as resp:
+        return list((await resp.json()).get("result") or [])
+
+
+async def session_log(api: str, outcome: CallOutcome, caller: str) -> str:
+    """The log of the answered call's session: the newest one started after the INVITE with a call from
+    `caller` (so another session running meanwhile is not mistaken for it); "" when there is none."""
+    if not outcome.answered:
+        return ""
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{api}/_voxsim/account") as resp:
-            account = await resp.json()
-        params = {"account_id": str(account["account_id"]), "api_key": account["api_key"],
-                  "desc_order": "true", "count": "1"}
-        async with http.get(f"{api}/platform_api/GetCallHistory", params=params) as resp:
-            rows = (await resp.json()).get("result") or []
-        if not rows:
+        rows = await _sessions(http, api, outcome.account, count=1, remote_number=caller)
+        if not rows or rows[0]["call_session_history_id"] <= outcome.newest_before:
             return ""
         await asyncio.sleep(0.3)  # the log is flushed in small batches
         async with http.get(f"{api}/_voxsim/sessions/{rows[0]['call_session_history_id']}/log") as resp:

@@ -5,42 +5,46 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import aiohttp
 
-from voxsim import calltool, routing
-from voxsim.app import Emulator
-from voxsim.config import Settings
+from voxsim import calltool, config, routing, settings_sources
+from voxsim.app import Emulator, ListenError
+from voxsim.config import SettingError, Settings
 from voxsim.deploy import Deployer, DeployError, Exporter
 from voxsim.errors import VoxError
 
 DEFAULT_API = "http://127.0.0.1:8080"
+UP_DESCRIPTION = f"""Run the emulator in the foreground (Ctrl-C stops it).
+
+Every setting below is an option, a VOXSIM_* environment variable (each named after its option:
+--sip-rtp-ports is VOXSIM_SIP_RTP_PORTS) and a key of a TOML file (./{config.CONFIG_FILE}, or --config PATH):
+the first group's settings are top-level keys, the others' keys of the table in their group's title
+([sip] rtp_ports = "10000-20000"). An option wins over the environment, which wins over the file, which
+wins over the default. Booleans take true/false/1/0, ranges A-B, lists comma-separated."""
+SECTION_TITLES = {"": "settings", "sip": "SIP edge ([sip], voxsim.edge.settings.EdgeSettings)",
+                  "sip_registration": "SIP registrations to other registrars ([sip_registration])",
+                  "callbacks": "account callbacks ([callbacks])",
+                  "runtime": "scenarios ([runtime], voxsim.runtime.settings.RuntimeSettings)"}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voxsim", description="A local emulator of the Voximplant platform")
     sub = parser.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up", help="run the emulator in the foreground (Ctrl-C stops it)")
-    defaults = Settings()
-    up.add_argument("--host", default=defaults.host, help="address to listen on (default %(default)s)")
-    up.add_argument("--api-port", type=int, default=defaults.api_port, help="HTTP API port (0 = any free)")
-    up.add_argument("--api-tls-port", type=int, default=defaults.api_tls_port, help="HTTPS API port")
-    up.add_argument("--sip-port", type=int, default=defaults.sip_port, help="SIP UDP and TCP port")
-    up.add_argument("--sips-port", type=int, default=defaults.sips_port, help="SIP TLS port")
-    up.add_argument("--state", default=defaults.state,
-                    help="state folder (default %(default)s); ':memory:' keeps nothing on disk")
+    up = sub.add_parser("up", help="run the emulator in the foreground (Ctrl-C stops it)", allow_abbrev=False,
+                        usage="voxsim up [--config PATH] [--seed PATH] [--log-level LEVEL] [SETTING ...]",
+                        description=UP_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    up.add_argument("--config", metavar="PATH", help=f"a TOML file of settings (default ./{config.CONFIG_FILE} "
+                    "when it exists)")
     up.add_argument("--seed", action="append", default=[], metavar="PATH",
                     help="a voxengine-ci 'voxfiles' folder (or its parent) to provision at start; repeatable")
-    up.add_argument("--sip-registration-expires", type=int, default=300, metavar="SECONDS",
-                    help="Expires voxsim asks of the registrars of SIP registrations (default %(default)s)")
-    up.add_argument("--sip-registration-retry", type=float, default=5.0, metavar="SECONDS",
-                    help="first retry after a failed registration; doubles up to 120 s (default %(default)s)")
-    up.add_argument("--allow-remote-control", action="store_true",
-                    help="let non-loopback clients use the /_voxsim/ controls")
     up.add_argument("--log-level", default="INFO")
+    settings_sources.add_options(up, config.all_settings(), SECTION_TITLES)
 
     deploy = sub.add_parser("deploy", help="provision a voxengine-ci 'voxfiles' folder into a running emulator")
     deploy.add_argument("path", help="the voxfiles folder or its parent")
@@ -66,12 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from(args: argparse.Namespace) -> Settings:
-    return Settings(host=args.host, api_port=args.api_port, api_tls_port=args.api_tls_port,
-                    sip_port=args.sip_port, sips_port=args.sips_port, state=args.state,
-                    allow_remote_control=args.allow_remote_control,
-                    sip_registration={"expires": args.sip_registration_expires,
-                                      "retry_initial": args.sip_registration_retry})
+def settings_from(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings of `voxsim up`: its options, then the `VOXSIM_*` environment, then the config file.
+    Raises SettingError."""
+    environ = os.environ if environ is None else environ
+    for name in settings_sources.unknown_environment(environ, config.all_settings()):
+        print(f"voxsim: {name} is set but names no setting (ignored)", file=sys.stderr, flush=True)
+    options = settings_sources.from_options(args, config.all_settings())
+    return config.load(options, environ, Path(args.config) if args.config else None)
 
 
 async def seed(emulator: Emulator, paths: list[str]) -> None:
@@ -87,7 +93,11 @@ async def run_up(settings: Settings, seeds: list[str]) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await emulator.start()
+    try:
+        await emulator.start()  # all or nothing: a failed start has stopped what it started
+    except ListenError as error:
+        print(f"voxsim: {error}", file=sys.stderr, flush=True)
+        return 1
     try:
         try:
             await seed(emulator, seeds)
@@ -117,9 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=getattr(logging, str(getattr(args, "log_level", "WARNING")).upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "up":
+        return main_up(args)
     try:
-        if args.command == "up":
-            return asyncio.run(run_up(settings_from(args), args.seed))
         if args.command == "deploy":
             return asyncio.run(run_deploy(args.api.rstrip("/"), Path(args.path)))
         if args.command == "export":
@@ -132,6 +142,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"voxsim: cannot reach the emulator at {getattr(args, 'api', '?')}: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def main_up(args: argparse.Namespace) -> int:
+    try:
+        settings = settings_from(args)
+    except SettingError as error:
+        print(f"voxsim: {error}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(run_up(settings, args.seed))
+    except OSError as error:  # not a listener (those are ListenError): the state folder, its files
+        print(f"voxsim: cannot start: {error}", file=sys.stderr)
+        return 1
 
 
 async def remote_deployer(session: aiohttp.ClientSession, api: str) -> Deployer:
@@ -172,13 +195,13 @@ async def run_call(args: argparse.Namespace) -> int:
     request = calltool.CallRequest(args.target, args.caller, headers, args.dtmf, args.hold)
     out: list[str] = []
     try:
-        code = await calltool.place_call(api, request, out)
+        outcome = await calltool.place_call(api, request, out)
     finally:
         print("\n".join(out), flush=True)
-    log = await calltool.last_session_log(api)
+    log = await calltool.session_log(api, outcome, request.caller)
     if log:
         print("session log:\n" + log, end="")
-    return code
+    return outcome.exit_code
 
 
 async def run_explain(api: str, uri: str) -> int:

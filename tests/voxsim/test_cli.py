@@ -1,4 +1,5 @@
-"""`voxsim up` as a real process: readiness output, clean stops, and state that survives."""
+"""`voxsim up` as a real process: readiness output, clean stops, state that survives, listeners that cannot
+bind; `voxsim call`'s report."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +17,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from voxsim import cli
 
 
 class Process:
@@ -218,7 +222,60 @@ def test_call_presses_keys_and_prints_the_session_log():
         assert "tone 1" in out.stdout  # the IVR scenario logged the key, and the log was printed
         assert '"X-Case": "cli"' in out.stdout
 
+        lasted = re.search(r"hung up after (\d+\.\d) s", out.stdout)
+        assert lasted and float(lasted.group(1)) >= 1.0  # the real duration: keys pressed, then --hold 1
+
         missing = run_cli("call", "999@demo", "--api", proc.base)
-        assert missing.returncode == 1 and "failed: 404" in missing.stdout
+        assert missing.returncode == 1
+        assert "failed: 404 Not Found - no rule of demo.voxsim.voximplant.com matches '999'" in missing.stdout
+        assert "session log" not in missing.stdout  # not the log of the session the call before started
     finally:
         proc.stop()
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def up_on(*ports: str) -> subprocess.CompletedProcess:
+    return run_cli("up", "--state", ":memory:", "--api-port", "0", "--api-tls-port", "0", "--sip-port", "0",
+                   "--sips-port", "0", *ports)
+
+
+def test_a_sip_port_in_use_is_named_and_nothing_is_left_started():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        out = up_on("--sip-port", str(port))
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert f"voxsim: cannot listen on udp 127.0.0.1:{port} (sip_udp): address already in use" in out.stderr
+    assert "voxsim is ready" not in out.stdout and "cannot reach" not in out.stderr
+
+
+def test_an_api_port_in_use_is_named():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = up_on("--api-tls-port", str(port))
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert f"voxsim: cannot listen on tls 127.0.0.1:{port} (api_https): address already in use" in out.stderr
+
+
+def test_a_failed_start_closes_the_listeners_it_had_opened(capsys):
+    """In process: the API listens before the SIP edge fails; after `voxsim up` returns, its port is free."""
+    api_port = free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        sips_port = taken.getsockname()[1]
+        code = cli.main(["up", "--state", ":memory:", "--api-port", str(api_port), "--api-tls-port", "0",
+                         "--sip-port", "0", "--sips-port", str(sips_port), "--log-level", "ERROR"])
+    assert code == 1
+    assert f"cannot listen on tls 127.0.0.1:{sips_port} (sip_tls): address already in use" in capsys.readouterr().err
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as again:
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds: TIME_WAIT does not count
+        again.bind(("127.0.0.1", api_port))
+        again.listen()
