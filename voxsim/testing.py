@@ -1,4 +1,4 @@
-"""pytest fixtures for an in-process emulator (load with `pytest_plugins = ["voxsim.testing"]`).
+"""pytest fixtures for an in-process emulator (registered by the `pytest11` entry point of the voxsim package).
 
 `voxsim_emulator` starts voxsim on loopback with ephemeral ports and a temporary state folder
 (`voxsim_settings` may be overridden to change its settings); `voxsim_api` is the official Python
