@@ -122,11 +122,15 @@ between calls, players, recorders and conferences; `createConference` mixes its 
 others, never itself) with `ConferenceEvents`; `callConference` calls the session of that conference (one
 per name, started by the rule the name matches, as StartConference starts it); a recorder's
 `setConference` records the mix. `transcribe`, `expire` and FLAC (`lossless` writes WAV) are not emulated.
+`createWebSocket` opens a real WebSocket (text both ways, `WebSocketEvents`); `sendMediaTo(ws, {encoding})`
+streams a call's audio in the platform's start/media/stop messages (PCM8, PCM16, ULAW, ALAW; OPUS is not
+emulated) and `ws.sendMediaTo(call)` plays the server's audio (`MediaEventStarted`/`Ended`,
+`clearMediaBuffer`).
 
 Not emulated (a clear "... is not emulated by voxsim" error when used, not when required): ASR,
-ACD and SmartQueue, WebSocket, the voice-AI connectors (OpenAI, Ultravox, ElevenLabs,
-Gemini, Yandex, Cartesia), ApplicationStorage, the scenario-side VoximplantAPI module, `Crypto`, `PhoneNumber`,
-`Net.sendMail`, `callWhatsappUser`. `callPSTN`
+ACD and SmartQueue, inbound WebSockets (`allowWebSocketConnections`), the voice-AI connectors (OpenAI,
+Ultravox, ElevenLabs, Gemini, Yandex, Cartesia), ApplicationStorage, the scenario-side VoximplantAPI module,
+`Crypto`, `PhoneNumber`, `Net.sendMail`, `callWhatsappUser`. `callPSTN`
 fails unless a PSTN gateway is configured (see SIP above).
 `transferTo` fires `TransferFailed` (501). Re-INVITE methods, mic status, blind transfer and beep detection
 only log a line.

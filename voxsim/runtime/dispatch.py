@@ -26,6 +26,7 @@ from voxsim.runtime.protocol import (
     UnitEvent,
 )
 from voxsim.runtime.timers import TimerSet
+from voxsim.runtime.websocket import SessionWebSockets
 
 
 class CommandTarget(Protocol):
@@ -107,11 +108,13 @@ def _ref(ref: dict[str, Any]) -> str:
 
 
 class Dispatcher:
-    def __init__(self, session: CommandTarget, *, media: SessionMedia, timers: TimerSet, net: SessionNet) -> None:
+    def __init__(self, session: CommandTarget, *, media: SessionMedia, timers: TimerSet, net: SessionNet,
+                 websockets: SessionWebSockets) -> None:
         self.session = session
         self._media = media
         self._timers = timers
         self._net = net
+        self._websockets = websockets
 
     def apply_all(self, commands: list[Command]) -> None:
         for cmd in commands:
@@ -295,7 +298,7 @@ class Dispatcher:
 
     @_command(Op.MEDIA_SEND)
     def _media_send(self, cmd: Command) -> None:
-        self._media.link(_ref(cmd["from"]), _ref(cmd["to"]))
+        self._media.link(_ref(cmd["from"]), _ref(cmd["to"]), cmd.get("params") or {})
 
     @_command(Op.MEDIA_STOP)
     def _media_stop(self, cmd: Command) -> None:
@@ -357,6 +360,25 @@ class Dispatcher:
     @_command(Op.RECORDER_MUTE)
     def _recorder_mute(self, cmd: Command) -> None:
         self._media.mute_recorder(str(cmd["recorder"]), bool(cmd.get("mute")))
+
+    # ------------------------------------------------------------ WebSockets
+
+    @_command(Op.WEBSOCKET_CREATE)
+    def _websocket_create(self, cmd: Command) -> None:
+        protocols = [str(p) for p in cmd.get("protocols") or []]
+        self._websockets.create(str(cmd["websocket"]), str(cmd["url"]), protocols, cmd.get("headers") or {})
+
+    @_command(Op.WEBSOCKET_SEND)
+    def _websocket_send(self, cmd: Command) -> None:
+        self._websockets.send(str(cmd["websocket"]), str(cmd.get("text", "")))
+
+    @_command(Op.WEBSOCKET_CLOSE)
+    def _websocket_close(self, cmd: Command) -> None:
+        self._websockets.close(str(cmd["websocket"]), int(cmd.get("code") or 1000), str(cmd.get("reason") or ""))
+
+    @_command(Op.WEBSOCKET_CLEAR_MEDIA_BUFFER)
+    def _websocket_clear_media_buffer(self, cmd: Command) -> None:
+        self._websockets.clear_media_buffer(str(cmd["websocket"]))
 
 
 for _op in _NOT_EMULATED_CALL_OPS:

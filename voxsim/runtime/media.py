@@ -15,7 +15,8 @@
 - `call.record` / `createRecorder`: an MP3 file (8 kHz 32 kbps; `hd_audio` 48 kHz 192 kbps; `lossless` a
   WAV) in the records folder, served by the API listener; `RecordStarted`/`Recorder.Started` with its URL,
   `RecordStopped`/`Recorder.Stopped` with its duration once the file is made.
-- `sendMediaTo`, `sendMediaBetween`: the target's source becomes the sender (one source per unit).
+- `sendMediaTo`, `sendMediaBetween`: the target's source becomes the sender (one source per unit); a WebSocket
+  (`voxsim.media.websocket_unit`, connected by voxsim/runtime/websocket.py) streams what it receives to its server.
 - `createConference`, `Conference.add`: a mixer in the graph; each endpoint hears the others (N−1);
   `ConferenceEvents` Started, EndpointAdded, EndpointRemoved (when its call ends), Stopped.
 Durations in event payloads are milliseconds for playback (the typings give no unit) and seconds for
@@ -44,6 +45,7 @@ from voxsim.media.player import Player, PlayerEvents
 from voxsim.media.recorder import FORMATS, Recorder, Tap, finish
 from voxsim.media.speech import SpeechRenderer
 from voxsim.media.tones import ToneGenerator, ToneScriptError, parse_tone_script, progress_tone
+from voxsim.media.websocket_unit import MediaFormatError, WebSocketUnit
 from voxsim.runtime.protocol import (
     CALL_PLAYBACK_FINISHED,
     CALL_PLAYBACK_STARTED,
@@ -515,16 +517,23 @@ class SessionMedia:
 
     # ------------------------------------------------------------ links
 
+    def add_unit(self, ref: str, unit: MediaUnit) -> None:
+        """A unit made elsewhere (a WebSocket: voxsim/runtime/websocket.py) joins the graph under `ref`."""
+        self._add(ref, unit)
+
     def remove_unit(self, ref: str) -> None:
         unit = self._units.pop(ref, None)
         if unit is not None:
             self._graph.remove(unit)
 
-    def link(self, source: str, target: str) -> None:
-        """`source` sends to `target`: a unit receives one stream (the newest); a conference hears all."""
+    def link(self, source: str, target: str, params: Mapping[str, Any] | None = None) -> None:
+        """`source` sends to `target`: a unit receives one stream (the newest); a conference hears all. A WebSocket
+        target streams in the `encoding` (tag, customParameters) of `params`."""
         sender, receiver = self._unit_of(source), self._unit_of(target)
         if sender is None or receiver is None:
             self._write_log(f"[voxsim] sendMediaTo {source} -> {target}: no such media unit (ended?)")
+            return
+        if isinstance(receiver, WebSocketUnit) and not self._stream_to(target, receiver, params):
             return
         self.links.add((source, target))
         if isinstance(receiver, Conference):
@@ -539,6 +548,19 @@ class SessionMedia:
             receiver.leave(sender)
         elif receiver is not None and receiver.source is sender:
             receiver.source = None
+            if isinstance(receiver, WebSocketUnit):
+                receiver.end_stream()
+
+    def _stream_to(self, target: str, socket: WebSocketUnit, params: Mapping[str, Any] | None) -> bool:
+        """A stream to a WebSocket starts (its `start` message goes out once the socket is open); an encoding voxsim
+        cannot stream (OPUS) is a WebSocket.Error event and a log line instead."""
+        try:
+            socket.stream(params)
+        except MediaFormatError as exc:
+            self._write_log(f"[voxsim] sendMediaTo {target}: {exc}")
+            self._emit(UnitEvent(Kind.WEBSOCKET, target.partition(":")[2], WebSocketUnit.ERROR, {"reason": str(exc)}))
+            return False
+        return True
 
     # ------------------------------------------------------------ teardown
 

@@ -53,10 +53,11 @@ class Kind(StrEnum):
     CONFERENCE = "conference"
     TIMER = "timer"
     HTTP = "http"
+    WEBSOCKET = "websocket"
 
 
-# The kinds whose events target a media unit (a Call, Player, Recorder or Conference object in JS) by id.
-UnitKind = Literal[Kind.CALL, Kind.PLAYER, Kind.RECORDER, Kind.CONFERENCE]
+# The kinds whose events target a media unit (a Call, Player, Recorder, Conference or WebSocket object in JS) by id.
+UnitKind = Literal[Kind.CALL, Kind.PLAYER, Kind.RECORDER, Kind.CONFERENCE, Kind.WEBSOCKET]
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +182,8 @@ Event = AppEvent | UnitEvent | TimerFired | HttpResult
 class Op(StrEnum):
     """Every command op voxengine.js pushes, with its fields (besides `op`).
 
-    A media unit reference (`ref`) is `{"kind": "call" | "player" | "recorder", "id": str}`.
+    A media unit reference (`ref`) is `{"kind": "call" | "player" | "recorder" | "conference" | "websocket",
+    "id": str}`.
     Headers are `{name: value}` of strings; `params` are what the scenario passed, as JSON.
     """
 
@@ -242,6 +244,12 @@ class Op(StrEnum):
     CONFERENCE_CREATE = "conference.create"  # conference: str (its id), params
     CONFERENCE_ADD = "conference.add"    # conference: str, endpoint: str (its id), unit: ref, mode, direction
     CONFERENCE_STOP = "conference.stop"  # conference: str
+
+    # WebSockets (see websocket.py); a WebSocket is a media unit too ({"kind": "websocket", "id"})
+    WEBSOCKET_CREATE = "websocket.create"  # websocket: str (its id), url: str, protocols: [str], headers: {name: value}
+    WEBSOCKET_SEND = "websocket.send"    # websocket: str, text: str
+    WEBSOCKET_CLOSE = "websocket.close"  # websocket: str, code: int, reason: str
+    WEBSOCKET_CLEAR_MEDIA_BUFFER = "websocket.clearMediaBuffer"  # websocket: str, params ({tag?})
 
 
 # ---------------------------------------------------------------- event names Python fires

@@ -53,6 +53,7 @@ from voxsim.runtime.protocol import (
 )
 from voxsim.runtime.settings import RuntimeSettings
 from voxsim.runtime.timers import TimerSet
+from voxsim.runtime.websocket import SessionWebSockets
 
 FINISH_NORMAL = "Normal termination"
 FINISH_JS_ERROR = "JS session error"
@@ -132,7 +133,9 @@ class Session:
         self.timers = TimerSet(self._timer_due)
         self.media = SessionMedia(info.session_id, self.settings, self.emit, services.media, self.write_log)
         self.net = SessionNet(services.http, self.settings, self._http_result)
-        self._dispatcher = Dispatcher(self, media=self.media, timers=self.timers, net=self.net)
+        self.websockets = SessionWebSockets(info.session_id, self.media, self.emit, self.write_log)
+        self._dispatcher = Dispatcher(self, media=self.media, timers=self.timers, net=self.net,
+                                      websockets=self.websockets)
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -623,6 +626,7 @@ class Session:
         self._idle = self._deadline = None
         self.timers.clear_all()
         self.media.close()
+        self.websockets.close_all()  # after media: a stream's `stop` goes out before the close
 
     def _finalize(self, reason: str) -> None:
         self.state = SessionState.FINISHED

@@ -87,11 +87,20 @@
     MEDIA_ENDED: 'WebSocket.MediaEventEnded',
   });
 
-  // The typings name the members only; the string values are voxsim's choice.
+  // The typings' values: PCM16_8KHZ is PCM8 and PCM16_16KHZ is PCM16 under another name.
   const WebSocketAudioEncoding = freeze({
-    PCM8: 'PCM16_8KHZ', PCM16_8KHZ: 'PCM16_8KHZ',
-    PCM16: 'PCM16_16KHZ', PCM16_16KHZ: 'PCM16_16KHZ',
+    PCM8: 'PCM8', PCM16_8KHZ: 'PCM8',
+    PCM16: 'PCM16', PCM16_16KHZ: 'PCM16',
     ALAW: 'ALAW', ULAW: 'ULAW', OPUS: 'OPUS',
+  });
+
+  const WebSocketReadyState = freeze({ CLOSED: 'closed', CLOSING: 'closing', CONNECTING: 'connecting', OPEN: 'open' });
+
+  const WebSocketCloseCode = freeze({
+    CLOSE_NORMAL: 1000, CLOSE_GOING_AWAY: 1001, CLOSE_PROTOCOL_ERROR: 1002, CLOSE_UNSUPPORTED: 1003,
+    CLOSED_NO_STATUS: 1005, CLOSE_ABNORMAL: 1006, CLOSE_UNSUPPORTED_PAYLOAD: 1007, CLOSE_POLICY_VIOLATION: 1008,
+    CLOSE_TOO_LARGE: 1009, CLOSE_MANDATORY_EXTENSION: 1010, CLOSE_SERVER_ERROR: 1011, CLOSE_SERVICE_RESTART: 1012,
+    CLOSE_TRY_AGAIN_LATER: 1013, CLOSE_BAD_GATEWAY: 1014, CLOSE_TLS_FAIL: 1015,
   });
 
   const DTMFType = freeze({ ALL: 0, TELEPHONE_EVENT: 1, IN_BAND: 2, SIP_INFO: 3 });
@@ -247,7 +256,7 @@
       return { kind: unit._vox_kind, id: unit._vox_id };
     }
     throw new TypeError((what || 'argument') + ' is not a media unit voxsim emulates (Call, Player, Recorder, ' +
-      'Conference)');
+      'Conference, WebSocket)');
   }
 
   function register(unit, kind, id) {
@@ -256,10 +265,18 @@
     units.set(id, unit);
   }
 
+  // Media to a WebSocket is encoded as `encoding` says; voxsim has no Opus encoder.
+  function checkEncoding(to, parameters) {
+    if (to.kind === 'websocket' && isObject(parameters) && parameters.encoding === WebSocketAudioEncoding.OPUS) {
+      throw notEmulated('WebSocketAudioEncoding.OPUS', 'sendMediaTo');
+    }
+  }
+
   const MediaSource = {
     sendMediaTo(unit, parameters) {
-      push({ op: 'media.send', from: unitRef(this), to: unitRef(unit, 'mediaUnit'),
-        params: plain(parameters, 'parameters') });
+      const to = unitRef(unit, 'mediaUnit');
+      checkEncoding(to, parameters);
+      push({ op: 'media.send', from: unitRef(this), to: to, params: plain(parameters, 'parameters') });
     },
     stopMediaTo(unit) {
       push({ op: 'media.stop', from: unitRef(this), to: unitRef(unit, 'mediaUnit') });
@@ -636,6 +653,72 @@
     });
   }
 
+  // ---------------------------------------------------------------- WebSocket
+
+  // Python opens, reads and writes the socket (voxsim/runtime/websocket.py); this object keeps its state from the
+  // events (readyState, protocol) and calls the on* handler of an event before its listeners, as the typings say.
+  const WEBSOCKET_HANDLERS = {
+    'WebSocket.Open': 'onopen', 'WebSocket.Close': 'onclose', 'WebSocket.Message': 'onmessage',
+    'WebSocket.Error': 'onerror', 'WebSocket.Created': 'oncreated', 'WebSocket.MediaEventStarted': 'onmediastarted',
+    'WebSocket.MediaEventEnded': 'onmediaended',
+  };
+
+  function protocolsOf(value) {
+    if (value === undefined || value === null) return [];
+    return (Array.isArray(value) ? value : [value]).map(String);
+  }
+
+  function wsHeaders(value) {
+    const out = {};
+    if (Array.isArray(value)) {
+      for (const h of value) if (isObject(h) && h.name !== undefined) out[String(h.name)] = String(h.value);
+      return out;
+    }
+    return headersOf(value);
+  }
+
+  function WebSocket(url, parameters) {
+    if (!(this instanceof WebSocket)) return new WebSocket(url, parameters);
+    const p = isObject(parameters) ? parameters : {};
+    register(this, 'websocket', newId('ws'));
+    this._url = String(url);
+    this._readyState = WebSocketReadyState.CONNECTING;
+    this._protocol = '';
+    for (const prop of Object.values(WEBSOCKET_HANDLERS)) this[prop] = null;
+    push({ op: 'websocket.create', websocket: this._vox_id, url: this._url, protocols: protocolsOf(p.protocols),
+      headers: wsHeaders(p.headers) });
+  }
+  Object.assign(WebSocket.prototype, Emitter, MediaSource, {
+    id() { return this._vox_id; },
+    toString() { return 'WebSocket(' + this._vox_id + ')'; },
+    send(data) { push({ op: 'websocket.send', websocket: this._vox_id, text: String(data) }); },
+    close(code, reason) {
+      if (this._readyState === WebSocketReadyState.CLOSED || this._readyState === WebSocketReadyState.CLOSING) return;
+      this._readyState = WebSocketReadyState.CLOSING;
+      push({ op: 'websocket.close', websocket: this._vox_id, code: Number(code) || 1000,
+        reason: reason === undefined ? '' : String(reason) });
+    },
+    clearMediaBuffer(parameters) {
+      push({ op: 'websocket.clearMediaBuffer', websocket: this._vox_id, params: plain(parameters, 'parameters') });
+    },
+  });
+  for (const [name, getter] of [['readyState', function () { return this._readyState; }],
+    ['url', function () { return this._url; }], ['protocol', function () { return this._protocol; }]]) {
+    defineProperty(WebSocket.prototype, name, { get: getter, enumerable: true });
+  }
+
+  // The state an event leaves the socket in, then its on* handler, then its listeners (deliverUnit).
+  function websocketEvent(ws, ev, payload) {
+    if (ev.name === WebSocketEvents.OPEN) {
+      ws._readyState = WebSocketReadyState.OPEN;
+      ws._protocol = String((ev.data && ev.data.protocol) || '');
+    } else if (ev.name === WebSocketEvents.CLOSE) {
+      ws._readyState = WebSocketReadyState.CLOSED;
+    }
+    const handler = ws[WEBSOCKET_HANDLERS[ev.name]];
+    if (handler !== null && handler !== undefined) invoke(handler, ws, [payload]);
+  }
+
   // ---------------------------------------------------------------- VoxEngine
 
   function thrower(what, used) { return function () { throw notEmulated(what, used); }; }
@@ -654,6 +737,7 @@
     callSIP, callUser, callUserDirect, callPSTN, callConference,
     callWhatsappUser: thrower('VoxEngine.callWhatsappUser'),
     sendMediaBetween(unit1, unit2) {
+      // a WebSocket gets the default encoding (PCM8), as from sendMediaTo without parameters
       push({ op: 'media.between', a: unitRef(unit1, 'unit1'), b: unitRef(unit2, 'unit2') });
     },
     stopMediaBetween(unit1, unit2) {
@@ -683,7 +767,7 @@
     createASR: thrower('Modules.ASR', 'VoxEngine.createASR'),
     createConference(parameters) { return new Conference(parameters); },
     destroyConference(conference) { unitRef(conference, 'conference'); conference.stop(); },
-    createWebSocket: thrower('WebSocket', 'VoxEngine.createWebSocket'),
+    createWebSocket(url, parameters) { return new WebSocket(url, parameters); },
     allowWebSocketConnections: thrower('WebSocket', 'VoxEngine.allowWebSocketConnections'),
     enqueueACDRequest: thrower('Modules.ACD', 'VoxEngine.enqueueACDRequest'),
     enqueueTask: thrower('Modules.SmartQueue', 'VoxEngine.enqueueTask'),
@@ -1023,6 +1107,10 @@
     } else {
       payload[ev.kind] = unit;
     }
+    if (ev.kind === 'websocket') {
+      websocketEvent(unit, ev, payload);
+      if (fatal) return;
+    }
     if (ev.kind === 'conference' && ev.data && ev.data.endpointId !== undefined) {
       payload.endpoint = unit._endpoints.get(ev.data.endpointId);
       if (ev.name === 'Conference.EndpointRemoved') unit._endpoints.delete(ev.data.endpointId);
@@ -1033,7 +1121,7 @@
   function dispatch(ev) {
     switch (ev.kind) {
       case 'app': deliverApp(ev); break;
-      case 'call': case 'player': case 'recorder': case 'conference': deliverUnit(ev); break;
+      case 'call': case 'player': case 'recorder': case 'conference': case 'websocket': deliverUnit(ev); break;
       case 'timer': fireTimer(ev.id); break;
       case 'http': finishHttp(ev.id, ev.data); break;
       default: throw new Error('voxsim: unknown delivery kind ' + ev.kind);
@@ -1112,7 +1200,8 @@
 
   const globals = {
     AppEvents, CallEvents, PlayerEvents, SequencePlayerEvents, RecorderEvents, ConferenceEvents, WebSocketEvents,
-    WebSocketAudioEncoding, Conference, ConferenceRecorder, Endpoint, DTMFType, Modules, VoxEngine, JSession,
+    WebSocketAudioEncoding, WebSocketReadyState, WebSocketCloseCode, WebSocket, Conference, ConferenceRecorder,
+    Endpoint, DTMFType, Modules, VoxEngine, JSession,
     Logger, Net, Call, Player, Recorder, console, require,
     VoiceList: voices('VoiceList'), Language: voices('Language'),
     Crypto: unsupported('Crypto', 'Crypto'), PhoneNumber: unsupported('PhoneNumber', 'PhoneNumber'),

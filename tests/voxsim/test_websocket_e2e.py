@@ -1,0 +1,87 @@
+"""A SIP phone's call streamed to a WebSocket server: the phone's audio reaches the server through RTP, G.711 and
+the platform's media messages, and the phone hears the audio the server sends back."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator
+
+import numpy as np
+import pytest
+from aiohttp import web
+
+from tests.runtime.test_websocket import Server, best_match, tone, until
+from tests.voxsim.test_testing import provision
+from voxsim.media.decode import resample
+from voxsim.media.g711 import CODECS, ulaw_decode
+
+STREAM = """
+VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
+  const call = e.call;
+  call.addEventListener(CallEvents.Connected, () => {
+    const ws = VoxEngine.createWebSocket('%s');
+    ws.addEventListener(WebSocketEvents.OPEN, () => {
+      call.sendMediaTo(ws, {encoding: WebSocketAudioEncoding.ULAW, tag: 'phone'});
+      ws.sendMediaTo(call);
+    });
+    ws.addEventListener(WebSocketEvents.MEDIA_ENDED, () => Logger.write('agent done'));
+    call.addEventListener(CallEvents.Disconnected, () => { ws.close(); VoxEngine.terminate(); });
+  });
+  call.answer();
+});
+"""
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    srv = Server()
+    app = web.Application()
+    app.router.add_get("/ws", srv.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    srv.url = f"ws://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/ws"  # type: ignore[union-attr]
+    yield srv
+    for ws in srv.sockets:
+        await ws.close(code=1001)
+    await runner.cleanup()
+
+
+async def test_a_sip_callers_audio_reaches_the_server_and_the_server_is_heard(voxsim_emulator, voxsim_api,
+                                                                             voxsim_phone, server: Server):
+    agent = tone(0.4, hz=700, rate=16000)
+
+    async def answer(ws: web.WebSocketResponse) -> None:
+        await until(lambda: server.events("start"))
+        await ws.send_str(json.dumps({"event": "start", "sequenceNumber": 0,
+                                      "start": {"mediaFormat": {"encoding": "PCM16", "sampleRate": 16000}}}))
+        for n, at in enumerate(range(0, len(agent), 320)):
+            payload = base64.b64encode(agent[at:at + 320].astype("<i2").tobytes()).decode()
+            await ws.send_str(json.dumps({"event": "media", "sequenceNumber": n + 1, "media": {"payload": payload}}))
+
+    server.on_connect = answer
+    await provision(voxsim_api, STREAM % server.url, "stream")
+    phone = await voxsim_phone()
+    call = await phone.call("100", "stream")
+    peer = phone.media_of(call)
+    await until(lambda: server.events("start"), timeout=5)
+    assert server.events("start")[0]["start"]["mediaFormat"] == {"encoding": "ULAW", "sampleRate": 8000,
+                                                                 "channels": 1}
+    said = tone(0.4, hz=400)
+    peer.send_audio(said)
+    await peer.wait_for_audio(0.3, timeout=5)
+    await until(lambda: len(server.events("media")) >= 40, timeout=5)
+    codec = CODECS[peer.encoding]
+    expected = ulaw_decode(CODECS["PCMU"][0](codec[1](codec[0](said))))  # RTP's G.711, then the stream's µ-law
+    assert best_match(ulaw_decode(server.media_payload()), expected[:1600]) > 0.99
+    heard = peer.heard()
+    assert best_match(heard, codec[1](codec[0](resample(agent, 16000, 8000)))[200:2400]) > 0.98
+    session, = voxsim_emulator.runtime.live_sessions()
+    await session.wait_until(lambda: "agent done" in session.log.text(), timeout=5)
+    await call.bye()
+    await asyncio.wait_for(server.closed.wait(), 5)
+    assert server.events("stop")[0]["stop"]["tag"] == "phone"
+    assert np.abs(heard).max() > 3000
