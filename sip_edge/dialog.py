@@ -15,6 +15,11 @@ answers to a `Session-Expires` (:func:`answer_session_timer`), what a UAC learns
 (:func:`session_timer_of_2xx`), what our own INVITEs and UPDATEs carry (:func:`timer_request_headers`).
 The :class:`SessionTimer` they give says when to refresh or, on the other side, when to give up; the
 user agent keeps the clock.
+
+Reliable provisional responses (RFC 3262) likewise: :class:`ReliableProvisionals` is the UAS side of one
+INVITE (which 18x go reliably, their RSeq, when to send them again, which PRACK acknowledges which, what
+waits for it), :class:`RSeqTracker` the UAC side (which reliable 18x to PRACK, in order, once each), and
+:func:`create_prack` builds the PRACK. They take the time as an argument; the user agent keeps the clock.
 """
 
 from __future__ import annotations
@@ -26,30 +31,37 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sip_edge.headers import HeaderError, NameAddr, SessionExpires, parse_min_se
+from sip_edge.headers import HeaderError, NameAddr, RAck, SessionExpires, parse_min_se, parse_rseq
 from sip_edge.message import Headers, Request, Response
 from sip_edge.transaction import MAGIC_COOKIE
 from sip_edge.uri import URIError
 
 __all__ = [
     "MIN_SE",
+    "REL100",
     "TIMER",
     "VIA_PLACEHOLDER",
     "Dialog",
     "DialogError",
     "DialogId",
     "DialogState",
+    "RSeqTracker",
+    "ReliableProvisionals",
     "SessionTimer",
     "TimerAnswer",
     "answer_session_timer",
     "build_request",
+    "create_prack",
     "new_branch",
     "new_call_id",
     "new_tag",
     "record_routes",
+    "reliable_rseq",
     "request_dialog_id",
+    "requires_100rel",
     "response_dialog_id",
     "session_timer_of_2xx",
+    "supports_100rel",
     "supports_timer",
     "timer_request_headers",
 ]
@@ -58,6 +70,7 @@ VIA_PLACEHOLDER = "voxsim.invalid"  # RFC 6761 .invalid: never resolvable, easy 
 MAX_FORWARDS = "70"
 MIN_SE = 90  # RFC 4028 4: the lowest Min-SE a UA may ask for, and our default floor
 TIMER = "timer"  # RFC 4028's option tag
+REL100 = "100rel"  # RFC 3262's option tag
 
 
 # ----------------------------------------------------------------------------- identifiers
@@ -434,6 +447,186 @@ def timer_request_headers(timer: SessionTimer | None, *, min_se: int = MIN_SE,
 def _session_expires(message: Request | Response) -> SessionExpires | None:
     value = message.headers.get("Session-Expires")
     return SessionExpires.parse(value) if value is not None else None
+
+
+# ----------------------------------------------------------------------------- reliable provisionals (RFC 3262)
+
+def _option_tags(message: Request | Response, *names: str) -> set[str]:
+    return {tag.strip().lower() for name in names for tag in message.headers.get_all(name)}
+
+
+def supports_100rel(message: Request | Response) -> bool:
+    """The sender knows reliable provisional responses: `100rel` in its Supported (or Require)."""
+    return REL100 in _option_tags(message, "Supported", "Require")
+
+
+def requires_100rel(message: Request | Response) -> bool:
+    """The sender insists on them: `Require: 100rel`."""
+    return REL100 in _option_tags(message, "Require")
+
+
+def reliable_rseq(response: Response) -> int | None:
+    """The RSeq of a reliable provisional response (a 101-199 with `Require: 100rel` and a well-formed `RSeq`),
+    else None: an unreliable one, handled as RFC 3261 has it."""
+    value = response.headers.get("RSeq")
+    if not 101 <= response.status <= 199 or value is None or not requires_100rel(response):
+        return None
+    try:
+        return parse_rseq(value)
+    except HeaderError:
+        return None
+
+
+class ReliableProvisionals:
+    """The UAS side of RFC 3262 3 for one INVITE we answer.
+
+    Which 18x go reliably: every 101-199 when the INVITE said `Require: 100rel`; with only `Supported: 100rel`,
+    those with SDP (early media, where a lost answer leaves the caller deaf), while a 180 without SDP goes as
+    RFC 3261 has it. A reliable one leaves with `Require: 100rel` and `RSeq` (a random start below 2**31, one up
+    each time); until the PRACK whose `RAck` names it arrives, `tick` gives it again after T1, 2*T1, 4*T1...
+    (with no cap at T2: RFC 3262 3, as PRACKs, unlike the ACKs of a 2xx, are not prompted by the copies); after
+    64*T1 without one, `gave_up` is set and the INVITE is to be answered 5xx. `retransmit=False` (TCP, TLS) keeps
+    only that limit.
+
+    One reliable provisional is unacknowledged at a time: the next reliable one waits for its PRACK, and so does
+    a 2xx, always (RFC 3262 3 requires it when the unacknowledged one carried SDP, and allows it otherwise; it
+    also means a PRACK never crosses our 2xx to get 481). Unreliable provisionals and 3xx-6xx finals never wait;
+    a final other than 2xx `stop`s everything.
+    """
+
+    def __init__(self, invite: Request, *, t1: float = 0.5, retransmit: bool = True,
+                 first_rseq: int | None = None) -> None:
+        self.required = requires_100rel(invite)
+        self.supported = self.required or supports_100rel(invite)
+        self.invite_cseq = invite.cseq.seq
+        self.t1 = t1
+        self.retransmit = retransmit
+        self.next_rseq = first_rseq if first_rseq is not None else secrets.randbelow(2**31 - 1) + 1
+        self.unacked: Response | None = None  # the reliable provisional waiting for its PRACK
+        self.waiting: list[Response] = []  # what waits for that PRACK, in order
+        self.gave_up = False
+        self._rseq = 0  # of `unacked`
+        self._interval = t1
+        self._next: float | None = None
+        self._give_up: float | None = None
+
+    def reliable(self, response: Response) -> bool:
+        """Whether `response` goes reliably (see the class docstring)."""
+        if not 101 <= response.status <= 199:
+            return False
+        return self.required or (self.supported and bool(response.body))
+
+    @property
+    def busy(self) -> bool:
+        """A reliable provisional is unacknowledged, or something waits: a 2xx now would have to wait too."""
+        return self.unacked is not None or bool(self.waiting)
+
+    def send(self, response: Response, now: float) -> list[Response]:
+        """What of `response`, ours to the INVITE, goes out now: itself (with `Require: 100rel` and `RSeq` when
+        reliable), or nothing while it waits for a PRACK. Nothing goes once we gave up."""
+        if self.gave_up:
+            return []
+        if response.status >= 300:
+            self.stop()
+            return [response]
+        reliable = self.reliable(response)
+        if (reliable or response.status >= 200) and self.busy:
+            self.waiting.append(response)
+            return []
+        return [self._start(response, now) if reliable else response]
+
+    def prack(self, rack: RAck, now: float) -> list[Response] | None:
+        """A PRACK with `rack` arrived in the dialog: None when it acknowledges nothing unacknowledged (RFC 3262
+        3: answer it 481); else it is answered 200, the retransmissions stop and what waited goes out (the next
+        reliable provisional, now unacknowledged in turn, or the 2xx)."""
+        if self.unacked is None or rack != RAck(self._rseq, self.invite_cseq, "INVITE"):
+            return None
+        self._clear()
+        released: list[Response] = []
+        while self.waiting and self.unacked is None:
+            response = self.waiting.pop(0)
+            released.append(self._start(response, now) if self.reliable(response) else response)
+        return released
+
+    def next_deadline(self) -> float | None:
+        if self.unacked is None or self._give_up is None:
+            return None
+        if not self.retransmit or self._next is None:
+            return self._give_up
+        return min(self._next, self._give_up)
+
+    def tick(self, now: float) -> list[Response]:
+        """The retransmission due by `now` (one copy however late the tick); at 64*T1 `gave_up` instead."""
+        if self.unacked is None or self._give_up is None:
+            return []
+        if now >= self._give_up:
+            self.stop()
+            self.gave_up = True
+            return []
+        if not self.retransmit or self._next is None or now < self._next:
+            return []
+        while self._next <= now:
+            self._interval *= 2
+            self._next += self._interval
+        return [self.unacked]
+
+    def stop(self) -> None:
+        """No more retransmissions, nothing waits (a final response went out, or the call ended)."""
+        self._clear()
+        self.waiting.clear()
+
+    def _clear(self) -> None:
+        self.unacked = None
+        self._next = self._give_up = None
+
+    def _start(self, response: Response, now: float) -> Response:
+        headers = response.headers.copy()
+        headers.add("Require", REL100)
+        headers.add("RSeq", str(self.next_rseq))
+        stamped = Response(response.status, response.reason, headers, response.body)
+        self._rseq, self.next_rseq = self.next_rseq, self.next_rseq + 1
+        self.unacked = stamped
+        self._interval = self.t1
+        self._next, self._give_up = now + self.t1, now + 64 * self.t1
+        return stamped
+
+
+class RSeqTracker:
+    """The UAC side of RFC 3262 4 for one INVITE we sent: which reliable provisional responses to PRACK.
+
+    Per early dialog (the To tag of the 18x: a forked INVITE has one per callee), the first reliable one is
+    taken whatever its RSeq, then only the next number. A retransmission (an RSeq already taken) or one out of
+    order is neither PRACKed nor processed; the PRACK's own retransmissions cover a PRACK that got lost.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[str, int] = {}
+
+    def accept(self, response: Response) -> bool:
+        """True for a reliable provisional response that is new and in order (PRACK it, then handle it)."""
+        rseq = reliable_rseq(response)
+        try:
+            tag = response.to.tag or ""
+        except HeaderError:
+            return False
+        if rseq is None:
+            return False
+        last = self._last.get(tag)
+        if last is not None and rseq != last + 1:
+            return False
+        self._last[tag] = rseq
+        return True
+
+
+def create_prack(dialog: Dialog, response: Response) -> Request:
+    """The PRACK of the reliable provisional `response`, in `dialog` (the early dialog it made): a new CSeq,
+    `RAck: <its RSeq> <its CSeq number> <its CSeq method>` (RFC 3262 7.2)."""
+    rseq = reliable_rseq(response)
+    if rseq is None:
+        raise DialogError(f"a {response.status} without RSeq and Require: 100rel takes no PRACK")
+    with _dialog_error():
+        cseq = response.cseq
+    return dialog.create_request("PRACK", headers=[("RAck", str(RAck(rseq, cseq.seq, cseq.method)))])
 
 
 # ----------------------------------------------------------------------------- new requests

@@ -1,5 +1,6 @@
 """Structured SIP header values: name-addr, Via, CSeq and generic parameters (RFC 3261 section 20, 25.1),
-and the session timer's Session-Expires and Min-SE (RFC 4028 4, 5).
+the session timer's Session-Expires and Min-SE (RFC 4028 4, 5), and the RSeq and RAck of reliable provisional
+responses (RFC 3262 7).
 
 Sans-IO and standalone: imports only `sip_edge.uri` and the standard library. Every `parse`
 raises `HeaderError` (a `ValueError`) on malformed text, so the message layer can turn it into
@@ -20,18 +21,21 @@ __all__ = [
     "HeaderError",
     "bounded_int",
     "NameAddr",
+    "RAck",
     "SessionExpires",
     "Via",
     "format_params",
     "is_token",
     "parse_min_se",
     "parse_params",
+    "parse_rseq",
     "quote",
     "split_commas",
     "unquote",
 ]
 
 MAX_CSEQ = 2**31 - 1  # RFC 3261 8.1.1.5: the sequence number MUST be less than 2**31
+MAX_RSEQ = 2**32 - 1  # RFC 3262 7.1: RSeq is 1 to 2**32 - 1
 MAX_DELTA_SECONDS = 2**32 - 1  # RFC 3261 25.1 delta-seconds: values beyond are read as this much (at most)
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
@@ -462,3 +466,34 @@ def _delta_seconds(text: str, name: str) -> int:
         raise HeaderError(f"malformed {name} {text[:40]!r}")
     value = bounded_int(digits, MAX_DELTA_SECONDS)
     return MAX_DELTA_SECONDS if value is None else value
+
+
+def parse_rseq(text: str) -> int:
+    """`RSeq: 988789` (RFC 3262 7.1): the sequence number of a reliable provisional response, 1 to 2**32 - 1."""
+    value = bounded_int(text.strip(_LWS), MAX_RSEQ)
+    if not value:
+        raise HeaderError(f"malformed RSeq {text[:40]!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class RAck:
+    """`RAck: 776656 1 INVITE` (RFC 3262 7.2): which reliable provisional response a PRACK acknowledges, by
+    its RSeq and the CSeq number and method of the request it answered."""
+
+    rseq: int
+    cseq: int
+    method: str
+
+    @classmethod
+    def parse(cls, text: str) -> RAck:
+        match = re.fullmatch(r"[ \t]*([0-9]+)[ \t]+([0-9]+)[ \t]+([^ \t]+)[ \t]*", text)
+        if not match or not is_token(match.group(3)):
+            raise HeaderError(f"malformed RAck {text[:60]!r}")
+        rseq, cseq = bounded_int(match.group(1), MAX_RSEQ), bounded_int(match.group(2), MAX_CSEQ)
+        if not rseq or cseq is None:
+            raise HeaderError(f"RAck numbers out of range: {text[:60]!r}")
+        return cls(rseq, cseq, match.group(3))
+
+    def __str__(self) -> str:
+        return f"{self.rseq} {self.cseq} {self.method}"

@@ -42,7 +42,17 @@ unchanged; every 2xx'd re-INVITE or UPDATE, ours or theirs, renegotiates and res
 side, with no refresh by the interval less min(32 s, a third), sends BYE (`Reason: SIP;cause=408`) and the
 call ends with `end_reason` SESSION_EXPIRED; so does a refresh of ours answered 408 or 481, or any other
 error once the session would have expired.
-Not done here: forking (only the first 2xx makes the call), PRACK, UPDATE or session timers in the early
+Reliable provisional responses (RFC 3262, sans-IO in `sip_edge.dialog.ReliableProvisionals` and
+`RSeqTracker`): as UAS, an INVITE with `Require: 100rel` gets every 101-199 reliably, one with `Supported: 100rel`
+those with SDP (early media); each carries `Require: 100rel` and `RSeq`, is sent again after T1, 2*T1, 4*T1...
+until the PRACK naming it arrives (200; a PRACK that names nothing unacknowledged gets 481), and after 64*T1
+without one the INVITE is answered 500 and the call ends (`end_reason` NO_PRACK). One is unacknowledged at a
+time: the next reliable 18x and the 2xx wait for its PRACK (the 2xx always does, not only when the 18x had SDP,
+so a PRACK never crosses it). A PRACK's SDP is the answer to the offer of our 18x. Other requests requiring
+100rel still get 420 (we send nothing reliably to them). As UAC, our INVITEs say `Supported: 100rel`; a
+reliable 18x is PRACKed in its early dialog (RAck), in order and once: a retransmission or one out of order is
+neither PRACKed nor passed to `on_provisional`; the PRACKs' CSeq numbers carry on into the answered dialog.
+Not done here: forking (only the first 2xx makes the call), UPDATE or session timers in the early
 dialog of a call we place, 491 for offers that cross ours (glare), RFC 3263 DNS (targets must be IP
 addresses or resolvable names with ports).
 """
@@ -69,23 +79,30 @@ from sip_edge.auth import (
 )
 from sip_edge.dialog import (
     MIN_SE,
+    REL100,
     TIMER,
     Dialog,
     DialogError,
     DialogId,
     DialogState,
+    ReliableProvisionals,
+    RSeqTracker,
     SessionTimer,
     TimerAnswer,
     answer_session_timer,
     build_request,
+    create_prack,
     new_call_id,
     new_tag,
     record_routes,
+    reliable_rseq,
     request_dialog_id,
+    response_dialog_id,
     session_timer_of_2xx,
+    supports_100rel,
     timer_request_headers,
 )
-from sip_edge.headers import HeaderError, NameAddr, parse_min_se
+from sip_edge.headers import HeaderError, NameAddr, RAck, parse_min_se
 from sip_edge.message import Headers, Request, Response, check_require, make_response
 from sip_edge.sdp import answer_direction, direction_of, with_direction
 from sip_edge.transaction import (
@@ -106,7 +123,7 @@ from sip_edge.transaction import (
 from sip_edge.transport import Address, SipTransport, SipTransportError
 from sip_edge.uri import format_host
 
-__all__ = ["DEFAULT_SDP", "SESSION_EXPIRED", "InviteDialog", "CallFailed", "InviteHandle", "UserAgent"]
+__all__ = ["DEFAULT_SDP", "NO_PRACK", "SESSION_EXPIRED", "InviteDialog", "CallFailed", "InviteHandle", "UserAgent"]
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +132,15 @@ DEFAULT_SDP = (
     b"m=audio 40000 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
     b"a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n"
 )
-DEFAULT_ALLOW = ("INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "INFO", "MESSAGE", "UPDATE")
+DEFAULT_ALLOW = ("INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "INFO", "MESSAGE", "UPDATE", "PRACK")
 # Methods we recognise: one of these that we do not allow gets 405, anything else 501 (RFC 3261 8.2.1).
 KNOWN_METHODS = frozenset(DEFAULT_ALLOW) | {"PRACK", "SUBSCRIBE", "NOTIFY", "PUBLISH", "REFER"}
 IN_DIALOG_OK = frozenset({"INFO", "MESSAGE", "OPTIONS"})
 NEEDS_DIALOG = frozenset({"BYE", "INFO", "UPDATE", "PRACK"})  # out of a dialog these get 481
 SUPPORTED = frozenset({TIMER})  # option tags a Require may name (RFC 3261 8.2.2.3)
+INVITE_SUPPORTED = SUPPORTED | {REL100}  # and an INVITE's: only its provisional responses can go reliably
+SUPPORTED_HEADER = f"{REL100}, {TIMER}"  # what our 2xx and OPTIONS answers say we support
+NO_PRACK = "no PRACK"  # InviteDialog.end_reason when a reliable provisional response was never PRACKed
 SESSION_EXPIRED = "session timer expired"  # InviteDialog.end_reason when the session timer ended the call
 EXPIRED_REASON = 'SIP;cause=408;text="Session timer expired"'  # the Reason of that BYE (RFC 3326)
 
@@ -177,6 +197,8 @@ class InviteDialog:
     An incoming call's first 101-199 makes an early `dialog` (state EARLY), in which the caller may send
     UPDATE or BYE; the 2xx confirms it. `session_timer` is the RFC 4028 timer in force (None: none);
     `peer_allow` the methods the far end's INVITE (or 2xx, for calls we place) listed in Allow.
+    `provisionals` sends an incoming call's 18x reliably (RFC 3262) when its INVITE supports 100rel (else None);
+    `answer_pending` says our 2xx is waiting for the PRACK of one.
     """
 
     def __init__(self, ua: UserAgent, direction: str, invite: Request, flow: Address,
@@ -206,6 +228,11 @@ class InviteDialog:
         self._retransmitter: Uas2xxRetransmitter | None = None
         self._session_clock: asyncio.TimerHandle | None = None
         self._update_refused = False  # the peer answered our UPDATE refresh 405/501: refresh by re-INVITE
+        self.provisionals: ReliableProvisionals | None = None
+        if direction == "incoming" and supports_100rel(invite):
+            self.provisionals = ReliableProvisionals(invite, t1=ua.layer.timers.t1, retransmit=not flow.reliable)
+        self._held_answer: tuple[Response, TimerAnswer | None] | None = None  # our 2xx, waiting for a PRACK
+        self._provisional_clock: asyncio.TimerHandle | None = None
 
     def __repr__(self) -> str:
         return f"<InviteDialog {self.direction} {self.call_id} ended={self.ended.is_set()}>"
@@ -227,31 +254,60 @@ class InviteDialog:
         if sdp:
             extra.append(("Content-Type", "application/sdp"))
             self.local_sdp = sdp  # what an UPDATE in the early dialog is answered with
+        if self._held_answer is not None:
+            log.info("not sending %s for %s: its 2xx is on its way", status, self.call_id)
+            return
         if self.dialog is None and not self.ended.is_set():
             self.dialog = Dialog.uas(self.invite, local_tag=tag, local_contact=contact, state=DialogState.EARLY,
                                      secure=self.flow.transport == "tls")
             self.ua.bind_dialog(self)
-        self._respond(make_response(self.invite, status, reason, to_tag=tag, headers=extra, body=sdp or b""))
+        self._send_provisional(make_response(self.invite, status, reason, to_tag=tag, headers=extra, body=sdp or b""))
+
+    def _send_provisional(self, response: Response) -> None:
+        """Sends an 18x as it is, or reliably (RFC 3262) when the INVITE asked for that: then perhaps later,
+        once the PRACK of the one before has come."""
+        if self.provisionals is None or self.ended.is_set():
+            self._respond(response)
+            return
+        for ready in self.provisionals.send(response, self.ua.now()):
+            self._respond(ready)
+        self._arm_provisionals()
 
     def answer(self, sdp: bytes | None = None, *, status: int = 200,
                headers: Iterable[tuple[str, str]] = ()) -> None:
         """Answers 2xx with an SDP body; the 2xx is retransmitted until the ACK arrives.
 
         The 2xx carries the INVITE's Record-Route (RFC 3261 12.1.1), so the caller's ACK and BYE pass the
-        same record-routing proxies; our own route set is that list, in order (`Dialog.uas`)."""
+        same record-routing proxies; our own route set is that list, in order (`Dialog.uas`). While a reliable
+        18x of ours is unacknowledged, the 2xx goes once its PRACK has come (`answer_pending` until then)."""
         if self.ended.is_set():
             log.info("not answering %s: the call has ended (%s)", self.call_id, self.end_reason)
             return
         if self.response is not None:
             raise RuntimeError(f"the call was already answered {self.response.status}")
+        if self._held_answer is not None:
+            raise RuntimeError("the call was already answered (the 2xx waits for a PRACK)")
         body = self.ua.sdp if sdp is None else sdp
         contact = self.ua.contact(self.flow.transport)
         timer = self.timer_answer
         extra = [*record_routes(self.invite), ("Contact", contact), ("Allow", ", ".join(self.ua.allow)),
-                 ("Supported", TIMER), *(timer.headers if timer is not None else ()), *headers]
+                 ("Supported", SUPPORTED_HEADER), *(timer.headers if timer is not None else ()), *headers]
         if body:
             extra.append(("Content-Type", "application/sdp"))
         response = make_response(self.invite, status, to_tag=self.local_tag, headers=extra, body=body)
+        if self.provisionals is not None and self.provisionals.busy:
+            self.provisionals.send(response, self.ua.now())  # RFC 3262 3: after the PRACK of our reliable 18x
+            self._held_answer = (response, timer)
+            return
+        self._send_answer(response, timer)
+
+    @property
+    def answer_pending(self) -> bool:
+        """`answer()` was called, and its 2xx waits for the PRACK of a reliable provisional response."""
+        return self._held_answer is not None
+
+    def _send_answer(self, response: Response, timer: TimerAnswer | None) -> None:
+        contact = self.ua.contact(self.flow.transport)
         if self.dialog is None:
             self.dialog = Dialog.uas(self.invite, local_tag=self.local_tag, local_contact=contact,
                                      secure=self.flow.transport == "tls")
@@ -266,6 +322,7 @@ class InviteDialog:
         """Answers with a 300-699 final response; the call ends."""
         if self.response is not None and not self.ended.is_set():
             raise RuntimeError(f"the call was already answered {self.response.status}")
+        self._held_answer = None  # a 2xx still waiting for a PRACK never goes
         self._respond(make_response(self.invite, status, reason, to_tag=self.local_tag, headers=headers))
         self.mark_ended(f"rejected {status}")
 
@@ -282,6 +339,69 @@ class InviteDialog:
     @property
     def answered(self) -> bool:
         return self.response is not None and 200 <= self.response.status < 300
+
+    # -- reliable provisional responses (RFC 3262, incoming calls)
+
+    def on_prack(self, request: Request, reply: Callable[[int], None]) -> None:
+        """A PRACK in this call's dialog: `reply(200)` when its RAck names our unacknowledged reliable 18x (whose
+        retransmissions stop; what waited for it goes out after the 200), `reply(481)` when it names nothing
+        unacknowledged, `reply(400)` without a readable RAck."""
+        try:
+            rack = RAck.parse(request.headers.get("RAck") or "")
+        except HeaderError:
+            reply(400)
+            return
+        released = self.provisionals.prack(rack, self.ua.now()) if self.provisionals is not None else None
+        if released is None:
+            reply(481)
+            return
+        if request.body:  # the answer to the offer our reliable 18x made (RFC 3262 5)
+            self.remote_sdp = request.body
+        reply(200)
+        for response in released:
+            if response.status >= 200 and self._held_answer is not None:
+                held, timer = self._held_answer
+                self._held_answer = None
+                self._send_answer(held, timer)
+            else:
+                self._respond(response)
+        self._arm_provisionals()
+
+    def stop_provisionals(self) -> None:
+        """Stops the retransmissions of our reliable 18x (the call ended, or the UA stops)."""
+        if self.provisionals is not None:
+            self.provisionals.stop()
+        if self._provisional_clock is not None:
+            self._provisional_clock.cancel()
+            self._provisional_clock = None
+
+    def _arm_provisionals(self) -> None:
+        if self._provisional_clock is not None:
+            self._provisional_clock.cancel()
+            self._provisional_clock = None
+        deadline = self.provisionals.next_deadline() if self.provisionals is not None else None
+        if deadline is not None and not self.ended.is_set():
+            self._provisional_clock = asyncio.get_running_loop().call_at(
+                deadline, self._provisional_due, deadline)
+
+    def _provisional_due(self, deadline: float) -> None:
+        """The retransmission (or the give-up, RFC 3262 3: 5xx to the INVITE) of our unacknowledged 18x."""
+        self._provisional_clock = None
+        reliable = self.provisionals
+        if reliable is None or self.ended.is_set():
+            return
+        for response in reliable.tick(max(self.ua.now(), deadline)):
+            try:
+                self._respond(response)
+            except Exception as exc:  # the INVITE transaction is gone
+                log.debug("no retransmission of %s for %s: %s", response.status, self.call_id, exc)
+        if reliable.gave_up:
+            log.info("no PRACK for the reliable provisional response of %s: answering 500", self.call_id)
+            self._held_answer = None
+            self._respond(make_response(self.invite, 500, "Server Internal Error - no PRACK", to_tag=self.local_tag))
+            self.mark_ended(NO_PRACK)
+            return
+        self._arm_provisionals()
 
     # -- both directions
 
@@ -396,22 +516,9 @@ class InviteDialog:
     def destination(self) -> Address:
         """Where an in-dialog request goes: the call's own connection while it is open (so a peer
         behind NAT or without a listener is still reached), else the first Route or remote target."""
-        flow = self.flow
-        if flow.reliable and flow in self.ua.transport.connections:
-            return flow
-        if self.dialog is None:
+        if self.dialog is None and not (self.flow.reliable and self.flow in self.ua.transport.connections):
             raise RuntimeError("the call has no dialog")
-        dialog = self.dialog
-        target = dialog.route_set[0] if dialog.route_set else f"<{dialog.remote_target}>"
-        try:
-            uri = NameAddr.parse(target).uri
-            address = Address.from_uri(uri)
-        except ValueError:
-            return flow
-        if flow.reliable and uri.scheme == "sip" and "transport" not in uri.params:
-            # A Contact without ;transport= reached over TCP/TLS: stay on that transport.
-            address = Address(flow.transport, address.host, address.port)
-        return address
+        return _destination(self.ua, self.flow, self.dialog)
 
     def mark_ended(self, reason: str) -> None:
         """Records that the call is over (sends nothing): sets `ended` and `end_reason`, stops the
@@ -421,6 +528,8 @@ class InviteDialog:
         self.end_reason = reason
         self.ended.set()
         self.stop_session_timer()
+        self.stop_provisionals()
+        self._held_answer = None
         if self.dialog is not None:
             self.dialog.terminate()
         if self._retransmitter is not None:
@@ -434,12 +543,14 @@ class InviteDialog:
 
 
 class _Waiter:
-    """A client transaction the UAC core waits on."""
+    """A client transaction the UAC core waits on; `rseqs`: which reliable 18x to an INVITE were PRACKed."""
 
-    def __init__(self, request: Request, on_provisional: Callable[[Response], None] | None) -> None:
+    def __init__(self, request: Request, dest: Address, on_provisional: Callable[[Response], None] | None) -> None:
         self.request = request
+        self.dest = dest
         self.future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         self.on_provisional = on_provisional
+        self.rseqs = RSeqTracker()
 
     def finish(self, response: Response) -> None:
         if not self.future.done():
@@ -504,6 +615,7 @@ class UserAgent:
         self._waiters: dict[TransactionKey, _Waiter] = {}
         self._retransmitters: list[Uas2xxRetransmitter] = []
         self._acks: dict[tuple[str, int], tuple[Request, Address]] = {}  # (Call-ID, CSeq) -> our 2xx ACK
+        self._early_dialogs: dict[tuple[str, str], Dialog] = {}  # (Call-ID, To tag) -> the early dialog we PRACK in
         self._registrations: dict[str, tuple[str, str, int]] = {}  # AOR -> (Call-ID, From tag, CSeq)
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -530,6 +642,7 @@ class UserAgent:
             self._timer = None
         for call in list(self.calls.values()):
             call.stop_session_timer()
+            call.stop_provisionals()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -711,7 +824,7 @@ class UserAgent:
         if request.method == "CANCEL":
             self._on_cancel(request, key, event.invite)
             return
-        unsupported = check_require(request, set(SUPPORTED))
+        unsupported = check_require(request, set(INVITE_SUPPORTED if request.method == "INVITE" else SUPPORTED))
         if unsupported:
             self._reply(request, key, 420, headers=[("Unsupported", ", ".join(unsupported))])
             return
@@ -833,6 +946,8 @@ class UserAgent:
                 call.mark_ended("remote BYE")
         elif request.method in ("INVITE", "UPDATE"):
             self._on_offer(call, request, key, timer)
+        elif request.method == "PRACK":
+            call.on_prack(request, lambda status: self._reply(request, key, status))
         elif request.method in IN_DIALOG_OK:
             self._reply(request, key, 200)
         else:
@@ -844,7 +959,7 @@ class UserAgent:
         UPDATE without one none), the session timer renegotiated; a re-INVITE's 2xx waits for its ACK."""
         reinvite = request.method == "INVITE"
         body = self._reinvite_answer(call, request) if reinvite or request.body else b""
-        headers = [("Contact", self.contact(call.flow.transport)), ("Supported", TIMER),
+        headers = [("Contact", self.contact(call.flow.transport)), ("Supported", SUPPORTED_HEADER),
                    *(timer.headers if timer is not None else ())]
         if body:
             headers.append(("Content-Type", "application/sdp"))
@@ -874,7 +989,7 @@ class UserAgent:
 
     def capabilities(self) -> list[tuple[str, str]]:
         """The Allow/Accept/Supported headers of an OPTIONS answer (RFC 3261 11.2)."""
-        return [("Allow", ", ".join(self.allow)), ("Accept", "application/sdp"), ("Supported", TIMER),
+        return [("Allow", ", ".join(self.allow)), ("Accept", "application/sdp"), ("Supported", SUPPORTED_HEADER),
                 ("Contact", self.contact()), ("User-Agent", self.user_agent)]
 
     def _on_register(self, request: Request, key: TransactionKey, source: Address) -> None:
@@ -938,7 +1053,7 @@ class UserAgent:
         response (408/503 synthesized on timeout or transport failure). `on_provisional` sees the
         1xx responses; `handle` can cancel an INVITE."""
         key, actions = self.layer.send_request(request, dest, self.now(), reliable=dest.reliable)
-        waiter = _Waiter(request, on_provisional)
+        waiter = _Waiter(request, dest, on_provisional)
         self._waiters[key] = waiter
         try:
             if handle is not None:
@@ -953,6 +1068,8 @@ class UserAgent:
         waiter = self._waiters.get(event.transaction) if event.transaction else None
         if waiter is not None and not waiter.future.done():
             if response.status < 200:
+                if reliable_rseq(response) is not None and not self._prack(waiter, response):
+                    return  # a retransmission, or out of order: neither PRACKed nor processed (RFC 3262 4)
                 if waiter.on_provisional is not None:
                     waiter.on_provisional(response)
             else:
@@ -963,6 +1080,50 @@ class UserAgent:
             stored = self._acks.get((response.call_id, response.cseq.seq))
             if stored is not None:
                 self._run(self.layer.send_stateless(*stored))
+
+    def _prack(self, waiter: _Waiter, response: Response) -> bool:
+        """A reliable provisional response to our INVITE: False when it is not the next of its early dialog (a
+        retransmission, or one out of order); else True, and a PRACK goes out for it (RFC 3262 4), in the early
+        dialog it made (a re-INVITE's: in its call's dialog)."""
+        if waiter.request.method != "INVITE":
+            return True  # only an INVITE's provisionals go reliably: handle it as any other
+        if not waiter.rseqs.accept(response):
+            return False
+        call = self.calls.get(response_dialog_id(response))
+        try:
+            if call is not None and call.dialog is not None:
+                dialog, dest = call.dialog, call.destination()
+            else:
+                dialog = self._early_dialog(waiter.request, response, waiter.dest)
+                dest = _destination(self, waiter.dest, dialog)
+            prack = create_prack(dialog, response)
+        except (DialogError, RuntimeError) as exc:
+            log.info("no PRACK for %s %s: %s", response.status, response.reason, exc)
+            return True
+        self._spawn(self._send_prack(prack, dest))
+        return True
+
+    def _early_dialog(self, invite: Request, response: Response, flow: Address) -> Dialog:
+        """The early dialog a provisional response to our INVITE made (RFC 3261 12.1.2), one per To tag; kept
+        until the INVITE ends, so that the answered dialog counts CSeq on from its PRACKs."""
+        key = (response.call_id, response.to.tag or "")
+        dialog = self._early_dialogs.get(key)
+        if dialog is None:
+            secure = flow.transport == "tls"
+            try:
+                dialog = Dialog.uac(invite, response, secure=secure)
+            except DialogError:  # an 18x without Contact: the PRACK goes where the INVITE went
+                dialog = Dialog.uac(invite, _with_contact(response, invite.uri), secure=secure)
+            dialog.transport = flow.transport.upper()
+            host, port = self._sent_by(flow.transport)
+            dialog.sent_by = f"{format_host(host)}:{port}"
+            self._early_dialogs[key] = dialog
+        return dialog
+
+    async def _send_prack(self, prack: Request, dest: Address) -> None:
+        response = await self.transact(prack, dest)
+        if not 200 <= response.status < 300:
+            log.info("PRACK for %s answered %s %s", prack.call_id, response.status, response.reason)
 
     def _build(self, method: str, uri: str, dest: Address, *, from_addr: str, to_addr: str, call_id: str,
                cseq: int, headers: Iterable[tuple[str, str]] = (), body: bytes = b"",
@@ -1057,7 +1218,7 @@ class UserAgent:
         from_value = from_addr or f"<{self.uri(dest.transport)}>"
         headers = list(headers)
         interval = None if "Session-Expires" in Headers(headers) else self.session_expires
-        timer_headers = timer_request_headers(None, min_se=self.min_se, session_expires=interval)
+        timer_headers = _offering_100rel(timer_request_headers(None, min_se=self.min_se, session_expires=interval))
 
         def build(cseq: int, extra: list[tuple[str, str]]) -> Request:
             request = self._build("INVITE", uri, dest, from_addr=f"{from_value};tag={tag}", to_addr=to or f"<{uri}>",
@@ -1067,13 +1228,16 @@ class UserAgent:
                 request.headers.set("Max-Forwards", str(max_forwards))
             return request
 
-        invite, response = await self._with_auth(build, dest, auth, on_provisional, handle)
-        floor = _min_se_of(response) if response.status == 422 and interval is not None else None
-        if floor is not None and interval is not None and floor > interval:
-            # RFC 4028 7.1: once more, asking for the peer's Min-SE (a new CSeq, the same Call-ID and tag)
-            timer_headers = timer_request_headers(None, min_se=floor, session_expires=floor)
-            invite, response = await self._with_auth(build, dest, auth, on_provisional, handle,
-                                                     first_cseq=invite.cseq.seq + 1)
+        try:
+            invite, response = await self._with_auth(build, dest, auth, on_provisional, handle)
+            floor = _min_se_of(response) if response.status == 422 and interval is not None else None
+            if floor is not None and interval is not None and floor > interval:
+                # RFC 4028 7.1: once more, asking for the peer's Min-SE (a new CSeq, the same Call-ID and tag)
+                timer_headers = _offering_100rel(timer_request_headers(None, min_se=floor, session_expires=floor))
+                invite, response = await self._with_auth(build, dest, auth, on_provisional, handle,
+                                                         first_cseq=invite.cseq.seq + 1)
+        finally:
+            early = {tag: self._early_dialogs.pop((c, tag)) for c, tag in list(self._early_dialogs) if c == call_id}
         if not 200 <= response.status < 300:
             raise CallFailed(response)
         call = InviteDialog(self, "outgoing", invite, dest)
@@ -1087,6 +1251,9 @@ class UserAgent:
             # RFC 3261 13.2.2.4 still wants the 2xx ACKed; without a Contact we ACK where the INVITE went.
             log.info("2xx without a usable dialog (%s)", exc)
             call.dialog = Dialog.uac(invite, _with_contact(response, uri), secure=dest.transport == "tls")
+        pracked = early.get(call.dialog.remote.tag or "")
+        if pracked is not None and (pracked.local_cseq or 0) > (call.dialog.local_cseq or 0):
+            call.dialog.local_cseq = pracked.local_cseq  # our PRACKs took CSeq numbers of this dialog
         self.bind_dialog(call)
         if on_call is not None:
             on_call(call)
@@ -1098,9 +1265,31 @@ class UserAgent:
         return call
 
 
+def _destination(ua: UserAgent, flow: Address, dialog: Dialog | None) -> Address:
+    """Where a request in `dialog` goes: `flow` (the INVITE's) while it is an open connection, else the first
+    Route or the remote target (on the flow's transport when that URI names none)."""
+    if (flow.reliable and flow in ua.transport.connections) or dialog is None:
+        return flow
+    target = dialog.route_set[0] if dialog.route_set else f"<{dialog.remote_target}>"
+    try:
+        uri = NameAddr.parse(target).uri
+        address = Address.from_uri(uri)
+    except ValueError:
+        return flow
+    if flow.reliable and uri.scheme == "sip" and "transport" not in uri.params:
+        # A Contact without ;transport= reached over TCP/TLS: stay on that transport.
+        address = Address(flow.transport, address.host, address.port)
+    return address
+
+
 def _allow_of(message: Request | Response) -> frozenset[str]:
     """The methods a message's Allow lists."""
     return frozenset(method.strip().upper() for method in message.headers.get_all("Allow"))
+
+
+def _offering_100rel(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Our INVITE's timer headers with `100rel` joining `timer` in its Supported (RFC 3262 4)."""
+    return [(name, f"{REL100}, {value}") if name == "Supported" else (name, value) for name, value in headers]
 
 
 def _min_se_of(response: Response) -> int | None:

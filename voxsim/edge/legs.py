@@ -8,12 +8,15 @@ Both legs implement `voxsim.runtime.host.CallLeg` over a `sip_edge.ua.InviteDial
   the call, and reports `Call.Connected` when the ACK arrives; `ring` sends 180, `start_early_media`
   183 with the same SDP, `reject(code)` that final response, `hangup` BYE once answered (480 when
   not). A BYE or CANCEL from the caller reports `Call.Disconnected` (200 "Normal call clearing" or
-  487 "Request Terminated"); a 2xx never ACKed is hung up and reported as 408.
+  487 "Request Terminated"); a 2xx never ACKed is hung up and reported as 408. A caller that wants reliable
+  provisional responses (RFC 3262, `Require`/`Supported: 100rel`) gets them from the user agent; one that never
+  PRACKs them gets 500 after 64*T1, reported as `Call.Disconnected` 408 "Request Timeout - no PRACK".
 - `SipOutboundLeg` (callSIP, callUser...): one INVITE per `DialTarget`, sent at once (several
   targets fork: the first 2xx wins, the others are cancelled, a late 2xx is hung up). 180/183 report
   `Call.Ringing` once, the first SDP (183 or 200) `Call.AudioStarted` once, the 2xx `Call.Connected`
   (its ACK sent), the best final response of all targets `Call.Failed`; `hangup` sends CANCEL while
-  pending and BYE once connected.
+  pending and BYE once connected. A reliable 18x (RFC 3262) is PRACKed by the user agent, and reaches
+  the leg once, however often the far end sends it.
 - Either direction: BYE from the far end reports `Call.Disconnected`; INFO with
   `application/dtmf-relay` (`Signal=5`) or `application/dtmf` reports `Call.ToneReceived` (type
   "3", SIP INFO), and so do RFC 2833/4733 telephone-events arriving on the call's RTP port when the
@@ -54,7 +57,7 @@ from sip_edge.rtcp import parse_rtcp_attributes, with_rtcp_mux
 from sip_edge.rtp import DtmfDetector, parse_rtp
 from sip_edge.sdp import TELEPHONE_EVENT_PT, MediaDescription, build_sdp, direction_of, parse_sdp
 from sip_edge.transport import Address
-from sip_edge.ua import SESSION_EXPIRED, CallFailed, InviteDialog, InviteHandle, UserAgent
+from sip_edge.ua import NO_PRACK, SESSION_EXPIRED, CallFailed, InviteDialog, InviteHandle, UserAgent
 from voxsim.edge.media_port import MediaPort
 from voxsim.media.call_audio import CallAudio
 from voxsim.media.g711 import CODECS
@@ -95,6 +98,8 @@ MEDIA_TIMEOUT_CODE = 408
 MEDIA_TIMEOUT_REASON = "Request Timeout - media timeout"  # no platform figure: voxsim's own (docs/sip.md)
 SESSION_TIMER_CODE = 408
 SESSION_TIMER_REASON = "Request Timeout - session timer"  # likewise voxsim's own (docs/sip.md)
+NO_PRACK_CODE = 408
+NO_PRACK_REASON = "Request Timeout - no PRACK"  # likewise
 _PASSED = ("x-", "user-to-user")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!%*_+`'~.-]+")
 _DTMF = {str(d): str(d) for d in range(10)} | {"*": "*", "#": "#", "10": "*", "11": "#", "12": "A", "13": "B",
@@ -258,6 +263,8 @@ class SipLeg:
                 code = 408
             elif sip.end_reason == SESSION_EXPIRED:  # the UA hung up a call nobody refreshed
                 code, reason = SESSION_TIMER_CODE, SESSION_TIMER_REASON
+            elif sip.end_reason == NO_PRACK:  # the caller asked for reliable 18x and never acknowledged one
+                code, reason = NO_PRACK_CODE, NO_PRACK_REASON
             else:
                 code = 500
             self.report(CALL_DISCONNECTED, {"internalCode": code, "reason": reason or reason_for(code),
@@ -445,7 +452,7 @@ class SipInboundLeg(SipLeg):
 
     def _unanswered(self) -> bool:
         sip = self.sip
-        return sip is not None and not sip.ended.is_set() and sip.response is None
+        return sip is not None and not sip.ended.is_set() and sip.response is None and not sip.answer_pending
 
     async def answer(self, headers: ScenarioHeaders, params: Mapping[str, Any]) -> None:
         sip = self.sip
