@@ -81,7 +81,8 @@ small jitter buffer into the call's audio (bridges, recordings, conferences, in-
 "2"); `sendDigits` as RFC 4733 events when telephone-event was negotiated, else SIP INFO; hold and resume by
 re-INVITE (answered `recvonly`/`inactive`/`sendrecv` as RFC 3264 says, RTP paused while held,
 `CallEvents.OnHold`/`OffHold`), by re-INVITE or UPDATE (RFC 3311); session timers (RFC 4028: Min-SE, 422,
-refreshes, BYE when a refresh is missed); Record-Route for proxies in front of voxsim; replay-proof digest
+refreshes, BYE when a refresh is missed); 100rel/PRACK (RFC 3262) both ways; Record-Route for proxies in front of
+voxsim; replay-proof digest
 (nonce counts, the digest uri, stale nonces) with a back-off for password guessing; OPTIONS keep-alives; UDP,
 TCP and TLS, with limits on connections and slow messages.
 
@@ -90,7 +91,7 @@ media-inactivity timeout (`media_timeout`, off by default) hangs up a silent cal
 
 Not emulated yet: codecs beyond G.711 (Opus, G.722, G.729 are left out of the answer); relaying a re-INVITE
 or a hold to the other leg of a bridge (voxsim answers it itself); REFER
-(`transferTo`), PRACK; DNS SRV/NAPTR (targets are IP addresses or names with ports); MESSAGE outside a
+(`transferTo`); DNS SRV/NAPTR (targets are IP addresses or names with ports); MESSAGE outside a
 dialog (501); `callUserDirect` behaves like `callUser`.
 """
 
