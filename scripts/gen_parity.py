@@ -126,9 +126,13 @@ per name, started by the rule the name matches, as StartConference starts it); a
 `createWebSocket` opens a real WebSocket (text both ways, `WebSocketEvents`); `sendMediaTo(ws, {encoding})`
 streams a call's audio in the platform's start/media/stop messages (PCM8, PCM16, ULAW, ALAW; OPUS is not
 emulated) and `ws.sendMediaTo(call)` plays the server's audio (`MediaEventStarted`/`Ended`,
-`clearMediaBuffer`).
+`clearMediaBuffer`). `createASR` (every `ASREvents`, `ASRProfileList`, `ASRModelList`, `ASRLanguage` member of the
+typings) recognises the exact text a simulated caller said (text travels with its speech), with `InterimResult`,
+`singleUtterance` and `stop()`; audio with no text gets voice-activity events (`CaptureStarted`, `SpeechCaptured`)
+and a `Result` with an empty or configured (`asr_default_transcript`) text. A recogniser the user configures
+(a command, an HTTP endpoint) is not emulated.
 
-Not emulated (a clear "... is not emulated by voxsim" error when used, not when required): ASR,
+Not emulated (a clear "... is not emulated by voxsim" error when used, not when required):
 ACD and SmartQueue, inbound WebSockets (`allowWebSocketConnections`), the voice-AI connectors (OpenAI,
 Ultravox, ElevenLabs, Gemini, Yandex, Cartesia), ApplicationStorage, the scenario-side VoximplantAPI module,
 `Crypto`, `PhoneNumber`, `Net.sendMail`, `callWhatsappUser`. `callPSTN`

@@ -197,16 +197,19 @@ def test_console_log_goes_to_the_session_log(shim: Shim):
 
 
 def test_require_not_emulated_throws_only_when_used(shim: Shim):
-    shim.run("require(Modules.ASR); require(Modules.OpenAI); require(Modules.Recorder); require(Modules.ACD)")
-    assert shim.run("typeof ASR") == "function"
+    shim.run("require(Modules.ApplicationStorage); require(Modules.OpenAI); require(Modules.Recorder); "
+             "require(Modules.ACD); require(Modules.ASR)")
+    assert shim.run("typeof ApplicationStorage") == "function"
     assert shim.run("ACDEvents.Queued") == "ACD.Queued"
-    asr = r"Modules\.ASR is not emulated by voxsim \(used: "
-    with pytest.raises(Exception, match=asr + r"ASREvents\.Result\)"):
-        shim.run("ASREvents.Result")
+    assert shim.run("ASREvents.Result") == "ASR.Result"  # emulated (tests/runtime/test_asr.py)
+    storage = r"Modules\.ApplicationStorage is not emulated by voxsim \(used: "
+    with pytest.raises(Exception, match=storage + r"ApplicationStorage\.get\)"):
+        shim.run("ApplicationStorage.get('key')")
     with pytest.raises(Exception, match=r"Modules\.OpenAI is not emulated by voxsim"):
         shim.run("OpenAI.createRealtimeAPIClient({})")
-    with pytest.raises(Exception, match=asr + r"VoxEngine\.createASR\)"):
-        shim.run("VoxEngine.createASR({})")
+    acd = r"Modules\.ACD is not emulated by voxsim \(used: VoxEngine\.enqueueACDRequest\)"
+    with pytest.raises(Exception, match=acd):
+        shim.run("VoxEngine.enqueueACDRequest('queue', 'caller')")
     assert shim.run("typeof VoxEngine.createRecorder()") == "object"
 
 

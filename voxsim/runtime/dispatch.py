@@ -11,6 +11,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from voxsim.runtime.asr import SessionASRs
 from voxsim.runtime.calls import Call, CallState
 from voxsim.runtime.host import CallLeg
 from voxsim.runtime.media import SessionMedia
@@ -109,12 +110,13 @@ def _ref(ref: dict[str, Any]) -> str:
 
 class Dispatcher:
     def __init__(self, session: CommandTarget, *, media: SessionMedia, timers: TimerSet, net: SessionNet,
-                 websockets: SessionWebSockets) -> None:
+                 websockets: SessionWebSockets, asrs: SessionASRs) -> None:
         self.session = session
         self._media = media
         self._timers = timers
         self._net = net
         self._websockets = websockets
+        self._asrs = asrs
 
     def apply_all(self, commands: list[Command]) -> None:
         for cmd in commands:
@@ -379,6 +381,16 @@ class Dispatcher:
     @_command(Op.WEBSOCKET_CLEAR_MEDIA_BUFFER)
     def _websocket_clear_media_buffer(self, cmd: Command) -> None:
         self._websockets.clear_media_buffer(str(cmd["websocket"]))
+
+    # ------------------------------------------------------------ ASR
+
+    @_command(Op.ASR_CREATE)
+    def _asr_create(self, cmd: Command) -> None:
+        self._asrs.create(str(cmd["asr"]), cmd.get("params") or {})
+
+    @_command(Op.ASR_STOP)
+    def _asr_stop(self, cmd: Command) -> None:
+        self._asrs.stop(str(cmd["asr"]))
 
 
 for _op in _NOT_EMULATED_CALL_OPS:

@@ -54,10 +54,11 @@ class Kind(StrEnum):
     TIMER = "timer"
     HTTP = "http"
     WEBSOCKET = "websocket"
+    ASR = "asr"
 
 
-# The kinds whose events target a media unit (a Call, Player, Recorder, Conference or WebSocket object in JS) by id.
-UnitKind = Literal[Kind.CALL, Kind.PLAYER, Kind.RECORDER, Kind.CONFERENCE, Kind.WEBSOCKET]
+# The kinds whose events target a media unit (a Call, Player, Recorder, Conference, WebSocket or ASR in JS) by id.
+UnitKind = Literal[Kind.CALL, Kind.PLAYER, Kind.RECORDER, Kind.CONFERENCE, Kind.WEBSOCKET, Kind.ASR]
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,8 +183,8 @@ Event = AppEvent | UnitEvent | TimerFired | HttpResult
 class Op(StrEnum):
     """Every command op voxengine.js pushes, with its fields (besides `op`).
 
-    A media unit reference (`ref`) is `{"kind": "call" | "player" | "recorder" | "conference" | "websocket",
-    "id": str}`.
+    A media unit reference (`ref`) is `{"kind": "call" | "player" | "recorder" | "conference" | "websocket" |
+    "asr", "id": str}`.
     Headers are `{name: value}` of strings; `params` are what the scenario passed, as JSON.
     """
 
@@ -250,6 +251,11 @@ class Op(StrEnum):
     WEBSOCKET_SEND = "websocket.send"    # websocket: str, text: str
     WEBSOCKET_CLOSE = "websocket.close"  # websocket: str, code: int, reason: str
     WEBSOCKET_CLEAR_MEDIA_BUFFER = "websocket.clearMediaBuffer"  # websocket: str, params ({tag?})
+
+    # ASR (see asr.py); an ASR is a media unit too ({"kind": "asr", "id"}): sendMediaTo(asr) feeds it
+    ASR_CREATE = "asr.create"            # asr: str (its id), params: ASRParameters ({profile, interimResults,
+    #                                      singleUtterance, ...}; opaque enum values as the shim's strings)
+    ASR_STOP = "asr.stop"                # asr: str
 
 
 # ---------------------------------------------------------------- event names Python fires

@@ -23,6 +23,7 @@ from typing import Any
 
 from sip_edge.message import REASON_PHRASES
 from voxsim.media.call_audio import CallAudio
+from voxsim.runtime.asr import SessionASRs
 from voxsim.runtime.bridge import Bridge, ScenarioError
 from voxsim.runtime.calls import Call, CallState, scenario_headers
 from voxsim.runtime.dispatch import Dispatcher
@@ -134,8 +135,9 @@ class Session:
         self.media = SessionMedia(info.session_id, self.settings, self.emit, services.media, self.write_log)
         self.net = SessionNet(services.http, self.settings, self._http_result)
         self.websockets = SessionWebSockets(info.session_id, self.media, self.emit, self.write_log)
+        self.asrs = SessionASRs(self.media, self.emit, self.settings.asr_default_transcript, self.write_log)
         self._dispatcher = Dispatcher(self, media=self.media, timers=self.timers, net=self.net,
-                                      websockets=self.websockets)
+                                      websockets=self.websockets, asrs=self.asrs)
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()

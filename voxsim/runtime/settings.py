@@ -40,6 +40,9 @@ class RuntimeSettings:
     max_session_duration: float = 4 * 3600.0
     # What each call sent and heard is kept for tests (/_voxsim/calls/<id>/heard): its first this many seconds.
     heard_capture_seconds: float = 60.0
+    # What an ASR reports for speech that carries no text (an outside phone's audio): voice-activity detection finds
+    # the utterance, this is its Result's text.
+    asr_default_transcript: str = ""
     # Net limits, as VoxEngine documents them (see docs/choices.md).
     http_max_concurrent: int = 3
     http_max_pending: int = 35

@@ -139,7 +139,7 @@
   let current = null;      // the handler running now, reported when a delivery times out
   const appHandlers = new Map();
   const handlersOf = new WeakMap();
-  const units = new Map(); // id -> Call | Player | Recorder
+  const units = new Map(); // id -> Call | Player | Recorder | Conference | WebSocket | ASR
   const timers = new Map();
   const httpPending = new Map();
 
@@ -256,7 +256,7 @@
       return { kind: unit._vox_kind, id: unit._vox_id };
     }
     throw new TypeError((what || 'argument') + ' is not a media unit voxsim emulates (Call, Player, Recorder, ' +
-      'Conference, WebSocket)');
+      'Conference, WebSocket, ASR)');
   }
 
   function register(unit, kind, id) {
@@ -719,6 +719,145 @@
     if (handler !== null && handler !== undefined) invoke(handler, ws, [payload]);
   }
 
+  // ---------------------------------------------------------------- ASR (Modules.ASR)
+
+  // Python recognises (voxsim/runtime/asr.py, voxsim/media/asr_unit.py): the text a simulated caller spoke, else
+  // voice-activity detection. The ASR is a media unit that only receives: call.sendMediaTo(asr) feeds it.
+  const ASREvents = freeze({
+    ASRError: 'ASR.Error',
+    Started: 'ASR.Started',
+    CaptureStarted: 'ASR.CaptureStarted',
+    SpeechCaptured: 'ASR.SpeechCaptured',
+    Result: 'ASR.Result',
+    InterimResult: 'ASR.InterimResult',
+    Stopped: 'ASR.Stopped',
+  });
+
+  // The typings' ASRProfileList and ASRModelList enums have no values: each member is an opaque string that names
+  // itself ('ASRProfileList.Google.en_US'). Every member voxengine.d.ts declares is here, and only those.
+  const ASR_PROFILES = {
+    Amazon: 'en_GB en_US es_US fr_CA fr_FR',
+    Deepgram: 'zh zh_CN zh_TW da nl en en_AU en_GB en_IN en_NZ en_US fr fr_CA de hi hi_Latn id it ja ko no pl pt ' +
+      'pt_BR pt_PT ru es es_419 sv ta tr uk',
+    Google: 'af_ZA sq_AL am_ET ar_DZ ar_BH ar_EG ar_IQ ar_IL ar_JO ar_KW ar_LB ar_MR ar_MA ar_OM ar_QA ar_SA ar_PS ' +
+      'ar_SY ar_TN ar_AE ar_YE hy_AM az_AZ eu_ES bn_BD bn_IN bs_BA bg_BG my_MM ca_ES cmn_Hans_CN cmn_Hans_HK ' +
+      'cmn_Hant_TW yue_Hant_HK hr_HR cs_CZ da_DK nl_BE nl_NL en_AU en_CA en_GH en_HK en_IN en_IE en_KE en_NZ ' +
+      'en_NG en_PK en_PH en_SG en_ZA en_TZ en_GB en_US et_EE fil_PH fi_FI fr_BE fr_CA fr_FR fr_CH gl_ES ka_GE ' +
+      'de_AT de_DE de_CH el_GR gu_IN iw_IL hi_IN hu_HU is_IS id_ID it_IT it_CH ja_JP jv_ID kn_IN kk_KZ km_KH ' +
+      'rw_RW ko_KR lo_LA lv_LV lt_LT mk_MK ms_MY ml_IN mr_IN mn_MN ne_NP no_NO fa_IR pl_PL pt_BR pt_PT ' +
+      'pa_Guru_IN ro_RO ru_RU sr_RS si_LK sk_SK sl_SI st_ZA es_AR es_BO es_CL es_CO es_CR es_DO es_EC es_SV ' +
+      'es_GT es_HN es_MX es_NI es_PA es_PY es_PE es_PR es_ES es_US es_UY es_VE su_ID sw_KE sw_TZ ss_Latn_ZA ' +
+      'sv_SE ta_IN ta_MY ta_SG ta_LK te_IN th_TH ts_ZA tn_Latn_ZA tr_TR uk_UA ur_IN ur_PK uz_UZ ve_ZA vi_VN ' +
+      'xh_ZA zu_ZA',
+    Microsoft: 'af_ZA am_ET ar_AE ar_BH ar_DZ ar_EG ar_IL ar_IQ ar_JO ar_KW ar_LB ar_LY ar_MA ar_OM ar_PS ar_QA ' +
+      'ar_SA ar_SY ar_TN ar_YE as_IN az_AZ bg_BG bn_IN bs_BA ca_ES cs_CZ cy_GB da_DK de_AT de_CH de_DE ' +
+      'el_GR en_AU en_CA en_GB en_GH en_HK en_IE en_IN en_KE en_NG en_NZ en_PH en_SG en_TZ en_US en_ZA ' +
+      'es_AR es_BO es_CL es_CO es_CR es_CU es_DO es_EC es_ES es_GQ es_GT es_HN es_MX es_NI es_PA es_PE ' +
+      'es_PR es_PY es_SV es_US es_UY es_VE et_EE eu_ES fa_IR fi_FI fil_PH fr_BE fr_CA fr_CH fr_FR ga_IE ' +
+      'gl_ES gu_IN he_IL hi_IN hr_HR hu_HU hy_AM id_ID is_IS it_CH it_IT ja_JP jv_ID ka_GE kk_KZ km_KH ' +
+      'kn_IN ko_KR lo_LA lt_LT lv_LV mk_MK ml_IN mn_MN mr_IN ms_MY mt_MT my_MM nb_NO ne_NP nl_BE nl_NL ' +
+      'or_IN pa_IN pl_PL ps_AF pt_BR pt_PT ro_RO ru_RU si_LK sk_SK sl_SI so_SO sq_AL sr_RS sv_SE sw_KE ' +
+      'sw_TZ ta_IN te_IN th_TH tr_TR uk_UA ur_IN uz_UZ vi_VN wuu_CN yue_CN zh_CN zh_CN_shandong ' +
+      'zh_CN_sichuan zh_HK zh_TW zu_ZA',
+    SaluteSpeech: 'ru_RU',
+    TBank: 'ru_RU',
+    Yandex: 'auto de_DE en_US es_ES fi_FI fr_FR he_HE it_IT kk_KK nl_NL pl_PL pt_PT pt_BR ru_RU sv_SE tr_TR uz_UZ',
+    YandexV3: 'auto de_DE en_US es_ES fi_FI fr_FR he_HE it_IT kk_KK nl_NL pl_PL pt_PT pt_BR ru_RU sv_SE tr_TR uz_UZ',
+  };
+  const ASR_MODELS = {
+    Amazon: 'default',
+    Deepgram: 'default general general_enhanced meeting meeting_enhanced phonecall phonecall_enhanced voicemail ' +
+      'finance finance_enhanced conversational video nova_general nova_phonecall nova2_general ' +
+      'nova2_meeting nova2_phonecall nova2_voicemail nova2_finance nova2_conversationalai nova2_video ' +
+      'nova2_medical nova2_drivethru nova2_automotive nova2_atc nova3_general nova3_medical',
+    Google: 'default default_enhanced command_and_search command_and_search_enhanced phone_call phone_call_enhanced ' +
+      'video video_enhanced',
+    Microsoft: 'default',
+    SaluteSpeech: 'default general media callcenter',
+    TBank: 'default',
+    Yandex: 'default general generalrc dates names maps numbers',
+    YandexV3: 'default general generalrc dates names maps numbers',
+  };
+  const ASR_ENUMS = {
+    ASRLanguage: 'ENGLISH_US=en-US ENGLISH_CA=en-CA ENGLISH_UK=en-GB ENGLISH_AU=en-AU SPANISH_ES=es-ES ' +
+      'SPANISH_MX=es-MX ITALIAN_IT=it-IT FRENCH_FR=fr-FR FRENCH_CA=fr-CA POLISH_PL=pl-PL ' +
+      'PORTUGUES_PT=pt-PT CATALAN_ES=ca-ES CHINESE_TW=cmn-Hant-TW DANISH_DK=da-DK GERMAN_DE=de-DE ' +
+      'FINNISH_FI=fi-FI JAPANESE_JP=ja-JP KOREAN_KR=ko-KR DUTCH_NL=nl-NL NORWEGIAN_NO=nb-NO ' +
+      'PORTUGUESE_BR=pt-BR RUSSIAN_RU=ru-RU SWEDISH_SE=sv-SE CHINESE_CN=cmn-Hans-CN ' +
+      'CHINESE_HK=cmn-Hans-HK AFRIKAANS_ZA=af-ZA INDONESIAN_ID=id-ID MALAYSIA_MY=ms-MY CZECH_CZ=cs-CZ ' +
+      'ENGLISH_IN=en-IN ENGLISH_IE=en-IE ENGLISH_NZ=en-NZ ENGLISH_PH=en-PH ENGLISH_ZA=en-ZA ' +
+      'SPANISH_AR=es-AR SPANISH_BO=es-BO SPANISH_CL=es-CL SPANISH_CO=es-CO SPANISH_CR=es-CR ' +
+      'SPANISH_EC=es-EC SPANISH_SV=es-SV SPANISH_US=es-US SPANISH_GT=es-GT SPANISH_HN=es-HN ' +
+      'SPANISH_NI=es-NI SPANISH_PA=es-PA SPANISH_PY=es-PY SPANISH_PE=es-PE SPANISH_PR=es-PR ' +
+      'SPANISH_DO=es-DO SPANISH_UY=es-UY SPANISH_VE=es-VE BASQUE_ES=eu-ES FILIPINO_PH=fil-PH ' +
+      'GALICIAN_ES=gl-ES CROATIAN_HR=hr-HR ZULU_ZA=zu-ZA ICELANDIC_IS=is-IS LITHUANIAN_LT=lt-LT ' +
+      'HUNGARIAN_HU=hu-HU ROMANIAN_RO=ro-RO SLOVAK_SK=sk-SK SLOVENIAN_SL=sl-SI VIETNAMESE_VN=vi-VN ' +
+      'TURKISH_TR=tr-TR GREEK_GR=el-GR BULGARIAN_BG=bg-BG SERBIAN_RS=sr-RS UKRAINIAN_UA=uk-UA ' +
+      'HEBREW_IL=he-IL ARABIC_IL=ar-IL ARABIC_JO=ar-JO ARABIC_AE=ar-AE ARABIC_BH=ar-BH ARABIC_DZ=ar-DZ ' +
+      'ARABIC_SA=ar-SA ARABIC_IQ=ar-IQ ARABIC_KW=ar-KW ARABIC_MA=ar-MA ARABIC_TN=ar-TN ARABIC_OM=ar-OM ' +
+      'ARABIC_PS=ar-PS ARABIC_QA=ar-QA ARABIC_LB=ar-LB ARABIC_EG=ar-EG FARSI_IR=fa-IR HINDI_IN=hi-IN ' +
+      'THAI_TH=th-TH CANTONESE_HK=yue-Hant-HK AMHARIC_ET=am-ET ARMENIAN_AM=hy-AM AZERBAIJANI_AZ=az-AZ ' +
+      'BENGALI_BD=bn-BD BENGALI_IN=bn-IN ENGLISH_GH=en-GH ENGLISH_KE=en-KE ENGLISH_NG=en-NG ' +
+      'ENGLISH_TZ=en-TZ GEORGIAN_GE=ka-GE GUJARATI_IN=gu-IN JAVANESE_ID=jv-ID KANNADA_IN=kn-IN ' +
+      'KHMER_KH=km-KH LAO_LA=lo-LA LATVIAN_LV=lv-LV MALAYALAM_IN=ml-IN MARATHI_IN=mr-IN NEPALI_NP=ne-NP ' +
+      'SINHALA_LK=si-LK SUNDANESE_ID=su-ID SWAHILI_TZ=sw-TZ SWAHILI_KE=sw-KE TAMIL_IN=ta-IN ' +
+      'TAMIL_SG=ta-SG TAMIL_LK=ta-LK TAMIL_MY=ta-MY TELUGU_IN=te-IN URDU_PK=ur-PK URDU_IN=ur-IN',
+    ASRModel: 'COMMAND_AND_SEARCH=command_and_search PHONE_CALL=phone_call VIDEO=video DEFAULT=default',
+    ASRDictionary: 'ADDRESS_RU=asr-dict-address-ru ADDRESS_TR=asr-dict-address-tr ADDRESS=asr-dict-yand-maps ' +
+      'NOTES=asr-dict-yand-notes SEARCH_QUERIES=asr-dict-yand-queries MUSIC=asr-dict-yand-music ' +
+      'ECOMMERCE=asr-dict-yand-buying NUMBERS_RU=asr-dict-yand-numbers ' +
+      'GENERAL_RU=asr-dict-yand-general DATE_RU=asr-dict-yand-dates NAMES_RU=asr-dict-yand-names ' +
+      'QUESTIONNAIRE_RU=asr-dict-yand-questionnaire TBANK=asr-dict-tinkoff-',
+  };
+
+  function opaqueEnums(path, table) {
+    const out = {};
+    for (const vendor of Object.keys(table)) {
+      const members = {};
+      for (const name of table[vendor].split(' ')) members[name] = path + '.' + vendor + '.' + name;
+      out[vendor] = freeze(members);
+    }
+    return freeze(out);
+  }
+
+  function valuedEnum(pairs) {
+    const out = {};
+    for (const pair of pairs.split(' ')) {
+      const at = pair.indexOf('=');
+      out[pair.slice(0, at)] = pair.slice(at + 1);
+    }
+    return freeze(out);
+  }
+
+  const ASRProfileList = opaqueEnums('ASRProfileList', ASR_PROFILES);
+  const ASRModelList = opaqueEnums('ASRModelList', ASR_MODELS);
+  const ASRLanguage = valuedEnum(ASR_ENUMS.ASRLanguage);
+  const ASRModel = valuedEnum(ASR_ENUMS.ASRModel);
+  const ASRDictionary = valuedEnum(ASR_ENUMS.ASRDictionary);
+
+  function ASR(parameters) {
+    const p = isObject(parameters) ? parameters : {};
+    register(this, 'asr', newId('asr'));
+    const language = p.profile !== undefined ? p.profile : p.lang !== undefined ? p.lang : p.language;
+    const dictionary = p.dictionary !== undefined ? p.dictionary : p.dict;
+    this._language = language === undefined || language === null ? '' : String(language);
+    this._dictionary = dictionary === undefined || dictionary === null ? [] :
+      (Array.isArray(dictionary) ? dictionary : [dictionary]).map(String);
+    this._stopped = false;
+    push({ op: 'asr.create', asr: this._vox_id, params: plain(p, 'parameters') });
+  }
+  Object.assign(ASR.prototype, Emitter, {
+    id() { return this._vox_id; },
+    toString() { return 'ASR(' + this._vox_id + ')'; },
+    language() { return this._language; },
+    dictionary() { return this._dictionary.slice(); },
+    stop() {
+      if (this._stopped) return;
+      this._stopped = true;
+      push({ op: 'asr.stop', asr: this._vox_id });
+    },
+  });
+
   // ---------------------------------------------------------------- VoxEngine
 
   function thrower(what, used) { return function () { throw notEmulated(what, used); }; }
@@ -764,7 +903,7 @@
       });
       return new Player('sequence', plainSegments, {});
     },
-    createASR: thrower('Modules.ASR', 'VoxEngine.createASR'),
+    createASR(parameters) { return new ASR(parameters); },
     createConference(parameters) { return new Conference(parameters); },
     destroyConference(conference) { unitRef(conference, 'conference'); conference.stop(); },
     createWebSocket(url, parameters) { return new WebSocket(url, parameters); },
@@ -1011,7 +1150,7 @@
     acd: ['ACDRequest'],
     ai: ['AI'],
     applicationstorage: ['ApplicationStorage'],
-    asr: ['ASR', 'ASREvents', 'ASRLanguage', 'ASRProfileList', 'ASRModelList'],
+    asr: [],
     avatar: ['Avatar', 'AvatarEvents'],
     conference: [],
     elevenlabs: ['ElevenLabs'],
@@ -1107,6 +1246,7 @@
     } else {
       payload[ev.kind] = unit;
     }
+    if (ev.kind === 'asr' && ev.name === ASREvents.Stopped) unit._stopped = true;
     if (ev.kind === 'websocket') {
       websocketEvent(unit, ev, payload);
       if (fatal) return;
@@ -1121,7 +1261,9 @@
   function dispatch(ev) {
     switch (ev.kind) {
       case 'app': deliverApp(ev); break;
-      case 'call': case 'player': case 'recorder': case 'conference': case 'websocket': deliverUnit(ev); break;
+      case 'call': case 'player': case 'recorder': case 'conference': case 'websocket': case 'asr':
+        deliverUnit(ev);
+        break;
       case 'timer': fireTimer(ev.id); break;
       case 'http': finishHttp(ev.id, ev.data); break;
       default: throw new Error('voxsim: unknown delivery kind ' + ev.kind);
@@ -1202,6 +1344,7 @@
     AppEvents, CallEvents, PlayerEvents, SequencePlayerEvents, RecorderEvents, ConferenceEvents, WebSocketEvents,
     WebSocketAudioEncoding, WebSocketReadyState, WebSocketCloseCode, WebSocket, Conference, ConferenceRecorder,
     Endpoint, DTMFType, Modules, VoxEngine, JSession,
+    ASR, ASREvents, ASRProfileList, ASRModelList, ASRLanguage, ASRModel, ASRDictionary,
     Logger, Net, Call, Player, Recorder, console, require,
     VoiceList: voices('VoiceList'), Language: voices('Language'),
     Crypto: unsupported('Crypto', 'Crypto'), PhoneNumber: unsupported('PhoneNumber', 'PhoneNumber'),
