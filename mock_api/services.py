@@ -23,6 +23,10 @@ class LiveSession(Protocol):
     @property
     def state(self) -> object: ...
 
+    def duration(self) -> float:
+        """Seconds since the session started (until it ended, once it has)."""
+        ...
+
 
 class SessionRuntime(Protocol):
     def session(self, session_id: int) -> LiveSession | None: ...
@@ -86,4 +90,8 @@ class EmulatorServices(Protocol):
 
     def session_log_url(self, session_id: int) -> str:
         """Where a session's log is served (GetCallHistory's `log_file_url`)."""
+        ...
+
+    def user_contacts(self, application_id: int, user_name: str) -> list[dict[str, Any]]:
+        """A user's registered contacts now: `contact`, `expires_in` (seconds), `user_agent`, `source`."""
         ...

@@ -5,7 +5,10 @@
   else as JSON).
 - `/_voxsim/simulate/...`: a virtual caller that routes like a real inbound call, so scenario
   logic can be exercised with no SIP at all.
-- `/_voxsim/sessions/<N>` (state and events) and `/_voxsim/sessions/<N>/log` (the log as text).
+- `/_voxsim/sessions` (the list, newest first: `?state=running|finished`, `?application=` id or short or full
+  name, `?count=` (default 20, at most 1000), `?offset=`), `/_voxsim/sessions/<N>` (state and events while the
+  runtime holds the session; afterwards, and after a restart, what the store kept: its history row, calls,
+  recordings and log URL) and `/_voxsim/sessions/<N>/log` (the log as text).
 """
 
 from __future__ import annotations
@@ -15,12 +18,18 @@ from typing import Any
 
 from aiohttp import web
 
-from mock_api.app import SERVICES, json_reply
+from mock_api.app import SERVICES, STORE, json_reply
 from voxsim.errors import VoxError
+from voxsim.model import DOMAIN_SUFFIX, CallSession
 from voxsim.routing import Refusal
+from voxsim.store import Store
+from voxsim.store.applications import short_application_name
+from voxsim.store.history import HistoryQuery
 
 SIMULATED_SOURCE = "127.0.0.1"
 _DTMF_TYPES = {"rfc2833": 1, "info": 3}  # DTMFType.TELEPHONE_EVENT, DTMFType.SIP_INFO
+LIST_COUNT, LIST_MAX_COUNT = 20, 1000
+SESSION_STATES = ("running", "finished")
 
 
 def _services(request: web.Request) -> Any:
@@ -113,11 +122,103 @@ def _session_id(request: web.Request) -> int:
         raise web.HTTPNotFound() from exc
 
 
+def _live(services: Any, session_id: int) -> Any:
+    return services.runtime.session(session_id) if services.runtime is not None else None
+
+
+def _state(row: CallSession, live: Any) -> str:
+    """The store says whether a session finished; the runtime, while it holds one, says how far it got."""
+    if row.finished:
+        return "finished"
+    return str(live.state) if live is not None else "running"
+
+
+def session_summary(services: Any, row: CallSession, calls: list[Any]) -> dict[str, Any]:
+    """One line of `/_voxsim/sessions` (and of `/_voxsim/status`'s live sessions)."""
+    session_id = row.call_session_history_id
+    live = _live(services, session_id)
+    duration = row.duration if row.finished or live is None else round(live.duration(), 1)
+    return {"session_id": session_id, "application_id": row.application_id,
+            "application_name": row.application_name, "rule_id": row.rule_id, "rule_name": row.rule_name,
+            "start_date": row.start_date, "state": _state(row, live), "finish_reason": row.finish_reason,
+            "duration": duration, "calls": [call.api() for call in calls],
+            "log_url": services.session_log_url(session_id)}
+
+
+def _application_query(store: Store, text: str) -> HistoryQuery:
+    if text.isdigit():
+        return HistoryQuery(application_id=int(text), desc_order=True)
+    account = store.list_accounts()[0].account_name
+    full = f"{short_application_name(text, account)}.{account}.{DOMAIN_SUFFIX}"
+    return HistoryQuery(application_names=[text, full], desc_order=True)
+
+
+def _paging(request: web.Request) -> tuple[int, int]:
+    try:
+        count = int(request.query.get("count", LIST_COUNT))
+        offset = int(request.query.get("offset", 0))
+    except ValueError as exc:
+        raise _bad_request("'count' and 'offset' are whole numbers") from exc
+    if not 0 < count <= LIST_MAX_COUNT or offset < 0:
+        raise _bad_request(f"'count' is 1 to {LIST_MAX_COUNT}, 'offset' 0 or more")
+    return count, offset
+
+
+def _bad_request(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
+
+
+def find_sessions(store: Store, query: HistoryQuery, state: str | None, count: int,
+                  offset: int) -> tuple[int, list[CallSession]]:
+    """(all matches, one page), newest first. The store filters everything but the state; with a state the
+    rows are read whole and filtered here (an emulator's history is small)."""
+    account_id = store.list_accounts()[0].account_id
+    if state is None:
+        return store.find_sessions(account_id, query, count, offset)
+    total, _ = store.find_sessions(account_id, query, 0, 0)
+    _, rows = store.find_sessions(account_id, query, total, 0)
+    matching = [row for row in rows if row.finished == (state == "finished")]
+    return len(matching), matching[offset:offset + count]
+
+
+async def sessions_list(request: web.Request) -> web.Response:
+    store, services = request.app[STORE], _services(request)
+    state = request.query.get("state") or None
+    if state is not None and state not in SESSION_STATES:
+        return _error(400, "'state' is running or finished")
+    application = request.query.get("application", "").strip()
+    query = _application_query(store, application) if application else HistoryQuery(desc_order=True)
+    count, offset = _paging(request)
+    total, rows = find_sessions(store, query, state, count, offset)
+    calls = store.calls_of([row.call_session_history_id for row in rows])
+    result = [session_summary(services, row, calls[row.call_session_history_id]) for row in rows]
+    return json_reply({"result": result, "total_count": total, "count": len(result)})
+
+
+def stored_session(store: Store, services: Any, row: CallSession) -> dict[str, Any]:
+    """What the store keeps of a session the runtime no longer holds (its events and commands were in memory)."""
+    session_id = row.call_session_history_id
+    records = store.records_of([session_id])[session_id]
+    return {"session_id": session_id, "account_id": row.account_id, "application_id": row.application_id,
+            "application_name": row.application_name, "rule_id": row.rule_id, "rule_name": row.rule_name,
+            "state": _state(row, None), "finish_reason": row.finish_reason, "start_date": row.start_date,
+            "duration": row.duration, "custom_data": row.custom_data,
+            "calls": [call.api() for call in store.calls_of([session_id])[session_id]],
+            "records": [record.api() for record in records], "log_url": services.session_log_url(session_id),
+            "source": "store"}
+
+
 async def session_state(request: web.Request) -> web.Response:
-    session = _services(request).runtime.session(_session_id(request))
-    if session is None:
-        return _error(404, "no such session in memory (finished sessions stay in GetCallHistory)")
-    return json_reply(session.snapshot())
+    services, session_id = _services(request), _session_id(request)
+    session = _live(services, session_id)
+    if session is not None:
+        return json_reply({**session.snapshot(), "source": "runtime"})
+    store: Store = request.app[STORE]
+    try:
+        row = store.get_session(session_id)
+    except VoxError:
+        return _error(404, "no such session")
+    return json_reply(stored_session(store, services, row))
 
 
 async def session_log(request: web.Request) -> web.Response:
@@ -137,5 +238,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/_voxsim/simulate/call", simulate_call)
     app.router.add_post("/_voxsim/simulate/calls/{call_id}/dtmf", simulate_dtmf)
     app.router.add_post("/_voxsim/simulate/calls/{call_id}/hangup", simulate_hangup)
+    app.router.add_get("/_voxsim/sessions", sessions_list)
     app.router.add_get("/_voxsim/sessions/{session_id}", session_state)
     app.router.add_get("/_voxsim/sessions/{session_id}/log", session_log)

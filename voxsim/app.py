@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
+import fcntl
 import logging
 import math
 import os
@@ -89,6 +91,45 @@ def busy_listener(host: str, wanted: list[tuple[str, int, str]], cause: OSError)
     return ListenError(transport, host, port, name, cause)
 
 
+class StateFolderInUse(OSError):
+    """Another emulator holds the state folder's lock; `str()` names the folder and that emulator's pid."""
+
+    def __init__(self, folder: Path, pid: str) -> None:
+        super().__init__(errno.EBUSY, f"the state folder {folder} is in use by another voxsim (pid {pid or '?'})")
+        self.folder, self.pid = folder, pid
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+class StateLock:
+    """`fcntl.flock` on `<state>/voxsim.lock` while an emulator runs: two emulators on one folder would share a
+    database, a CA and the records, each believing it is alone. The kernel drops the lock with the process (even
+    on `kill -9`), so a stale file never blocks a start; the file stays and names the last holder's pid."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    @classmethod
+    def acquire(cls, path: Path) -> StateLock:
+        """The lock, or StateFolderInUse at once (a second `voxsim up` must fail, not wait)."""
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            os.close(fd)
+            raise StateFolderInUse(path.parent, holder) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        return cls(fd)
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)  # closing the only descriptor drops the flock
+            self._fd = -1
+
+
 class Emulator:
     """One running voxsim: `await start()`, then `await stop()`."""
 
@@ -104,6 +145,7 @@ class Emulator:
         self.recorder: StoreRecorder | None = None
         self.session_starter: SessionStarter
         self._tempdir: str | None = None
+        self._lock: StateLock | None = None
         self.store: Store
         self.files: StateFiles
         self.account: Account
@@ -121,6 +163,16 @@ class Emulator:
     async def reset(self) -> None:
         self.account = bootstrap.reset(self.store, self.settings)
         await self.sip_registrations_changed()
+
+    def user_contacts(self, application_id: int, user_name: str) -> list[dict[str, Any]]:
+        """A user's registered contacts (the SIP edge's live bindings), for /_voxsim/status."""
+        registrar = self.sip.registrar if self.sip is not None else None
+        if registrar is None:
+            return []
+        now = registrar.clock()
+        return [{"contact": b.contact, "expires_in": b.remaining(now), "user_agent": b.user_agent,
+                 "source": f"{b.flow.transport} {b.flow.host}:{b.flow.port}"}
+                for b in registrar.contacts(application_id, user_name)]
 
     async def sip_registrations_changed(self) -> None:
         """The Management API changed SIP registrations: register, re-register or let go."""
@@ -141,6 +193,8 @@ class Emulator:
     async def _start_all(self) -> None:
         self.media_clock.start()
         self.files = self._state_files()
+        if self.files.db != ":memory:":  # before the database opens: a second emulator must not touch it
+            self._lock = StateLock.acquire(self.files.lock)
         self.store = Store(self.files.db)
         self.account = bootstrap.ensure_account(self.store, self.files, self.settings)
         if interrupted := bootstrap.recover(self.store):
@@ -177,6 +231,9 @@ class Emulator:
         if self._tempdir:
             shutil.rmtree(self._tempdir, ignore_errors=True)
             self._tempdir = None
+        if self._lock is not None:  # last: until here this emulator still writes the folder
+            self._lock.release()
+            self._lock = None
 
     def _state_files(self) -> StateFiles:
         if self.settings.state == ":memory:":

@@ -10,16 +10,18 @@ import signal
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 from voxsim import calltool, config, routing, settings_sources
-from voxsim.app import Emulator, ListenError
+from voxsim.app import Emulator, ListenError, StateFolderInUse
 from voxsim.config import SettingError, Settings
 from voxsim.deploy import Deployer, DeployError, Exporter
 from voxsim.errors import VoxError
 
 DEFAULT_API = "http://127.0.0.1:8080"
+LOG_POLL_SECONDS = 0.5  # how often `voxsim logs -f` asks for new lines
 UP_DESCRIPTION = f"""Run the emulator in the foreground (Ctrl-C stops it).
 
 Every setting below is an option, a VOXSIM_* environment variable (each named after its option:
@@ -67,6 +69,21 @@ def build_parser() -> argparse.ArgumentParser:
     explain = route_sub.add_parser("explain", help="which rule a request URI reaches, and why")
     explain.add_argument("uri", help="e.g. sip:100@demo.voxsim.voximplant.com or 1#1000001#100@sip.voximplant.com")
     explain.add_argument("--api", default=DEFAULT_API, help="the emulator's HTTP API (default %(default)s)")
+
+    status = sub.add_parser("status", help="what a running emulator holds: listeners, applications, users with "
+                            "their registered contacts, SIP registrations, live sessions")
+    status.add_argument("--api", default=DEFAULT_API, help="the emulator's HTTP API (default %(default)s)")
+
+    logs = sub.add_parser("logs", help="print a session's log (the newest session's when none is named)")
+    logs.add_argument("session", nargs="?", type=int, help="the session's id (call_session_history_id)")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines until the session ends")
+    logs.add_argument("--api", default=DEFAULT_API, help="the emulator's HTTP API (default %(default)s)")
+
+    reset = sub.add_parser("reset", help="empty a running emulator (the account and its keys stay), then "
+                           "provision --reseed folders")
+    reset.add_argument("--reseed", action="append", default=[], metavar="PATH",
+                       help="a voxengine-ci 'voxfiles' folder to deploy after the reset; repeatable")
+    reset.add_argument("--api", default=DEFAULT_API, help="the emulator's HTTP API (default %(default)s)")
     return parser
 
 
@@ -95,7 +112,7 @@ async def run_up(settings: Settings, seeds: list[str]) -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         await emulator.start()  # all or nothing: a failed start has stopped what it started
-    except ListenError as error:
+    except (ListenError, StateFolderInUse) as error:
         print(f"voxsim: {error}", file=sys.stderr, flush=True)
         return 1
     try:
@@ -138,6 +155,15 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run_call(args))
         if args.command == "route":
             return asyncio.run(run_explain(args.api.rstrip("/"), args.uri))
+        if args.command == "status":
+            return asyncio.run(run_status(args.api.rstrip("/")))
+        if args.command == "logs":
+            return asyncio.run(run_logs(args.api.rstrip("/"), args.session, args.follow))
+        if args.command == "reset":
+            return asyncio.run(run_reset(args.api.rstrip("/"), [Path(p) for p in args.reseed]))
+    except aiohttp.ClientResponseError as error:  # it answered, but not with what was asked
+        print(f"voxsim: the emulator at {args.api} answered {error.status} {error.message}", file=sys.stderr)
+        return 1
     except (aiohttp.ClientError, OSError) as error:
         print(f"voxsim: cannot reach the emulator at {getattr(args, 'api', '?')}: {error}", file=sys.stderr)
         return 1
@@ -234,6 +260,118 @@ async def run_explain(api: str, uri: str) -> int:
     winner = verdicts[-1][0]
     scenarios = ", ".join(s["scenario_name"] for s in winner.get("scenarios", [])) or "none"
     print(f"-> rule {winner['rule_name']} runs: {scenarios}")
+    return 0
+
+
+async def get_json(http: aiohttp.ClientSession, url: str) -> Any:
+    async with http.get(url, raise_for_status=True) as resp:
+        return await resp.json()
+
+
+async def run_status(api: str) -> int:
+    async with aiohttp.ClientSession() as http:
+        status = await get_json(http, f"{api}/_voxsim/status")
+    print("\n".join(status_lines(status)))
+    return 0
+
+
+def columns(rows: list[list[str]], indent: str = "  ") -> list[str]:
+    """Rows as aligned text columns (the last one is not padded)."""
+    widths = [max(len(row[i]) for row in rows if i < len(row)) for i in range(max(map(len, rows), default=0))]
+    return [indent + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " * (len(row) > 1)
+            + row[-1] for row in rows]
+
+
+def status_lines(status: dict[str, Any]) -> list[str]:
+    """`voxsim status`'s report from `/_voxsim/status`: one titled table per kind of thing."""
+    account = status["account"]
+    lines = [f"voxsim: account {account['account_name']} ({account['account_id']}), state {status['state']}"
+             + (" (in memory)" if status.get("in_memory") else "")]
+    lines += ["listeners", *columns([[name, info["url"]] for name, info in status["listeners"].items()])]
+    apps = status["applications"]
+    lines += ["applications", *(application_lines(apps) or ["  none"])]
+    users = [user_row(user, contact) for app in apps for user in app["users"] for contact in user["contacts"] or [None]]
+    lines += ["users", *(columns(users) or ["  none"])]
+    registrations = [[str(r["sip_registration_id"]), f"{r['sip_username']}@{r['proxy']}", registration_text(r),
+                      f"-> {r['bound_to']}" if r["bound_to"] else "unbound"] for r in status["sip_registrations"]]
+    lines += ["SIP registrations", *(columns(registrations) or ["  none"])]
+    sessions = [[str(s["session_id"]), s["application_name"], s["rule_name"] or "-", s["state"],
+                 f"{s['duration'] or 0} s", f"{len(s['calls'])} call(s)"] for s in status["sessions"]]
+    lines += [f"sessions running: {status['running_sessions']}", *columns(sessions)]
+    return lines
+
+
+def application_lines(apps: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for app in apps:
+        lines.append(f"  {app['application_name']} (id {app['application_id']})")
+        rules = [[rule["rule_name"], f"/{rule['rule_pattern']}/"
+                  + (f" except /{rule['rule_pattern_exclude']}/" if rule["rule_pattern_exclude"] else ""),
+                  "-> " + (", ".join(rule["scenarios"]) or "no scenarios")] for rule in app["rules"]]
+        lines += columns(rules, indent="    ") or ["    no rules"]
+    return lines
+
+
+def user_row(user: dict[str, Any], contact: dict[str, Any] | None) -> list[str]:
+    who = user["address"] + ("" if user["user_active"] else " (inactive)")
+    if contact is None:
+        return [who, "not registered"]
+    return [who, contact["contact"], f"{contact['source']}, expires in {contact['expires_in']} s"
+            + (f", {contact['user_agent']}" if contact["user_agent"] else "")]
+
+
+def registration_text(reg: dict[str, Any]) -> str:
+    if reg["state"] != "failed":
+        return str(reg["state"])
+    return " ".join(str(part) for part in ("failed", reg["status_code"] or "", reg["error_message"]) if part)
+
+
+async def run_logs(api: str, session_id: int | None, follow: bool, poll: float | None = None) -> int:
+    """Prints the session's log; with `follow`, polls for new lines (every `poll` seconds, LOG_POLL_SECONDS by
+    default) until the session has finished."""
+    poll = LOG_POLL_SECONDS if poll is None else poll
+    async with aiohttp.ClientSession() as http:
+        if session_id is None:
+            newest = (await get_json(http, f"{api}/_voxsim/sessions?count=1"))["result"]
+            if not newest:
+                print("voxsim: no sessions yet", file=sys.stderr)
+                return 1
+            session_id = int(newest[0]["session_id"])
+        printed = 0
+        while True:
+            finished = not follow or await session_finished(http, api, session_id)  # asked before the log is read:
+            text = await session_log_text(http, api, session_id)  # the lines it wrote until then are in it
+            if text is None:
+                print(f"voxsim: no session {session_id}", file=sys.stderr)
+                return 1
+            print(text[printed:], end="", flush=True)
+            printed = len(text)
+            if finished:
+                return 0
+            await asyncio.sleep(poll)
+
+
+async def session_finished(http: aiohttp.ClientSession, api: str, session_id: int) -> bool:
+    async with http.get(f"{api}/_voxsim/sessions/{session_id}") as resp:
+        return resp.status == 404 or (await resp.json()).get("state") == "finished"
+
+
+async def session_log_text(http: aiohttp.ClientSession, api: str, session_id: int) -> str | None:
+    """The log so far (it only grows), or None when there is no such session."""
+    async with http.get(f"{api}/_voxsim/sessions/{session_id}/log") as resp:
+        if resp.status == 404:
+            return None
+        resp.raise_for_status()
+        return await resp.text()
+
+
+async def run_reset(api: str, seeds: list[Path]) -> int:
+    async with aiohttp.ClientSession() as http, http.post(f"{api}/_voxsim/reset", raise_for_status=True):
+        pass
+    print("reset: back to the first-start account (its keys stay)", flush=True)
+    for path in seeds:
+        if code := await run_deploy(api, path):
+            return code
     return 0
 
 

@@ -4,6 +4,7 @@
   `account_email`, `key_id`, `private_key`), so the official clients work unchanged.
 - `ca.pem` (+ `ca-key.pem`): a local CA; `server.pem`/`server-key.pem`: the certificate it signs
   for HTTPS and SIP over TLS, valid for 127.0.0.1, ::1 and localhost.
+- `voxsim.lock`: locked while an emulator runs on the folder (it names that emulator's pid).
 Nothing here is committed to a repository: it is all generated into the state folder.
 """
 
@@ -34,13 +35,14 @@ class StateFiles:
     ca_key: Path
     cert: Path
     cert_key: Path
+    lock: Path
 
     @classmethod
     def in_folder(cls, folder: Path, *, in_memory: bool = False) -> StateFiles:
         return cls(folder=folder, db=":memory:" if in_memory else str(folder / "voxsim.db"),
                    credentials=folder / "credentials.json", ca=folder / "ca.pem",
                    ca_key=folder / "ca-key.pem", cert=folder / "server.pem",
-                   cert_key=folder / "server-key.pem")
+                   cert_key=folder / "server-key.pem", lock=folder / "voxsim.lock")
 
 
 def _write_private(path: Path, data: bytes) -> None:

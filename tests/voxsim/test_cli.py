@@ -1,8 +1,10 @@
 """`voxsim up` as a real process: readiness output, clean stops, state that survives, listeners that cannot
-bind; `voxsim call`'s report."""
+bind, a state folder in use; `voxsim call`'s report; `voxsim status`, `logs` and `reset` against an in-process
+emulator."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -10,15 +12,20 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from voxsim import cli
+from voxsim.app import Emulator, StateFolderInUse
+from voxsim.deploy import Deployer
+from voxsim.testing import ApiCaller, TestPhone, ephemeral_settings
 
 
 class Process:
@@ -279,3 +286,209 @@ def test_a_failed_start_closes_the_listeners_it_had_opened(capsys):
         again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds: TIME_WAIT does not count
         again.bind(("127.0.0.1", api_port))
         again.listen()
+
+
+# -- voxsim status, logs, reset; the state folder's lock ------------------------------------------------------
+
+
+class Background:
+    """An in-process emulator on a loop of its own thread, so that `cli.main` (which runs its own loop) can be
+    called from the test like from a shell."""
+
+    def __init__(self, state: Path) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        # Stopping waits this long for registrars to answer un-REGISTERs: the tests' registrar never answers.
+        self.emulator = Emulator(ephemeral_settings(state, sip_registration={"unregister_timeout": 0.1}))
+        self.run(self.emulator.start())
+        self.base = self.emulator.listeners["api_http"]["url"]
+
+    def run(self, coro: Any, timeout: float = 30) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        request = urllib.request.Request(f"{self.base}{path}", data=json.dumps(body).encode(), method="POST")
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return dict(json.loads(resp.read()))
+
+    def close(self) -> None:
+        self.run(self.emulator.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def background(tmp_path: Path):
+    emulator = Background(tmp_path / "state")
+    try:
+        yield emulator
+    finally:
+        emulator.close()
+
+
+@pytest.fixture
+def seeded(background: Background) -> Background:
+    background.run(Deployer.in_process(background.emulator.store, background.emulator.account).deploy(EXAMPLES))
+    return background
+
+
+def wait_for(condition: Any, what: str, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {seconds} s for {what}")
+        time.sleep(0.02)
+
+
+def test_status_shows_listeners_applications_contacts_registrations_and_live_sessions(seeded: Background, capsys):
+    emulator = seeded.emulator
+    client = ApiCaller(emulator).client
+    app_id = emulator.store.list_applications(emulator.account.account_id)[0].application_id
+    client.add_user(user_name="alice", user_display_name="Alice", user_password="Secret-1", application_id=app_id)
+    client.add_user(user_name="bob", user_display_name="Bob", user_password="Secret-2", application_id=app_id)
+    client.create_sip_registration(sip_username="100", proxy="127.0.0.1:9", rule_name="ivr", application_id=app_id)
+
+    async def register() -> Any:
+        phone = TestPhone(emulator, "alice")
+        await phone.ua.start(udp=0, tcp=None)
+        return phone, await phone.register("alice", "Secret-1", "demo")
+
+    phone, response = seeded.run(register())
+    try:
+        assert response.status == 200
+        started = seeded.post("/_voxsim/simulate/call", {"to": "sip:201@demo.voxsim.voximplant.com"})
+        live = emulator.runtime.session(started["call_session_history_id"])
+        wait_for(lambda: live.state == "running", "the session's scenario to load")
+
+        with urllib.request.urlopen(f"{seeded.base}/_voxsim/status", timeout=10) as resp:
+            status = json.loads(resp.read())
+        assert status["listeners"]["api_http"]["url"] == seeded.base
+        [app] = status["applications"]
+        assert [r["rule_name"] for r in app["rules"]] == ["greeting", "ivr", "callback"]
+        users = {u["user_name"]: u for u in app["users"]}
+        assert users["bob"]["contacts"] == []
+        [contact] = users["alice"]["contacts"]
+        assert contact["contact"].startswith("sip:alice@127.0.0.1:") and 3500 < contact["expires_in"] <= 3600
+        [registration] = status["sip_registrations"]
+        assert registration["bound_to"] == "ivr"
+        assert registration["state"] in {"registering", "failed", "not registered"}  # nothing answers on port 9
+        assert [s["session_id"] for s in status["sessions"]] == [started["call_session_history_id"]]
+        assert status["running_sessions"] == 1
+
+        assert cli.main(["status", "--api", seeded.base]) == 0
+        out = capsys.readouterr().out
+        assert re.search(r"\n  api_http +" + re.escape(seeded.base) + "\n", out)
+        assert re.search(r"\n    ivr +/2\\d\\d/ +-> ivr\n", out)
+        assert re.search(r"\n  alice@demo\.voxsim\.voximplant\.com +sip:alice@127\.0\.0\.1:\d+ +udp 127\.0\.0\.1:\d+, "
+                         r"expires in \d+ s", out)
+        assert re.search(r"\n  bob@demo\.voxsim\.voximplant\.com +not registered\n", out)
+        assert re.search(r"\n  1 +100@127\.0\.0\.1:9 +\S.* +-> ivr\n", out)
+        session_id = started["call_session_history_id"]
+        assert re.search(rf"sessions running: 1\n  {session_id} +demo\.voxsim\.voximplant\.com +ivr +running +"
+                         r"[\d.]+ s +1 call\(s\)", out)
+    finally:
+        seeded.run(phone.stop())
+
+
+def test_logs_prints_the_newest_session_and_follows_one_until_it_finishes(seeded: Background, capsys, monkeypatch):
+    assert cli.main(["logs", "--api", seeded.base]) == 1
+    assert "voxsim: no sessions yet" in capsys.readouterr().err
+    first = seeded.post("/_voxsim/simulate/call", {"to": "sip:201@demo.voxsim.voximplant.com"})
+    second = seeded.post("/_voxsim/simulate/call", {"to": "sip:202@demo.voxsim.voximplant.com"})
+    sessions = [seeded.emulator.runtime.session(s["call_session_history_id"]) for s in (first, second)]
+    wait_for(lambda: all("Call.Connected" in s.log.text() for s in sessions), "both calls to be answered")
+
+    assert cli.main(["logs", "--api", seeded.base]) == 0  # the newest: the second session, printed once
+    out = capsys.readouterr().out
+    assert '"destination": "202"' in out and '"destination": "201"' not in out and "finished:" not in out
+
+    monkeypatch.setattr(cli, "LOG_POLL_SECONDS", 0.05)
+    codes: list[int] = []
+    session_id = str(first["call_session_history_id"])
+    follower = threading.Thread(target=lambda: codes.append(cli.main(["logs", session_id, "-f", "--api", seeded.base])))
+    follower.start()
+    printed = ""
+
+    def has_printed(text: str) -> bool:
+        nonlocal printed
+        printed += capsys.readouterr().out
+        return text in printed
+
+    wait_for(lambda: has_printed("Call.Connected"), "the follower to print what the session logged so far")
+    assert follower.is_alive()  # still following: the session runs
+    seeded.post(f"/_voxsim/simulate/calls/{first['call_id']}/hangup", {})
+    follower.join(20)
+    printed += capsys.readouterr().out
+    assert codes == [0]
+    assert printed.count('"destination": "201"') == 1  # each line once, old and new
+    assert "Call.Disconnected" in printed and "finished: Normal termination" in printed
+    assert printed.index("Call.Connected") < printed.index("Call.Disconnected")
+
+    assert cli.main(["logs", "424242", "--api", seeded.base]) == 1
+    assert "voxsim: no session 424242" in capsys.readouterr().err
+
+
+def test_reset_empties_the_emulator_and_reseeds(seeded: Background, capsys):
+    store, account_id = seeded.emulator.store, seeded.emulator.account.account_id
+    assert cli.main(["reset", "--api", seeded.base]) == 0
+    assert "reset: back to the first-start account" in capsys.readouterr().out
+    assert store.list_applications(account_id) == []
+
+    assert cli.main(["reset", "--reseed", str(EXAMPLES), "--api", seeded.base]) == 0
+    out = capsys.readouterr().out
+    assert "rules greeting, ivr, callback" in out
+    assert [a.application_name for a in store.list_applications(account_id)] == ["demo.voxsim.voximplant.com"]
+
+    assert cli.main(["reset", "--reseed", str(EXAMPLES.parent / "nowhere"), "--api", seeded.base]) == 2
+    assert "cannot deploy" in capsys.readouterr().err
+
+
+def test_an_http_error_is_reported_as_an_answer_not_as_unreachable(background: Background, capsys):
+    with socket.socket() as probe:  # a port where nothing listens: unreachable
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert cli.main(["status", "--api", f"http://127.0.0.1:{port}"]) == 1
+    assert "cannot reach the emulator" in capsys.readouterr().err
+    assert cli.main(["status", "--api", f"{background.base}/nowhere"]) == 1
+    assert "answered 404" in capsys.readouterr().err
+
+
+async def test_a_second_emulator_on_the_same_state_folder_fails_until_the_first_stops(tmp_path: Path):
+    first = Emulator(ephemeral_settings(tmp_path / "state"))
+    await first.start()
+    second = Emulator(ephemeral_settings(tmp_path / "state"))
+    try:
+        with pytest.raises(StateFolderInUse) as refused:
+            await second.start()
+        assert str(refused.value) == (f"the state folder {(tmp_path / 'state').resolve()} is in use by another "
+                                      f"voxsim (pid {os.getpid()})")
+        assert second.listeners == {}  # refused before anything listened
+    finally:
+        await first.stop()
+    await second.start()  # released at stop
+    await second.stop()
+
+
+async def test_in_memory_emulators_take_no_lock(tmp_path: Path):
+    first, second = Emulator(ephemeral_settings(":memory:")), Emulator(ephemeral_settings(":memory:"))
+    await first.start()
+    try:
+        await second.start()
+        await second.stop()
+    finally:
+        await first.stop()
+
+
+def test_voxsim_up_on_a_folder_in_use_exits_1_naming_the_holder(background: Background):
+    state = background.emulator.files.folder
+    out = up_on_state(str(state))
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert f"voxsim: the state folder {state} is in use by another voxsim (pid {os.getpid()})" in out.stderr
+    assert "voxsim is ready" not in out.stdout
+
+
+def up_on_state(state: str) -> subprocess.CompletedProcess:
+    return run_cli("up", "--state", state, "--api-port", "0", "--api-tls-port", "0", "--sip-port", "0",
+                   "--sips-port", "0")
