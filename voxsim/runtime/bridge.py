@@ -228,6 +228,8 @@ class Bridge:
         task.add_done_callback(CLOSING.discard)
 
 
+CLOSE_WAIT = 2.0
+"""Seconds an isolate waits for its cancelled eval to stop before it is freed anyway."""
 CLOSING: set[asyncio.Task[None]] = set()
 """Isolates waiting for a cancelled eval to stop before they are freed (the runtime awaits them at shutdown)."""
 
@@ -235,7 +237,7 @@ CLOSING: set[asyncio.Task[None]] = set()
 async def _close_when_idle(ctx: MiniRacer) -> None:
     # The isolate runs one task at a time: a trivial eval completes only after the cancelled one has stopped.
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(ctx.eval_cancelable("0"), 2.0)
+        await asyncio.wait_for(ctx.eval_cancelable("0"), CLOSE_WAIT)
     ctx.close()
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from voxsim.media.call_audio import CallAudio
-from voxsim.runtime.bridge import CLOSING, Bridge, IsolatePool
+from voxsim.runtime.bridge import CLOSE_WAIT, CLOSING, Bridge, IsolatePool
 from voxsim.runtime.calls import Call
 from voxsim.runtime.host import (
     InMemoryRecorder,
@@ -201,8 +201,8 @@ class Runtime:
                 session.abort(FINISH_ADMIN)
         with contextlib.suppress(TimeoutError):  # a leg that will not settle does not hold the shutdown
             await asyncio.wait_for(asyncio.gather(*(s.settled() for s in sessions), return_exceptions=True), grace)
-        if CLOSING:  # isolates freed once their cancelled evals stopped
-            await asyncio.wait(list(CLOSING), timeout=grace)
+        if CLOSING:  # isolates freed once their cancelled evals stopped (each waits 2 s at most)
+            await asyncio.wait(list(CLOSING), timeout=CLOSE_WAIT + 0.5)
         self._pool.close()
         await self._http.close()
         if self._owns_media:
