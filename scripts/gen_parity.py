@@ -81,8 +81,10 @@ small jitter buffer into the call's audio (bridges, recordings, conferences, in-
 "2"); `sendDigits` as RFC 4733 events when telephone-event was negotiated, else SIP INFO; hold and resume by
 re-INVITE (answered `recvonly`/`inactive`/`sendrecv` as RFC 3264 says, RTP paused while held,
 `CallEvents.OnHold`/`OffHold`), by re-INVITE or UPDATE (RFC 3311); session timers (RFC 4028: Min-SE, 422,
-refreshes, BYE when a refresh is missed); 100rel/PRACK (RFC 3262) both ways; Record-Route for proxies in front of
-voxsim; replay-proof digest
+refreshes, BYE when a refresh is missed); 100rel/PRACK (RFC 3262) both ways; REFER (RFC 3515) for `transferTo`
+(blind, or attended with `Replaces`; `TransferComplete`/`TransferFailed` from the NOTIFYs' sipfrag) and blind
+transfers the far end asks for (`handleBlindTransfer`, `BlindTransferRequested`, `notifyBlindTransfer*` as the
+final NOTIFY); Record-Route for proxies in front of voxsim; replay-proof digest
 (nonce counts, the digest uri, stale nonces) with a back-off for password guessing; OPTIONS keep-alives; UDP,
 TCP and TLS, with limits on connections and slow messages.
 
@@ -90,8 +92,8 @@ RTCP sender and receiver reports on P+1 (or `a=rtcp:`, `a=rtcp-mux`) every `rtcp
 media-inactivity timeout (`media_timeout`, off by default) hangs up a silent call.
 
 Not emulated yet: codecs beyond G.711 (Opus, G.722, G.729 are left out of the answer); relaying a re-INVITE
-or a hold to the other leg of a bridge (voxsim answers it itself); REFER
-(`transferTo`); DNS SRV/NAPTR (targets are IP addresses or names with ports); MESSAGE outside a
+or a hold to the other leg of a bridge (voxsim answers it itself); REFER outside a dialog (481); NOTIFYs of a
+transfer after its call ended; DNS SRV/NAPTR (targets are IP addresses or names with ports); MESSAGE outside a
 dialog (501); `callUserDirect` behaves like `callUser`.
 """
 
@@ -137,8 +139,8 @@ ACD and SmartQueue, inbound WebSockets (`allowWebSocketConnections`), the voice-
 Ultravox, ElevenLabs, Gemini, Yandex, Cartesia), ApplicationStorage, the scenario-side VoximplantAPI module,
 `Crypto`, `PhoneNumber`, `Net.sendMail`, `callWhatsappUser`. `callPSTN`
 fails unless a PSTN gateway is configured (see SIP above).
-`transferTo` fires `TransferFailed` (501). Re-INVITE methods, mic status, blind transfer and beep detection
-only log a line.
+`transferTo` and blind transfers are real on SIP calls (see SIP above); a simulated caller's transfer succeeds at
+once, a conference call's fails 501. Re-INVITE methods, mic status and beep detection only log a line.
 """
 
 

@@ -20,25 +20,43 @@ Reliable provisional responses (RFC 3262) likewise: :class:`ReliableProvisionals
 INVITE (which 18x go reliably, their RSeq, when to send them again, which PRACK acknowledges which, what
 waits for it), :class:`RSeqTracker` the UAC side (which reliable 18x to PRACK, in order, once each), and
 :func:`create_prack` builds the PRACK. They take the time as an argument; the user agent keeps the clock.
+
+REFER (RFC 3515) inside a dialog: :func:`refer_to` and :func:`create_refer` build a transfer's REFER (a
+Replaces, RFC 3891, for an attended one), :class:`ReferSubscription` follows the NOTIFYs its far end sends back
+(`message/sipfrag` bodies, :func:`parse_sipfrag`) to a :class:`TransferProgress`; for a REFER we receive,
+:func:`refer_target` reads its Refer-To and :class:`ReferNotifier` builds the NOTIFYs we owe it.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sip_edge.headers import HeaderError, NameAddr, RAck, SessionExpires, parse_min_se, parse_rseq
-from sip_edge.message import Headers, Request, Response
+from sip_edge.headers import (
+    HeaderError,
+    NameAddr,
+    RAck,
+    SessionExpires,
+    bounded_int,
+    parse_min_se,
+    parse_params,
+    parse_rseq,
+)
+from sip_edge.message import REASON_PHRASES, Headers, Request, Response
 from sip_edge.transaction import MAGIC_COOKIE
-from sip_edge.uri import URIError
+from sip_edge.uri import SipURI, URIError
 
 __all__ = [
     "MIN_SE",
+    "REFER_EVENT",
+    "REFER_EXPIRES",
     "REL100",
+    "SIPFRAG",
     "TIMER",
     "VIA_PLACEHOLDER",
     "Dialog",
@@ -46,21 +64,30 @@ __all__ = [
     "DialogId",
     "DialogState",
     "RSeqTracker",
+    "ReferNotifier",
+    "ReferSubscription",
     "ReliableProvisionals",
     "SessionTimer",
     "TimerAnswer",
+    "TransferProgress",
     "answer_session_timer",
     "build_request",
     "create_prack",
+    "create_refer",
     "new_branch",
     "new_call_id",
     "new_tag",
+    "parse_sipfrag",
     "record_routes",
+    "refer_target",
+    "refer_to",
     "reliable_rseq",
+    "replaces_of",
     "request_dialog_id",
     "requires_100rel",
     "response_dialog_id",
     "session_timer_of_2xx",
+    "sipfrag",
     "supports_100rel",
     "supports_timer",
     "timer_request_headers",
@@ -696,3 +723,152 @@ def _contact_uri(message: Request | Response) -> str:
     if not contacts:
         raise DialogError("a dialog needs a Contact")
     return str(contacts[0].uri)
+
+
+# ----------------------------------------------------------------------------- REFER and its NOTIFYs (RFC 3515)
+
+REFER_EVENT = "refer"  # the event package of a REFER's implicit subscription (RFC 3515 2.4.4)
+SIPFRAG = "message/sipfrag;version=2.0"  # a NOTIFY's body: the status line the referred request got (RFC 3420)
+REFER_EXPIRES = 60  # seconds our Subscription-State promises while a transfer we were asked for runs
+_SIPFRAG_LINE = re.compile(r"SIP/2\.0 ([1-6][0-9][0-9])(?: (.*))?", re.IGNORECASE)
+_TERMINATED_CODES = {"timeout": 408, "rejected": 603}  # RFC 6665 4.1.3 reasons, as a failed transfer's code
+
+
+def sipfrag(status: int, reason: str | None = None) -> bytes:
+    """A NOTIFY body saying how the referred request went: `SIP/2.0 200 OK` (RFC 3515 2.4.5)."""
+    text = " ".join((reason or REASON_PHRASES.get(status, "")).split()) or str(status)
+    return f"SIP/2.0 {status} {text}\r\n".encode()
+
+
+def parse_sipfrag(body: bytes) -> tuple[int, str] | None:
+    """The status and reason of a sipfrag body's status line (its first line); None when it holds none."""
+    first = body.decode("utf-8", "replace").lstrip("\r\n").split("\n", 1)[0].strip()
+    match = _SIPFRAG_LINE.fullmatch(first)
+    return (int(match.group(1)), (match.group(2) or "").strip()) if match else None
+
+
+def replaces_of(dialog: DialogId) -> str:
+    """A Replaces header value naming `dialog` (ours) to its far end (RFC 3891 3): the far end compares to-tag
+    with its local tag, so to-tag is our remote tag and from-tag our local one."""
+    return f"{dialog.call_id};to-tag={dialog.remote_tag};from-tag={dialog.local_tag}"
+
+
+def refer_to(target: str, *, replaces: DialogId | None = None, headers: Iterable[tuple[str, str]] = ()) -> str:
+    """The Refer-To value for `target` (a SIP URI): `headers` and a Replaces for an attended transfer (RFC 3891
+    and RFC 5589 7) go in as URI headers, which the transferee copies into its INVITE (RFC 3261 19.1.5)."""
+    with _dialog_error():
+        uri = SipURI.parse(target)
+    uri.headers.update(headers)
+    if replaces is not None:
+        uri.headers["Replaces"] = replaces_of(replaces)
+    return f"<{uri}>"
+
+
+def create_refer(dialog: Dialog, target: str, *, referred_by: str | None = None,
+                 headers: Iterable[tuple[str, str]] = ()) -> Request:
+    """A REFER in `dialog` asking its far end to send a request to `target` (a Refer-To value, see
+    :func:`refer_to`); it carries our Contact (RFC 3515 2.4.1) and Referred-By (RFC 3892) when given."""
+    extra = [("Refer-To", target), *([("Referred-By", referred_by)] if referred_by else []), *headers]
+    if dialog.local_contact and not _has(extra, "Contact"):
+        extra.insert(0, ("Contact", dialog.local_contact))
+    return dialog.create_request("REFER", headers=extra)
+
+
+def refer_target(request: Request) -> NameAddr:
+    """The one Refer-To of a REFER we received; DialogError (answer 400, RFC 3515 2.4.1) when it has none,
+    several, or one that cannot be read."""
+    lines = request.headers.get_lines("Refer-To")
+    if len(lines) != 1:
+        raise DialogError(f"a REFER needs exactly one Refer-To, not {len(lines)}")
+    return _name_addr(lines[0])
+
+
+@dataclass(frozen=True)
+class TransferProgress:
+    """What a NOTIFY of a REFER's subscription said: the referred request's `status` and `reason`; `final` once
+    the transfer is over (a final status, or the subscription terminated without one: then `status` is 408 for
+    reason=timeout, 603 for rejected, 487 otherwise)."""
+
+    status: int
+    reason: str
+    final: bool
+
+    @property
+    def succeeded(self) -> bool:
+        return self.final and 200 <= self.status < 300
+
+
+class ReferSubscription:
+    """The REFER-issuer's side of one REFER's implicit subscription (RFC 3515 2.4.4): which NOTIFYs belong to it
+    (`Event: refer;id=<the REFER's CSeq number>`, the id optional for the first REFER of a dialog) and what each
+    says. `expires_at` is when we stop waiting: 64*T1 after the REFER for the first NOTIFY (RFC 6665 4.1.2.4),
+    then what each NOTIFY's Subscription-State says (`expires`), until the final one."""
+
+    def __init__(self, cseq: int, now: float, *, t1: float = 0.5) -> None:
+        self.id = str(cseq)
+        self.expires_at = now + 64 * t1
+        self.done = False
+
+    def matches(self, notify: Request) -> bool:
+        """This NOTIFY is for this subscription (an `Event: refer` whose id is ours or missing)."""
+        event, params = _event_of(notify)
+        return event == REFER_EVENT and params.get("id") in (None, self.id)
+
+    def notify(self, request: Request, now: float) -> tuple[int, TransferProgress | None]:
+        """A NOTIFY of ours: the status to answer it with (200; 400 without a Subscription-State or a sipfrag
+        status line; 481 once the subscription is over) and the progress it reports (None when refused)."""
+        if self.done:
+            return 481, None
+        state_line = request.headers.get("Subscription-State")
+        fragment = parse_sipfrag(request.body)
+        if state_line is None or fragment is None:
+            return 400, None
+        state, _, rest = state_line.partition(";")
+        try:
+            params = parse_params(rest)
+        except HeaderError:
+            params = {}
+        status, reason = fragment
+        terminated = state.strip().lower() == "terminated"
+        if terminated and status < 200:
+            status = _TERMINATED_CODES.get((params.get("reason") or "").lower(), 487)
+            reason = REASON_PHRASES.get(status, reason)
+        expires = bounded_int(params.get("expires") or "", 2**32 - 1)
+        if expires is not None:
+            self.expires_at = now + expires
+        final = terminated or status >= 200
+        self.done = final
+        return 200, TransferProgress(status, reason or REASON_PHRASES.get(status, ""), final)
+
+
+class ReferNotifier:
+    """The REFER-recipient's side of one REFER it accepted (202): the NOTIFYs telling the REFER-issuer how the
+    referred request goes, `SIP/2.0 100 Trying` first, then a final status that ends the subscription."""
+
+    def __init__(self, refer: Request) -> None:
+        with _dialog_error():
+            self.id = str(refer.cseq.seq)
+        self.done = False
+
+    def create_notify(self, dialog: Dialog, status: int, reason: str | None = None, *,
+                      expires: int = REFER_EXPIRES, headers: Iterable[tuple[str, str]] = ()) -> Request:
+        """A NOTIFY in `dialog` with the sipfrag of `status` (and `headers`); a final status (200 and up) terminates
+        the subscription (`Subscription-State: terminated;reason=noresource`, RFC 3515 2.4.7)."""
+        if self.done:
+            raise DialogError("the REFER's subscription is over")
+        self.done = status >= 200
+        state = "terminated;reason=noresource" if self.done else f"active;expires={expires}"
+        extra = [("Event", f"{REFER_EVENT};id={self.id}"), ("Subscription-State", state), *headers]
+        if dialog.local_contact:
+            extra.insert(0, ("Contact", dialog.local_contact))  # NOTIFY is a target refresh (RFC 6665 4.1.3)
+        return dialog.create_request("NOTIFY", headers=extra, body=sipfrag(status, reason), content_type=SIPFRAG)
+
+
+def _event_of(request: Request) -> tuple[str, dict[str, str | None]]:
+    """The event package of a NOTIFY's Event header (lower case) and its parameters."""
+    value = request.headers.get("Event") or ""
+    name, _, rest = value.partition(";")
+    try:
+        return name.strip().lower(), parse_params(rest)
+    except HeaderError:
+        return name.strip().lower(), {}

@@ -52,6 +52,12 @@ so a PRACK never crosses it). A PRACK's SDP is the answer to the offer of our 18
 100rel still get 420 (we send nothing reliably to them). As UAC, our INVITEs say `Supported: 100rel`; a
 reliable 18x is PRACKed in its early dialog (RAck), in order and once: a retransmission or one out of order is
 neither PRACKed nor passed to `on_provisional`; the PRACKs' CSeq numbers carry on into the answered dialog.
+REFER (RFC 3515, sans-IO in `sip_edge.dialog`): `InviteDialog.refer()` sends one in a confirmed call and passes
+each NOTIFY of its implicit subscription (answered 200; 400 unreadable, 481 for no subscription of ours) to
+`on_progress` as a `TransferProgress`. A REFER received in a call is answered by the call's `on_refer` hook (a
+status: 202 accepts; no hook: 603; 400 without one readable Refer-To; 491 while an accepted one still runs); an
+accepted one gets the NOTIFY `SIP/2.0 100 Trying` at once, and `notify_refer(status)` sends the final one.
+REFER and NOTIFY outside a dialog get 481.
 Not done here: forking (only the first 2xx makes the call), UPDATE or session timers in the early
 dialog of a call we place, 491 for offers that cross ours (glare), RFC 3263 DNS (targets must be IP
 addresses or resolvable names with ports).
@@ -85,16 +91,21 @@ from sip_edge.dialog import (
     DialogError,
     DialogId,
     DialogState,
+    ReferNotifier,
+    ReferSubscription,
     ReliableProvisionals,
     RSeqTracker,
     SessionTimer,
     TimerAnswer,
+    TransferProgress,
     answer_session_timer,
     build_request,
     create_prack,
+    create_refer,
     new_call_id,
     new_tag,
     record_routes,
+    refer_target,
     reliable_rseq,
     request_dialog_id,
     response_dialog_id,
@@ -132,11 +143,13 @@ DEFAULT_SDP = (
     b"m=audio 40000 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
     b"a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n"
 )
-DEFAULT_ALLOW = ("INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "INFO", "MESSAGE", "UPDATE", "PRACK")
+DEFAULT_ALLOW = ("INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "INFO", "MESSAGE", "UPDATE", "PRACK",
+                 "REFER", "NOTIFY")
 # Methods we recognise: one of these that we do not allow gets 405, anything else 501 (RFC 3261 8.2.1).
 KNOWN_METHODS = frozenset(DEFAULT_ALLOW) | {"PRACK", "SUBSCRIBE", "NOTIFY", "PUBLISH", "REFER"}
 IN_DIALOG_OK = frozenset({"INFO", "MESSAGE", "OPTIONS"})
-NEEDS_DIALOG = frozenset({"BYE", "INFO", "UPDATE", "PRACK"})  # out of a dialog these get 481
+# Out of a dialog these get 481: a REFER refers only within a call here, a NOTIFY reports only on a REFER of ours.
+NEEDS_DIALOG = frozenset({"BYE", "INFO", "UPDATE", "PRACK", "REFER", "NOTIFY"})
 SUPPORTED = frozenset({TIMER})  # option tags a Require may name (RFC 3261 8.2.2.3)
 INVITE_SUPPORTED = SUPPORTED | {REL100}  # and an INVITE's: only its provisional responses can go reliably
 SUPPORTED_HEADER = f"{REL100}, {TIMER}"  # what our 2xx and OPTIONS answers say we support
@@ -146,6 +159,8 @@ EXPIRED_REASON = 'SIP;cause=408;text="Session timer expired"'  # the Reason of t
 
 InviteHook = Callable[["InviteDialog"], Awaitable[None] | None]
 RequestHook = Callable[[Request, Address], Response | None]
+ReferHook = Callable[[Request], int]
+ProgressHook = Callable[[TransferProgress], None]
 
 
 class InviteHandle:
@@ -233,6 +248,9 @@ class InviteDialog:
             self.provisionals = ReliableProvisionals(invite, t1=ua.layer.timers.t1, retransmit=not flow.reliable)
         self._held_answer: tuple[Response, TimerAnswer | None] | None = None  # our 2xx, waiting for a PRACK
         self._provisional_clock: asyncio.TimerHandle | None = None
+        self.on_refer: ReferHook | None = None
+        self.notifier: ReferNotifier | None = None  # the REFER we accepted last, whose NOTIFYs we owe
+        self._subscriptions: dict[str, tuple[ReferSubscription, ProgressHook]] = {}  # our REFERs, by CSeq
 
     def __repr__(self) -> str:
         return f"<InviteDialog {self.direction} {self.call_id} ended={self.ended.is_set()}>"
@@ -441,6 +459,59 @@ class InviteDialog:
             if refresh:
                 self.start_session_timer(session_timer_of_2xx(response))
         return response
+
+    # -- REFER (RFC 3515)
+
+    async def refer(self, target: str, *, on_progress: ProgressHook, referred_by: str | None = None,
+                    headers: Iterable[tuple[str, str]] = ()) -> tuple[Response, ReferSubscription]:
+        """Sends a REFER in the call asking the far end to call `target` (a Refer-To value: see
+        `sip_edge.dialog.refer_to`); returns its final response and the subscription it made. From the moment the
+        REFER leaves (a NOTIFY may overtake the 202) `on_progress` hears each NOTIFY of the subscription, the last
+        one `final`; a REFER refused (300 and up) has no subscription and nothing more is heard."""
+        dialog = self.dialog
+        if dialog is None or self.ended.is_set() or dialog.state is not DialogState.CONFIRMED:
+            raise RuntimeError("the call is not established")
+        request = create_refer(dialog, target, referred_by=referred_by, headers=headers)
+        subscription = ReferSubscription(request.cseq.seq, self.ua.now(), t1=self.ua.layer.timers.t1)
+        self._subscriptions[subscription.id] = (subscription, on_progress)
+        response = await self.ua.transact(request, self.destination())
+        if not 200 <= response.status < 300:
+            self._subscriptions.pop(subscription.id, None)
+        return response, subscription
+
+    def on_notify(self, request: Request, reply: Callable[[int], None]) -> None:
+        """A NOTIFY in this call: for one of our REFERs' subscriptions it is answered (200, or 400 when it says
+        nothing readable) and its progress passed on; any other gets 481 (RFC 6665 4.1.3)."""
+        entry = next((entry for entry in self._subscriptions.values() if entry[0].matches(request)), None)
+        if entry is None:
+            reply(481)
+            return
+        subscription, on_progress = entry
+        status, progress = subscription.notify(request, self.ua.now())
+        reply(status)
+        if subscription.done:
+            self._subscriptions.pop(subscription.id, None)
+        if progress is not None:
+            try:
+                on_progress(progress)
+            except Exception:
+                log.exception("on_progress of %s failed", self.call_id)
+
+    def notify_refer(self, status: int, reason: str | None = None, *,
+                     headers: Iterable[tuple[str, str]] = ()) -> Awaitable[Response]:
+        """Tells the far end how the REFER we accepted goes: a NOTIFY with `SIP/2.0 <status> <reason>`, a final
+        status (200 and up) ending its subscription. Built at once, so NOTIFYs keep the order they were asked
+        in; the result is the response to it. RuntimeError when there is nothing to report on."""
+        notifier, dialog = self.notifier, self.dialog
+        if notifier is None or notifier.done:
+            raise RuntimeError("no REFER waits for a NOTIFY")
+        if dialog is None or self.ended.is_set():
+            raise RuntimeError("the call has ended")
+        try:
+            request = notifier.create_notify(dialog, status, reason, headers=headers)
+        except DialogError as exc:
+            raise RuntimeError(str(exc)) from exc
+        return self.ua.transact(request, self.destination())
 
     def current_sdp(self) -> bytes:
         """Our session description as it stands (direction and o= version of our last answer): the
@@ -948,11 +1019,39 @@ class UserAgent:
             self._on_offer(call, request, key, timer)
         elif request.method == "PRACK":
             call.on_prack(request, lambda status: self._reply(request, key, status))
+        elif request.method == "NOTIFY":
+            call.on_notify(request, lambda status: self._reply(request, key, status))
+        elif request.method == "REFER" and "REFER" in self.allow:
+            self._on_refer(call, request, key)
         elif request.method in IN_DIALOG_OK:
             self._reply(request, key, 200)
         else:
             self._reply(request, key, 405 if request.method in KNOWN_METHODS else 501,
                         headers=[("Allow", ", ".join(self.allow))])
+
+    def _on_refer(self, call: InviteDialog, request: Request, key: TransactionKey) -> None:
+        """A REFER in a call (RFC 3515 2.4): 400 without one readable Refer-To, 491 while the last one we accepted
+        still runs, else what the call's `on_refer` says (603 Decline without one). A 2xx accepts it: the NOTIFY
+        `SIP/2.0 100 Trying` follows at once (2.4.4), the final one is the hook's owner's (`notify_refer`)."""
+        try:
+            refer_target(request)
+        except DialogError as exc:
+            self._reply(request, key, 400, f"Bad Request - {exc}")
+            return
+        if call.notifier is not None and not call.notifier.done:
+            self._reply(request, key, 491, "Request Pending - a transfer is under way")
+            return
+        status = 603
+        if call.on_refer is not None:
+            try:
+                status = call.on_refer(request)
+            except Exception:
+                log.exception("on_refer of %s failed", call.call_id)
+                status = 500
+        self._reply(request, key, status)
+        if 200 <= status < 300:
+            call.notifier = ReferNotifier(request)
+            self._spawn(call.notify_refer(100))
 
     def _on_offer(self, call: InviteDialog, request: Request, key: TransactionKey, timer: TimerAnswer | None) -> None:
         """A re-INVITE or an UPDATE: 200 with the SDP answer (a re-INVITE without an offer gets ours, an

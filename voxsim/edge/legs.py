@@ -24,6 +24,11 @@ Both legs implement `voxsim.runtime.host.CallLeg` over a `sip_edge.ua.InviteDial
   reports `Call.InfoReceived`, MESSAGE `Call.MessageReceived`. `send_message` and `send_info` go inside the
   dialog; `send_digits` sends RFC 4733 events in the RTP when telephone-event was negotiated, else INFO
   dtmf-relay, one per digit (`p` pauses).
+- Transfers (RFC 3515): `transfer_to` sends REFER in a connected call and follows its NOTIFYs: a 2xx sipfrag
+  reports `Call.TransferComplete`, and voxsim lets go of the call (BYE, `Call.Disconnected` 200); a refused REFER
+  or a final non-2xx sipfrag `Call.TransferFailed` with its code. A REFER from the far end reports
+  `Call.BlindTransferRequested` and is accepted (202, NOTIFY 100 Trying) after `handle_blind_transfer(True)`,
+  else declined 603; `notify_blind_transfer` sends the final NOTIFY.
 
 - Media: once our SDP is out with a codec (200, 183, or the callee's answer of an outbound call) the RTP
   port sends the call's RTP on the media clock (`voxsim.edge.media_port`); a re-INVITE or UPDATE offering
@@ -52,6 +57,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sip_edge.dialog import DialogError, ReferSubscription, TransferProgress, refer_target, refer_to
 from sip_edge.message import Request, Response, make_response
 from sip_edge.rtcp import parse_rtcp_attributes, with_rtcp_mux
 from sip_edge.rtp import DtmfDetector, parse_rtp
@@ -61,7 +67,14 @@ from sip_edge.ua import NO_PRACK, SESSION_EXPIRED, CallFailed, InviteDialog, Inv
 from voxsim.edge.media_port import MediaPort
 from voxsim.media.call_audio import CallAudio
 from voxsim.media.g711 import CODECS
-from voxsim.runtime.host import ScenarioHeaders, SessionPort
+from voxsim.runtime.host import (
+    CALL_BLIND_TRANSFER_REQUESTED,
+    CALL_TRANSFER_COMPLETE,
+    TRANSFEROR,
+    CallLeg,
+    ScenarioHeaders,
+    SessionPort,
+)
 from voxsim.runtime.protocol import (
     CALL_AUDIO_STARTED,
     CALL_CONNECTED,
@@ -73,6 +86,7 @@ from voxsim.runtime.protocol import (
     CALL_ON_HOLD,
     CALL_RINGING,
     CALL_TONE_RECEIVED,
+    CALL_TRANSFER_FAILED,
 )
 from voxsim.runtime.session import reason_for
 
@@ -100,6 +114,9 @@ SESSION_TIMER_CODE = 408
 SESSION_TIMER_REASON = "Request Timeout - session timer"  # likewise voxsim's own (docs/sip.md)
 NO_PRACK_CODE = 408
 NO_PRACK_REASON = "Request Timeout - no PRACK"  # likewise
+NO_FINAL_NOTIFY_REASON = "Request Timeout - no final NOTIFY"  # a transfer's subscription expired (likewise)
+BLIND_TRANSFER_REFUSED = 603  # a REFER to a call whose scenario did not handleBlindTransfer(true) (docs/sip.md)
+_URI_SCHEMES = ("sip:", "sips:", "tel:")
 _PASSED = ("x-", "user-to-user")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!%*_+`'~.-]+")
 _DTMF = {str(d): str(d) for d in range(10)} | {"*": "*", "#": "#", "10": "*", "11": "#", "12": "A", "13": "B",
@@ -175,6 +192,7 @@ class SipLeg:
         self._dtmf: DtmfDetector | None = None
         self._dtmf_pt: int | None = None  # the telephone-event payload type on our RTP port
         self._call_audio: CallAudio | None = None
+        self.blind_transfers = False  # handleBlindTransfer(true): the far end's REFER goes to the scenario
 
     # -- reporting
 
@@ -217,6 +235,7 @@ class SipLeg:
     def _watch(self, sip: InviteDialog) -> None:
         sip.on_request = lambda request: self._on_request(sip, request)
         sip.on_end = lambda ended: self._on_end(ended)
+        sip.on_refer = lambda request: self._on_refer(sip, request)
 
     def _on_request(self, sip: InviteDialog, request: Request) -> None:
         if sip is not self.sip:
@@ -320,6 +339,126 @@ class SipLeg:
             return
         with contextlib.suppress(TimeoutError, RuntimeError):
             await asyncio.wait_for(sip.bye(headers=wire_headers(headers)), self.request_timeout)
+
+    # -- transfers: REFER (RFC 3515)
+
+    async def transfer_to(self, to: str | None, target: CallLeg | None, headers: ScenarioHeaders) -> None:
+        """REFER in the call: `Refer-To: <to>` (`sip:` added when it has no scheme), or for an attended transfer
+        the remote target of `target`'s dialog with `?Replaces=` naming it (RFC 3891); the scenario's headers go
+        in as URI headers for the transferee's INVITE. A refused REFER, or a final non-2xx sipfrag, reports
+        TransferFailed with that code; a 2xx sipfrag TransferComplete, then voxsim hangs up (BYE) and reports
+        Disconnected 200. No final NOTIFY before the subscription expires: TransferFailed 408."""
+        sip = self.sip
+        if sip is None or sip.dialog is None or sip.ended.is_set() or not sip.confirmed.is_set():
+            self._transfer_failed(481, "Call/Transaction Does Not Exist - the call is not connected")
+            return
+        try:
+            target_value = self._refer_to(to, target, headers)
+        except _NotSip as exc:
+            self._transfer_failed(501, f"Not Implemented - {exc}")
+            return
+        except DialogError as exc:
+            self._transfer_failed(400, f"Bad Request - {exc}")
+            return
+        progress: asyncio.Queue[TransferProgress] = asyncio.Queue()
+        try:
+            response, subscription = await asyncio.wait_for(
+                sip.refer(target_value, on_progress=progress.put_nowait, referred_by=f"<{sip.dialog.local.uri}>"),
+                self.request_timeout)
+        except TimeoutError:
+            self._transfer_failed(408, "Request Timeout - no answer to the REFER")
+            return
+        except RuntimeError:
+            return  # the call ended meanwhile: Disconnected says so
+        if response.status >= 300:
+            self._transfer_failed(response.status, response.reason)
+            return
+        final = await self._transfer_outcome(sip, subscription, progress)
+        if final is None:
+            return
+        if not final.succeeded:
+            self._transfer_failed(final.status, final.reason)
+            return
+        self.local_end = True  # the platform lets go of the call: the scenario hears it ended, we send BYE
+        self.report(CALL_TRANSFER_COMPLETE, {"role": TRANSFEROR, "headers": {}})
+        self.report(CALL_DISCONNECTED, {"internalCode": 200, "reason": reason_for(200), "headers": {}})
+        await self._bye({})
+        self.close()
+
+    def _refer_to(self, to: str | None, target: CallLeg | None, headers: ScenarioHeaders) -> str:
+        extra = wire_headers(headers)
+        if target is not None:
+            other = target.sip if isinstance(target, SipLeg) else None
+            if other is None or other.dialog is None or other.ended.is_set():
+                raise _NotSip("an attended transfer to a call that is not a connected SIP call")
+            return refer_to(other.dialog.remote_target, replaces=other.dialog.id, headers=extra)
+        uri = (to or "").strip()
+        if not uri:
+            raise DialogError("transferTo needs `to` or `call`")
+        if not uri.lower().startswith(_URI_SCHEMES):
+            uri = f"sip:{uri}"
+        return refer_to(uri, headers=extra)
+
+    async def _transfer_outcome(self, sip: InviteDialog, subscription: ReferSubscription,
+                                progress: asyncio.Queue[TransferProgress]) -> TransferProgress | None:
+        """The final word of the transfer's NOTIFYs; a synthesized 408 once the subscription expires without
+        one; None when the call ends first (its Disconnected is the scenario's news)."""
+        loop = asyncio.get_running_loop()
+        ended = asyncio.ensure_future(sip.ended.wait())
+        try:
+            while True:
+                update = asyncio.ensure_future(progress.get())
+                await asyncio.wait([update, ended], timeout=max(0.0, subscription.expires_at - loop.time()),
+                                   return_when=asyncio.FIRST_COMPLETED)
+                if not update.done():
+                    update.cancel()
+                    if ended.done():
+                        return None
+                    if subscription.expires_at > loop.time():
+                        continue  # a NOTIFY moved the expiry on while we waited
+                    subscription.done = True  # later NOTIFYs get 481
+                    return TransferProgress(408, NO_FINAL_NOTIFY_REASON, final=True)
+                if update.result().final:
+                    return update.result()
+        finally:
+            ended.cancel()
+
+    def _transfer_failed(self, code: int, reason: str) -> None:
+        log.info("transfer of call %s failed: %s %s", self.call_id, code, reason)
+        self.report(CALL_TRANSFER_FAILED, {"code": code, "reason": reason, "role": TRANSFEROR, "headers": {}})
+
+    async def handle_blind_transfer(self, enable: bool) -> None:
+        self.blind_transfers = enable
+
+    def _on_refer(self, sip: InviteDialog, request: Request) -> int:
+        """The far end transfers the call (a REFER, already checked by the UA): with handleBlindTransfer(true) the
+        scenario gets BlindTransferRequested {transferTo: the Refer-To's user part (else the URI), headers} and the
+        REFER 202 (the UA sends NOTIFY 100 Trying); otherwise it is declined."""
+        if sip is not self.sip or not self.blind_transfers or self.local_end or self.closed:
+            return BLIND_TRANSFER_REFUSED
+        uri = refer_target(request).uri.copy()
+        uri.headers = {}
+        self.report(CALL_BLIND_TRANSFER_REQUESTED, {"transferTo": uri.user or str(uri),
+                                                     "headers": scenario_headers_of(request)})
+        return 202
+
+    async def notify_blind_transfer(self, code: int, reason: str, headers: ScenarioHeaders) -> None:
+        """The final NOTIFY of the REFER we accepted: `SIP/2.0 200 OK` for success, else the code (3xx-6xx, or
+        603) and reason the scenario gave."""
+        sip = self.sip
+        if sip is None or sip.notifier is None or sip.notifier.done:
+            log.info("notifyBlindTransfer on call %s: no transfer request waits for an answer", self.call_id)
+            return
+        if code != 200 and not 300 <= code <= 699:
+            code = 603
+        try:
+            response = await asyncio.wait_for(
+                sip.notify_refer(code, reason or None, headers=wire_headers(headers)), self.request_timeout)
+        except (TimeoutError, RuntimeError) as exc:
+            log.info("final NOTIFY on call %s: %r", self.call_id, exc)
+            return
+        if response.status >= 300:
+            log.info("final NOTIFY on call %s answered %s %s", self.call_id, response.status, response.reason)
 
     # -- media and the end
 
@@ -718,6 +857,10 @@ class SipOutboundLeg(SipLeg):
         for handle in self.handles:
             handle.cancel()
         super().abort()
+
+
+class _NotSip(Exception):
+    """An attended transfer names a call that has no SIP dialog to replace."""
 
 
 def _best_failure(responses: list[Response]) -> Response | None:

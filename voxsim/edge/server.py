@@ -21,9 +21,10 @@ keeps its older, honest answers: INVITE gets "404 Not Found - call routing is no
 goes to `handler`, which then owns each new incoming `sip_edge.ua.InviteDialog`), REGISTER 501.
 
 Always: OPTIONS 200 with Allow/Accept/Supported (PBXs use it as a keep-alive); MESSAGE, SUBSCRIBE,
-PUBLISH, NOTIFY, REFER outside a dialog 501 with a Warning; ACK absorbed; CANCEL 200 and 487 for
-the INVITE when it matches one still pending, else 481; BYE, INFO, UPDATE, PRACK outside a dialog
-481; other methods 405 (known) or 501, with Allow. A malformed request gets 400 (or 413/505...)
+PUBLISH, NOTIFY outside a dialog 501 with a Warning; ACK absorbed; CANCEL 200 and 487 for
+the INVITE when it matches one still pending, else 481; BYE, INFO, UPDATE, PRACK, REFER outside a dialog
+481; other methods 405 (known) or 501, with Allow. Inside a call REFER and NOTIFY are the legs' transfers
+(`legs.SipLeg.transfer_to`, blind transfer requests; RFC 3515). A malformed request gets 400 (or 413/505...)
 when it can be answered at all; the listeners keep serving whatever arrives next. An INVITE with `Require:
 100rel` is served like any other: the user agent sends its 18x reliably until the caller PRACKs them (RFC 3262);
 routed calls list PRACK in Allow.
@@ -66,8 +67,9 @@ _ROUTED_SCHEMES = frozenset({"sip", "sips", "tel"})
 log = logging.getLogger(__name__)
 
 EDGE_ALLOW = ("INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "UPDATE")
-ROUTING_ALLOW = (*EDGE_ALLOW, "INFO", "MESSAGE", "REGISTER", "PRACK")
-NOT_EMULATED = frozenset({"REGISTER", "MESSAGE", "SUBSCRIBE", "PUBLISH", "NOTIFY", "REFER"})
+ROUTING_ALLOW = (*EDGE_ALLOW, "INFO", "MESSAGE", "REGISTER", "PRACK", "REFER", "NOTIFY")
+# Outside a dialog; inside one, REFER transfers the call and NOTIFY reports on our REFER (the legs, docs/sip.md).
+NOT_EMULATED = frozenset({"REGISTER", "MESSAGE", "SUBSCRIBE", "PUBLISH", "NOTIFY"})
 NOT_EMULATED_WARNING = '399 voxsim "{what} is not emulated yet"'
 _PORT_ATTEMPTS = 20
 

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from voxsim.runtime.asr import SessionASRs
 from voxsim.runtime.calls import Call, CallState
-from voxsim.runtime.host import CallLeg
+from voxsim.runtime.host import TRANSFEROR, CallLeg
 from voxsim.runtime.media import SessionMedia
 from voxsim.runtime.net import SessionNet
 from voxsim.runtime.protocol import (
@@ -64,7 +64,7 @@ _AFTER_TERMINATE = frozenset(
 
 _NOT_EMULATED_CALL_OPS = (
     Op.CALL_RE_INVITE, Op.CALL_ACCEPT_RE_INVITE, Op.CALL_REJECT_RE_INVITE, Op.CALL_HANDLE_MIC_STATUS,
-    Op.CALL_HANDLE_BLIND_TRANSFER, Op.CALL_NOTIFY_BLIND_TRANSFER, Op.CALL_BEEP_DETECTION,
+    Op.CALL_BEEP_DETECTION,
 )
 
 
@@ -259,9 +259,38 @@ class Dispatcher:
 
     @_call_command(Op.CALL_TRANSFER_TO)
     def _call_transfer_to(self, call: Call, cmd: Command) -> None:
-        reason = "call transfer (REFER) is not emulated yet by voxsim"
-        payload = {"code": 501, "reason": reason, "headers": {}}
+        """The leg transfers a connected call (SIP: REFER) to `to`, or to the far end of another live call of the
+        session (`target`, an attended transfer); what cannot be tried fails here with TransferFailed."""
+        to, target_id, headers = cmd.get("to"), cmd.get("target"), cmd.get("headers") or {}
+        target = self.session.live_call(str(target_id)) if target_id else None
+        if not to and not target_id:
+            self._transfer_failed(call, 400, "Bad Request - transferTo needs to or call")
+        elif target_id and (target is None or target is call or target.state != CallState.CONNECTED):
+            self._transfer_failed(call, 481, "Call/Transaction Does Not Exist - the call to transfer to is not "
+                                             "another connected call of the session")
+        elif call.state != CallState.CONNECTED:
+            self._transfer_failed(call, 481, "Call/Transaction Does Not Exist - only a connected call transfers")
+        else:
+            other = target.leg if target is not None else None
+            self.session.leg_op(call, "transferTo",
+                                lambda leg: leg.transfer_to(str(to) if to else None, other, headers))
+
+    def _transfer_failed(self, call: Call, code: int, reason: str) -> None:
+        payload = {"code": code, "reason": reason, "role": TRANSFEROR, "headers": {}}
         self.session.emit(UnitEvent(Kind.CALL, call.id, CALL_TRANSFER_FAILED, payload))
+
+    @_call_command(Op.CALL_HANDLE_BLIND_TRANSFER)
+    def _call_handle_blind_transfer(self, call: Call, cmd: Command) -> None:
+        enable = bool(cmd.get("enable"))
+        self.session.leg_op(call, "handleBlindTransfer", lambda leg: leg.handle_blind_transfer(enable))
+
+    @_call_command(Op.CALL_NOTIFY_BLIND_TRANSFER)
+    def _call_notify_blind_transfer(self, call: Call, cmd: Command) -> None:
+        """notifyBlindTransferSuccess is 200 OK; notifyBlindTransferFailed(code, reason) that code and reason."""
+        success, headers = bool(cmd.get("success")), cmd.get("headers") or {}
+        code = 200 if success else int(cmd.get("code") or 0)
+        reason = "OK" if success else str(cmd.get("reason") or "")
+        self.session.leg_op(call, "notifyBlindTransfer", lambda leg: leg.notify_blind_transfer(code, reason, headers))
 
     # ------------------------------------------------------------ call media
 

@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 ScenarioHeaders = Mapping[str, str]
 """Header maps between a scenario and a leg: only `X-` headers and `User-to-User` travel."""
 
+# CallEvents values of transfers, as legs report them (`Call.TransferFailed` is protocol.CALL_TRANSFER_FAILED).
+CALL_TRANSFER_COMPLETE = "Call.TransferComplete"
+CALL_BLIND_TRANSFER_REQUESTED = "Call.BlindTransferRequested"
+TRANSFEROR = "transferor"  # the `role` of TransferComplete/TransferFailed for a call the scenario transferred
+
 
 @runtime_checkable
 class CallLeg(Protocol):
@@ -48,6 +53,19 @@ class CallLeg(Protocol):
     async def send_message(self, text: str, headers: ScenarioHeaders) -> None: ...
     async def send_info(self, mime_type: str, body: str, headers: ScenarioHeaders) -> None: ...
     async def send_digits(self, digits: str) -> None: ...
+
+    async def transfer_to(self, to: str | None, target: CallLeg | None, headers: ScenarioHeaders) -> None:
+        """`call.transferTo`: the far end is asked to call `to` (blind) or the far end of `target`, another call of
+        the session (attended). Reports `Call.TransferComplete` then `Call.Disconnected` (the platform lets go of
+        the call), or `Call.TransferFailed` {code, reason}."""
+
+    async def handle_blind_transfer(self, enable: bool) -> None:
+        """`call.handleBlindTransfer`: while enabled, the far end's transfer request (SIP: REFER) is reported
+        as `Call.BlindTransferRequested` {transferTo, headers}; otherwise it is refused."""
+
+    async def notify_blind_transfer(self, code: int, reason: str, headers: ScenarioHeaders) -> None:
+        """`call.notifyBlindTransferSuccess` (code 200) / `notifyBlindTransferFailed`: tells the far end how the
+        transfer it requested went (SIP: the final NOTIFY)."""
 
 
 class SessionPort(Protocol):

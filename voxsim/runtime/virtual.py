@@ -4,8 +4,14 @@
 and, on answer, confirms at once with Call.Connected). `VirtualCaller` is the person at
 the other end: `dtmf("12#")` fires Call.ToneReceived (the session passes tones on only
 after `handleTones(true)`), `hangup()` fires Call.Disconnected, `speak(pcm, text)` talks into
-the call's audio. Its media is real but has no RTP: once answered (or in early media) the call's
-`CallAudio` runs on the media clock, what the scenario plays to it is kept as what it heard.
+the call's audio, `transfer(to)` asks for a blind transfer (Call.BlindTransferRequested once the scenario
+called `handleBlindTransfer(true)`; `leg.did("notify_blind_transfer")` is its answer). Its media is real
+but has no RTP: once answered (or in early media) the call's `CallAudio` runs on the media clock, what the
+scenario plays to it is kept as what it heard.
+
+Transfers of a simulated call have no SIP to fail: `transferTo` is recorded (`did("transfer_to")`) and succeeds
+at once, Call.TransferComplete then Call.Disconnected 200, as after a SIP transfer; an attended one (`call`) to
+another simulated call ends that one too (Disconnected 200), as its SIP far end would hang up once replaced.
 """
 
 from __future__ import annotations
@@ -18,7 +24,14 @@ import numpy as np
 from voxsim.media.call_audio import CallAudio
 from voxsim.media.dtmf import InbandDigits
 from voxsim.media.graph import Frame
-from voxsim.runtime.host import ScenarioHeaders, SessionPort
+from voxsim.runtime.host import (
+    CALL_BLIND_TRANSFER_REQUESTED,
+    CALL_TRANSFER_COMPLETE,
+    TRANSFEROR,
+    CallLeg,
+    ScenarioHeaders,
+    SessionPort,
+)
 from voxsim.runtime.protocol import (
     CALL_CONNECTED,
     CALL_DISCONNECTED,
@@ -34,6 +47,7 @@ class VirtualLeg:
         self.actions: list[tuple[str, dict[str, Any]]] = []
         self.session: SessionPort | None = None
         self.call_id = ""
+        self.blind_transfers = False
 
     def bind(self, session: SessionPort, call_id: str) -> None:
         self.session = session
@@ -98,6 +112,22 @@ class VirtualLeg:
     async def send_digits(self, digits: str) -> None:
         self.actions.append(("send_digits", {"digits": digits}))
 
+    async def transfer_to(self, to: str | None, target: CallLeg | None, headers: ScenarioHeaders) -> None:
+        other = target if isinstance(target, VirtualLeg) else None
+        self.actions.append(("transfer_to", {"to": to, "target": other.call_id if other else None,
+                                             "headers": dict(headers)}))
+        self.report(CALL_TRANSFER_COMPLETE, {"role": TRANSFEROR, "headers": {}})
+        self.report(CALL_DISCONNECTED, {"internalCode": 200, "headers": {}})
+        if other is not None:
+            other.report(CALL_DISCONNECTED, {"internalCode": 200, "headers": {}})
+
+    async def handle_blind_transfer(self, enable: bool) -> None:
+        self.blind_transfers = enable
+        self.actions.append(("handle_blind_transfer", {"enable": enable}))
+
+    async def notify_blind_transfer(self, code: int, reason: str, headers: ScenarioHeaders) -> None:
+        self.actions.append(("notify_blind_transfer", {"code": code, "reason": reason, "headers": dict(headers)}))
+
 
 class VirtualCaller:
     """The far end of a `VirtualLeg`: what a person with a phone would do."""
@@ -130,6 +160,14 @@ class VirtualCaller:
             frames.append(frame)
         pcm = np.concatenate(frames) if frames else np.zeros(0, dtype=np.int16)
         return self.speak(pcm, {"kind": "dtmf", "digits": digits})
+
+    def transfer(self, to: str, headers: Mapping[str, str] | None = None) -> bool:
+        """Asks the scenario to transfer the call to `to` (a user name), as a phone's REFER would; False when the
+        scenario has not called handleBlindTransfer(true) (a SIP caller would get 603)."""
+        if not self.leg.blind_transfers:
+            return False
+        self.leg.report(CALL_BLIND_TRANSFER_REQUESTED, {"transferTo": to, "headers": dict(headers or {})})
+        return True
 
     def hangup(self, code: int = 200, reason: str = "Normal call clearing") -> None:
         self.leg.report(CALL_DISCONNECTED, {"internalCode": code, "reason": reason, "headers": {}})
