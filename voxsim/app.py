@@ -33,8 +33,10 @@ from voxsim.edge.settings import EdgeSettings
 from voxsim.keys import StateFiles, ensure_tls
 from voxsim.media.clock import MediaClock
 from voxsim.model import Account
+from voxsim.pstn import PstnDialer
 from voxsim.recording import StoreRecorder
 from voxsim.runtime import Runtime
+from voxsim.runtime.host import OutboundDialer
 from voxsim.runtime.media import MediaServices, RecordFiles, RecordMade
 from voxsim.session_starter import SessionStarter
 from voxsim.store import Store
@@ -309,7 +311,10 @@ class Emulator:
             wanted = [("udp", port, "sip_udp"), ("tcp", port, "sip_tcp"), ("tls", tls_port, "sip_tls")]
             raise busy_listener(self.settings.host, wanted, error) from error
         sip_dialer = SipDialer(self.sip)
-        self.runtime.dialer = ConferenceDialer(self.session_starter, lambda: sip_dialer)
+        # callPSTN: the PSTN simulator's virtual phones, unless a gateway is configured (then SIP, as before).
+        inner: OutboundDialer = sip_dialer if edge_settings.pstn_gateway else PstnDialer(
+            self.settings.pstn, self.runtime.media.speech, lambda: sip_dialer)
+        self.runtime.dialer = ConferenceDialer(self.session_starter, lambda: inner)
 
     def _edge_settings(self) -> EdgeSettings:
         """The SIP edge's settings: `Settings.sip` (an EdgeSettings, or a mapping of some of its fields)."""

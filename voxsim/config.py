@@ -4,7 +4,7 @@ Each can also be given three ways (`voxsim.settings_sources`): a `voxsim up` opt
 environment variable and a TOML file (`voxsim.toml` in the working directory, or `--config PATH`), with
 one precedence: option > environment > file > default. The nested settings are sections: `sip.*`
 (EdgeSettings), `sip_registration.*` (RegistrationTimers), `callbacks.*` (CallbackSettings), `runtime.*`
-(RuntimeSettings).
+(RuntimeSettings), `pstn.*` (PstnSettings: the PSTN simulator's numbers).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from voxsim import settings_sources
 from voxsim.edge.outbound_registrations import RegistrationTimers
 from voxsim.edge.settings import EdgeSettings
+from voxsim.pstn.settings import PstnSettings
 from voxsim.runtime.settings import RuntimeSettings
 from voxsim.settings_sources import Setting, SettingError
 
@@ -75,6 +76,8 @@ class Settings:
     the fields of CallbackSettings)."""
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     """Scenario limits and timings (the platform's documented values by default)."""
+    pstn: PstnSettings = field(default_factory=PstnSettings)
+    """The PSTN simulator's virtual phones (callPSTN without `sip.pstn_gateway`): docs/pstn.md."""
     public_address: str = ""
     """Address written into URLs given to scenarios and clients; defaults to `host` (127.0.0.1 for 0.0.0.0)."""
 
@@ -86,7 +89,7 @@ class Settings:
 
 
 SECTIONS: dict[str, type] = {"sip": EdgeSettings, "sip_registration": RegistrationTimers,
-                             "callbacks": CallbackSettings, "runtime": RuntimeSettings}
+                             "callbacks": CallbackSettings, "runtime": RuntimeSettings, "pstn": PstnSettings}
 """The fields of `Settings` that are dataclasses of their own: each of their fields is a setting."""
 ALIASES = {"sip_registration.retry_initial": ("--sip-registration-retry",)}
 """Option names from before the options were generated, kept working."""
@@ -115,5 +118,6 @@ def build(values: Mapping[str, Any]) -> Settings:
     for dotted, value in values.items():
         section, _, name = dotted.rpartition(".")
         (sections.setdefault(section, {}) if section else top)[name] = value
-    nested: dict[str, Any] = {name: sections.get(name) for name in SECTIONS if name != "runtime"}
-    return Settings(**top, runtime=RuntimeSettings(**sections.get("runtime", {})), **nested)
+    nested: dict[str, Any] = {name: sections.get(name) for name in SECTIONS if name not in ("runtime", "pstn")}
+    return Settings(**top, runtime=RuntimeSettings(**sections.get("runtime", {})),
+                    pstn=PstnSettings(**sections.get("pstn", {})), **nested)
