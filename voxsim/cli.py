@@ -32,7 +32,8 @@ wins over the default. Booleans take true/false/1/0, ranges A-B, lists comma-sep
 SECTION_TITLES = {"": "settings", "sip": "SIP edge ([sip], voxsim.edge.settings.EdgeSettings)",
                   "sip_registration": "SIP registrations to other registrars ([sip_registration])",
                   "callbacks": "account callbacks ([callbacks])",
-                  "runtime": "scenarios ([runtime], voxsim.runtime.settings.RuntimeSettings)"}
+                  "runtime": "scenarios ([runtime], voxsim.runtime.settings.RuntimeSettings)",
+                  "pstn": "the PSTN simulator ([pstn], [[pstn.numbers]]; see docs/pstn.md)"}
 
 
 def build_parser() -> argparse.ArgumentParser:

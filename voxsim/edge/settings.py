@@ -49,7 +49,8 @@ class EdgeSettings:
     default_callerid: str = "voxsim"
     """The From user of callSIP when the scenario gives no callerid."""
     pstn_gateway: str = ""
-    """host[:port][;transport=] that callPSTN sends `number@gateway` to; empty: callPSTN fails 501."""
+    """host[:port][;transport=] that callPSTN sends `number@gateway` to; empty: the built-in PSTN simulator
+    answers (docs/pstn.md)."""
     tls_verify: bool = True
     """Check the certificates of TLS peers callSIP reaches."""
     tls_ca_file: str = ""
