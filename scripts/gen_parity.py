@@ -134,9 +134,15 @@ typings) recognises the exact text a simulated caller said (text travels with it
 and a `Result` with an empty or configured (`asr_default_transcript`) text. A recogniser the user configures
 (a command, an HTTP endpoint) is not emulated.
 
+`ApplicationStorage` is real: `get` (null when there is no pair), `put` with its ttl, `remove` (`expireAt` 0) and
+`keys(pattern, count)` (the first `count` keys, 1000 by default, that begin with the pattern or match its `*`)
+work on the session's application's pairs, persisted in the state folder and shared with the KeyValueStorage
+methods above; the platform's limits (a key of 200 characters of its alphabet, a value of 2000, a ttl of 90
+days) reject the promise with the API's message.
+
 Not emulated (a clear "... is not emulated by voxsim" error when used, not when required):
 ACD and SmartQueue, inbound WebSockets (`allowWebSocketConnections`), the voice-AI connectors (OpenAI,
-Ultravox, ElevenLabs, Gemini, Yandex, Cartesia), ApplicationStorage, the scenario-side VoximplantAPI module,
+Ultravox, ElevenLabs, Gemini, Yandex, Cartesia), the scenario-side VoximplantAPI module,
 `Crypto`, `PhoneNumber`, `Net.sendMail`, `callWhatsappUser`. `callPSTN`
 fails unless a PSTN gateway is configured (see SIP above).
 `transferTo` and blind transfers are real on SIP calls (see SIP above); a simulated caller's transfer succeeds at

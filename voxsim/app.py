@@ -290,7 +290,8 @@ class Emulator:
 
     async def _start_runtime(self) -> None:
         self.recorder = StoreRecorder(self.store)
-        self.runtime = Runtime(self.settings.runtime, recorder=self.recorder, media=self._media_services())
+        self.runtime = Runtime(self.settings.runtime, recorder=self.recorder, media=self._media_services(),
+                               key_values=self.store)
         await self.runtime.start()
         self.session_starter = SessionStarter(
             self.store, self.runtime, http_base=lambda: self.listeners["api_http"]["url"],

@@ -367,3 +367,16 @@ class CallSession(Record):
         if calls is not None:
             info["calls"] = [c.api() for c in calls]
         return info
+
+
+class KeyValueItem(Record):
+    """A pair of an application's key-value storage (the KeyValueStorage API; `ApplicationStorage` in scenarios)."""
+
+    application_id: int
+    key: str
+    value: str
+    expires_at: int
+    """UNIX seconds; the pair is gone from then on."""
+
+    def api(self) -> dict[str, Any]:
+        return {"key": self.key, "value": self.value, "expires_at": self.expires_at}

@@ -197,14 +197,15 @@ def test_console_log_goes_to_the_session_log(shim: Shim):
 
 
 def test_require_not_emulated_throws_only_when_used(shim: Shim):
-    shim.run("require(Modules.ApplicationStorage); require(Modules.OpenAI); require(Modules.Recorder); "
-             "require(Modules.ACD); require(Modules.ASR)")
-    assert shim.run("typeof ApplicationStorage") == "function"
+    shim.run("require(Modules.AI); require(Modules.OpenAI); require(Modules.Recorder); "
+             "require(Modules.ACD); require(Modules.ASR); require(Modules.ApplicationStorage)")
+    assert shim.run("typeof AI") == "function"
     assert shim.run("ACDEvents.Queued") == "ACD.Queued"
     assert shim.run("ASREvents.Result") == "ASR.Result"  # emulated (tests/runtime/test_asr.py)
-    storage = r"Modules\.ApplicationStorage is not emulated by voxsim \(used: "
-    with pytest.raises(Exception, match=storage + r"ApplicationStorage\.get\)"):
-        shim.run("ApplicationStorage.get('key')")
+    assert shim.run("typeof ApplicationStorage.get") == "function"  # emulated (tests/runtime/test_storage.py)
+    ai = r"Modules\.AI is not emulated by voxsim \(used: "
+    with pytest.raises(Exception, match=ai + r"AI\.createDialogflow\)"):
+        shim.run("AI.createDialogflow({})")
     with pytest.raises(Exception, match=r"Modules\.OpenAI is not emulated by voxsim"):
         shim.run("OpenAI.createRealtimeAPIClient({})")
     acd = r"Modules\.ACD is not emulated by voxsim \(used: VoxEngine\.enqueueACDRequest\)"

@@ -26,6 +26,7 @@ from voxsim.runtime.protocol import (
     Op,
     UnitEvent,
 )
+from voxsim.runtime.storage import SessionStorage
 from voxsim.runtime.timers import TimerSet
 from voxsim.runtime.websocket import SessionWebSockets
 
@@ -59,7 +60,8 @@ _HANDLERS: dict[str, Handler] = {}
 # What still makes sense in the JS block that called VoxEngine.terminate(): the platform
 # keeps running that block but has already let go of media and calls.
 _AFTER_TERMINATE = frozenset(
-    {Op.LOG, Op.LOG_HIDE_TONES, Op.CUSTOM_DATA, Op.HTTP, Op.HTTP_REPLY, Op.TIMER_CLEAR, Op.TERMINATE}
+    {Op.LOG, Op.LOG_HIDE_TONES, Op.CUSTOM_DATA, Op.HTTP, Op.HTTP_REPLY, Op.TIMER_CLEAR, Op.TERMINATE,
+     Op.STORAGE_GET, Op.STORAGE_PUT, Op.STORAGE_REMOVE, Op.STORAGE_KEYS}  # ApplicationStorage is HTTP on the platform
 )
 
 _NOT_EMULATED_CALL_OPS = (
@@ -110,13 +112,14 @@ def _ref(ref: dict[str, Any]) -> str:
 
 class Dispatcher:
     def __init__(self, session: CommandTarget, *, media: SessionMedia, timers: TimerSet, net: SessionNet,
-                 websockets: SessionWebSockets, asrs: SessionASRs) -> None:
+                 websockets: SessionWebSockets, asrs: SessionASRs, storage: SessionStorage) -> None:
         self.session = session
         self._media = media
         self._timers = timers
         self._net = net
         self._websockets = websockets
         self._asrs = asrs
+        self._storage = storage
 
     def apply_all(self, commands: list[Command]) -> None:
         for cmd in commands:
@@ -420,6 +423,27 @@ class Dispatcher:
     @_command(Op.ASR_STOP)
     def _asr_stop(self, cmd: Command) -> None:
         self._asrs.stop(str(cmd["asr"]))
+
+    # ------------------------------------------------------------ ApplicationStorage
+
+    @_command(Op.STORAGE_GET)
+    def _storage_get(self, cmd: Command) -> None:
+        self._storage.get(int(cmd["id"]), str(cmd["key"]))
+
+    @_command(Op.STORAGE_PUT)
+    def _storage_put(self, cmd: Command) -> None:
+        ttl = cmd.get("ttl")
+        self._storage.put(int(cmd["id"]), str(cmd["key"]), str(cmd["value"]), None if ttl is None else int(ttl))
+
+    @_command(Op.STORAGE_REMOVE)
+    def _storage_remove(self, cmd: Command) -> None:
+        self._storage.remove(int(cmd["id"]), str(cmd["key"]))
+
+    @_command(Op.STORAGE_KEYS)
+    def _storage_keys(self, cmd: Command) -> None:
+        pattern, count = cmd.get("pattern"), cmd.get("count")
+        self._storage.keys(int(cmd["id"]), None if pattern is None else str(pattern),
+                           None if count is None else int(count))
 
 
 for _op in _NOT_EMULATED_CALL_OPS:

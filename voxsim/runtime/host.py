@@ -4,7 +4,8 @@ Dependency direction: `sip_edge` and `mock_api` implement these; the runtime nev
 them. A `CallLeg` is a call's signalling (a SIP dialog, or a simulated caller); it reports
 what the far end does through `SessionPort.call_event`. An `OutboundDialer` turns
 `VoxEngine.callSIP/callUser/...` into legs. A `SessionRecorder` persists sessions, logs and
-calls (the composition root wires it to the SQLite store).
+calls (the composition root wires it to the SQLite store), and a `KeyValueStore` keeps what
+`ApplicationStorage` puts (the store too).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from voxsim.media.call_audio import CallAudio
+    from voxsim.model import KeyValueItem
     from voxsim.runtime.calls import Call
 
 ScenarioHeaders = Mapping[str, str]
@@ -110,6 +112,20 @@ class NoDialer:
         self, session: SessionPort, call: Call, kind: str, params: Mapping[str, Any]
     ) -> CallLeg:
         raise DialError(501, f"outbound calls ({kind}) are not emulated yet by voxsim")
+
+
+class KeyValueStore(Protocol):
+    """The applications' key-value storage, which `ApplicationStorage` reads and writes: the composition root
+    plugs in the store (voxsim/store/key_value.py), whose pairs the KeyValueStorage Management API shows too.
+    Refusals (a key too long, a ttl out of range...) raise `voxsim.errors.VoxError` with the platform's message.
+    """
+
+    def set_key_value_item(self, account_id: int, application_id: int, key: str, value: str, *,
+                           ttl: int | None = None, expires_at: int | None = None) -> KeyValueItem: ...
+    def get_key_value_item(self, account_id: int, application_id: int, key: str) -> KeyValueItem | None: ...
+    def del_key_value_item(self, account_id: int, application_id: int, key: str) -> KeyValueItem | None: ...
+    def list_key_value_items(self, account_id: int, application_id: int,
+                             pattern: str | None = None) -> list[KeyValueItem]: ...
 
 
 @dataclass

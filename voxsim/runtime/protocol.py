@@ -55,6 +55,7 @@ class Kind(StrEnum):
     HTTP = "http"
     WEBSOCKET = "websocket"
     ASR = "asr"
+    STORAGE = "storage"
 
 
 # The kinds whose events target a media unit (a Call, Player, Recorder, Conference, WebSocket or ASR in JS) by id.
@@ -174,7 +175,32 @@ class HttpResult:
         return {"kind": Kind.HTTP.value, "id": self.request_id, "data": self.result}
 
 
-Event = AppEvent | UnitEvent | TimerFired | HttpResult
+@dataclass(frozen=True, slots=True)
+class StorageResult:
+    """What an `ApplicationStorage` call (a `storage.*` command with `id` = `request_id`) came to, for its
+    promise (see storage.py): `{"value": StorageKey | StoragePage | null}`, or `{"error": msg, "code": int}`."""
+
+    kind: ClassVar[Kind] = Kind.STORAGE
+    request_id: int
+    result: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return Kind.STORAGE.value
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.result
+
+    @property
+    def target(self) -> int:
+        return self.request_id
+
+    def encode(self) -> dict[str, Any]:
+        return {"kind": Kind.STORAGE.value, "id": self.request_id, "data": self.result}
+
+
+Event = AppEvent | UnitEvent | TimerFired | HttpResult | StorageResult
 
 
 # ---------------------------------------------------------------- commands: JS -> Python
@@ -256,6 +282,12 @@ class Op(StrEnum):
     ASR_CREATE = "asr.create"            # asr: str (its id), params: ASRParameters ({profile, interimResults,
     #                                      singleUtterance, ...}; opaque enum values as the shim's strings)
     ASR_STOP = "asr.stop"                # asr: str
+
+    # ApplicationStorage (see storage.py); each is answered by a StorageResult with the same id
+    STORAGE_GET = "storage.get"          # id: int, key: str
+    STORAGE_PUT = "storage.put"          # id: int, key: str, value: str, ttl: int | null
+    STORAGE_REMOVE = "storage.remove"    # id: int, key: str
+    STORAGE_KEYS = "storage.keys"        # id: int, pattern: str | null, count: int | null
 
 
 # ---------------------------------------------------------------- event names Python fires

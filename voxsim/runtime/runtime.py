@@ -13,6 +13,7 @@ from voxsim.runtime.bridge import CLOSE_WAIT, CLOSING, Bridge, IsolatePool
 from voxsim.runtime.calls import Call
 from voxsim.runtime.host import (
     InMemoryRecorder,
+    KeyValueStore,
     NoDialer,
     OutboundDialer,
     SessionInfo,
@@ -36,7 +37,8 @@ class Runtime:
     """Starts VoxEngine sessions and routes calls, HTTP requests and lookups to them.
 
     `dialer` may be replaced after construction (the composition root installs the SIP
-    edge's); sessions ask for it each time they place a call.
+    edge's); sessions ask for it each time they place a call. `key_values` is where
+    ApplicationStorage keeps its pairs (without one, its calls reject).
     """
 
     def __init__(
@@ -46,6 +48,7 @@ class Runtime:
         recorder: SessionRecorder | None = None,
         dialer: OutboundDialer | None = None,
         media: MediaServices | None = None,
+        key_values: KeyValueStore | None = None,
     ) -> None:
         self.settings = settings or RuntimeSettings()
         # Without given media services (tests), the runtime has a media clock of its own, stopped at shutdown.
@@ -53,6 +56,7 @@ class Runtime:
         self.media = media or MediaServices(capture_seconds=self.settings.heard_capture_seconds)
         self.recorder: SessionRecorder = recorder or InMemoryRecorder()
         self.dialer: OutboundDialer = dialer or NoDialer()
+        self.key_values = key_values
         self._pool = IsolatePool(self.settings)
         self._http = HttpClient(self.settings)
         self._live: dict[int, Session] = {}
@@ -95,7 +99,7 @@ class Runtime:
         )
         services = SessionServices(
             settings=self.settings, recorder=self.recorder, dialer=lambda: self.dialer,
-            http=self._http, on_finished=self._on_finished, media=self.media,
+            http=self._http, on_finished=self._on_finished, media=self.media, key_values=self.key_values,
         )
         session = Session(info, list(scenarios), Bridge(self._pool.take(), self.settings), services)
         self._live[session_id] = session

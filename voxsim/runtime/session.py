@@ -27,7 +27,7 @@ from voxsim.runtime.asr import SessionASRs
 from voxsim.runtime.bridge import Bridge, ScenarioError
 from voxsim.runtime.calls import Call, CallState, scenario_headers
 from voxsim.runtime.dispatch import Dispatcher
-from voxsim.runtime.host import CallLeg, DialError, OutboundDialer, SessionInfo, SessionRecorder
+from voxsim.runtime.host import CallLeg, DialError, KeyValueStore, OutboundDialer, SessionInfo, SessionRecorder
 from voxsim.runtime.log import SessionLog, format_ts
 from voxsim.runtime.media import MediaServices, SessionMedia
 from voxsim.runtime.net import HttpClient, SessionNet
@@ -49,10 +49,12 @@ from voxsim.runtime.protocol import (
     Event,
     HttpResult,
     Kind,
+    StorageResult,
     TimerFired,
     UnitEvent,
 )
 from voxsim.runtime.settings import RuntimeSettings
+from voxsim.runtime.storage import SessionStorage
 from voxsim.runtime.timers import TimerSet
 from voxsim.runtime.websocket import SessionWebSockets
 
@@ -89,6 +91,7 @@ class SessionServices:
     http: HttpClient
     on_finished: Callable[[Session], None]
     media: MediaServices = field(default_factory=MediaServices)
+    key_values: KeyValueStore | None = None  # ApplicationStorage's pairs (None: its calls reject)
 
 
 @dataclass
@@ -136,8 +139,9 @@ class Session:
         self.net = SessionNet(services.http, self.settings, self._http_result)
         self.websockets = SessionWebSockets(info.session_id, self.media, self.emit, self.write_log)
         self.asrs = SessionASRs(self.media, self.emit, self.settings.asr_default_transcript, self.write_log)
+        self.storage = SessionStorage(services.key_values, info.account_id, info.application_id, self.enqueue)
         self._dispatcher = Dispatcher(self, media=self.media, timers=self.timers, net=self.net,
-                                      websockets=self.websockets, asrs=self.asrs)
+                                      websockets=self.websockets, asrs=self.asrs, storage=self.storage)
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -555,6 +559,9 @@ class Session:
             return f" #{event.timer_id}"
         if isinstance(event, HttpResult):
             return f" #{event.request_id} code={event.result.get('code')}"
+        if isinstance(event, StorageResult):  # the value is in the command's line already
+            error = event.result.get("error")
+            return f" #{event.request_id}" + (f" error={error!r}" if error else "")
         data = event.data
         if self.hide_tones and event.name == CALL_TONE_RECEIVED:
             data = {**data, "tone": "*"}

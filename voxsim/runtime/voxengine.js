@@ -1012,6 +1012,70 @@
     onResult(result);
   }
 
+  // ---------------------------------------------------------------- ApplicationStorage (storage.py answers)
+
+  let storageSeq = 0;
+  const storagePending = new Map();
+
+  // One call: `command(id)` builds its storage.* command (a TypeError it throws rejects the promise, as every
+  // refusal does); the StorageResult with that id settles the promise.
+  function storageCall(what, command) {
+    asyncSeen = true;
+    return new NativePromise((resolve, reject) => {
+      storageSeq += 1;
+      let cmd;
+      try { cmd = command(storageSeq); } catch (e) { reject(e); return; }
+      storagePending.set(storageSeq, { resolve: resolve, reject: reject, what: what });
+      push(cmd);
+    });
+  }
+
+  function storageText(value, name, what) {
+    if (typeof value === 'string') return value;
+    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+    throw new TypeError('ApplicationStorage.' + what + ': ' + name + ' must be a string');
+  }
+
+  // ttl and count: whole numbers (Python checks the ranges); absent is null, the platform's default.
+  function storageNumber(value, name, what) {
+    if (value === undefined || value === null) return null;
+    const n = Number(value);
+    if (!Number.isFinite(n)) throw new TypeError('ApplicationStorage.' + what + ': ' + name + ' must be a number');
+    return Math.floor(n);
+  }
+
+  const ApplicationStorage = freeze({
+    get(key) {
+      return storageCall('get', (id) => ({ op: 'storage.get', id: id, key: storageText(key, 'key', 'get') }));
+    },
+    put(key, value, ttl) {
+      return storageCall('put', (id) => ({ op: 'storage.put', id: id, key: storageText(key, 'key', 'put'),
+        value: storageText(value, 'value', 'put'), ttl: storageNumber(ttl, 'ttl', 'put') }));
+    },
+    remove(key) {
+      return storageCall('remove', (id) => ({ op: 'storage.remove', id: id,
+        key: storageText(key, 'key', 'remove') }));
+    },
+    keys(pattern, count) {
+      return storageCall('keys', (id) => ({ op: 'storage.keys', id: id,
+        pattern: pattern === undefined || pattern === null ? null : storageText(pattern, 'pattern', 'keys'),
+        count: storageNumber(count, 'count', 'keys') }));
+    },
+  });
+
+  function finishStorage(id, result) {
+    const pending = storagePending.get(id);
+    if (!pending) return;
+    storagePending.delete(id);
+    if (result && result.error !== undefined) {
+      const err = new Error('ApplicationStorage.' + pending.what + ': ' + result.error);
+      if (result.code !== undefined) err.code = result.code;
+      pending.reject(err);
+    } else {
+      pending.resolve(result ? result.value : null);
+    }
+  }
+
   // ---------------------------------------------------------------- helpers
 
   function utf8Encode(str) {
@@ -1149,7 +1213,7 @@
   const MODULE_GLOBALS = {
     acd: ['ACDRequest'],
     ai: ['AI'],
-    applicationstorage: ['ApplicationStorage'],
+    applicationstorage: [],
     asr: [],
     avatar: ['Avatar', 'AvatarEvents'],
     conference: [],
@@ -1196,7 +1260,7 @@
   // ---------------------------------------------------------------- deliveries from Python
 
   // Events arrive as { kind, id?, name?, data?, call?, reply? }: see voxsim/runtime/protocol.py
-  // (AppEvent, UnitEvent, TimerFired, HttpResult and their encode()).
+  // (AppEvent, UnitEvent, TimerFired, HttpResult, StorageResult and their encode()).
 
   const CALL_STATE_AFTER = {
     'Call.Connected': 'CONNECTED', 'Call.Disconnected': 'TERMINATED', 'Call.Failed': 'TERMINATED',
@@ -1266,6 +1330,7 @@
         break;
       case 'timer': fireTimer(ev.id); break;
       case 'http': finishHttp(ev.id, ev.data); break;
+      case 'storage': finishStorage(ev.id, ev.data); break;
       default: throw new Error('voxsim: unknown delivery kind ' + ev.kind);
     }
   }
@@ -1345,7 +1410,7 @@
     WebSocketAudioEncoding, WebSocketReadyState, WebSocketCloseCode, WebSocket, Conference, ConferenceRecorder,
     Endpoint, DTMFType, Modules, VoxEngine, JSession,
     ASR, ASREvents, ASRProfileList, ASRModelList, ASRLanguage, ASRModel, ASRDictionary,
-    Logger, Net, Call, Player, Recorder, console, require,
+    Logger, Net, ApplicationStorage, Call, Player, Recorder, console, require,
     VoiceList: voices('VoiceList'), Language: voices('Language'),
     Crypto: unsupported('Crypto', 'Crypto'), PhoneNumber: unsupported('PhoneNumber', 'PhoneNumber'),
     setTimeout(fn, ms) { return setTimer(fn, ms, Array.prototype.slice.call(arguments, 2), false); },

@@ -10,6 +10,7 @@ from voxsim.store import (
     accounts,
     applications,
     history,
+    key_value,
     rules,
     scenarios,
     sip_registrations,
@@ -18,7 +19,8 @@ from voxsim.store import (
 )
 from voxsim.store.db import Database
 
-FAMILIES = (accounts, applications, users, scenarios, rules, whitelist, sip_registrations, history)
+FAMILIES = (accounts, applications, users, scenarios, rules, whitelist, sip_registrations, history,
+            key_value)
 
 # Tables that `reset` empties; accounts and their keys survive (their settings are cleared).
 KEPT_TABLES = {"accounts", "service_keys", "sqlite_sequence"}
@@ -33,6 +35,7 @@ class Store(
     whitelist.WhiteListMixin,
     sip_registrations.SipRegistrationsMixin,
     history.HistoryMixin,
+    key_value.KeyValueMixin,
 ):
     def __init__(self, path: str = ":memory:") -> None:
         self.db = Database(path)
