@@ -144,7 +144,8 @@ Not emulated (a clear "... is not emulated by voxsim" error when used, not when 
 ACD and SmartQueue, inbound WebSockets (`allowWebSocketConnections`), the voice-AI connectors (OpenAI,
 Ultravox, ElevenLabs, Gemini, Yandex, Cartesia), the scenario-side VoximplantAPI module,
 `Crypto`, `PhoneNumber`, `Net.sendMail`, `callWhatsappUser`. `callPSTN`
-fails unless a PSTN gateway is configured (see SIP above).
+reaches the built-in PSTN simulator (virtual phones: answer, busy, reject, ring out, speak, press keys;
+docs/pstn.md) unless a PSTN gateway is configured (see SIP above).
 `transferTo` and blind transfers are real on SIP calls (see SIP above); a simulated caller's transfer succeeds at
 once, a conference call's fails 501. Re-INVITE methods, mic status and beep detection only log a line.
 """
