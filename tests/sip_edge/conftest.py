@@ -25,7 +25,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from sip_edge.message import Message
+from sip_edge.transaction import TimerConfig
 from sip_edge.transport import Address, SipTransport
+from sip_edge.ua import UserAgent
 from voxsim.testing import SippRunner
 
 SIPP_DIR = Path(__file__).parent / "sipp"
@@ -133,3 +135,30 @@ async def sipp(tmp_path: Path) -> AsyncIterator[SippRunner]:
         yield runner
     finally:
         await runner.close()
+
+
+# ------------------------------------------------------------------------------------------ user agents
+
+FAST_TIMERS = TimerConfig(t1=0.05, t2=0.2, trying_delay=0)
+
+
+@pytest_asyncio.fixture
+async def agents() -> AsyncIterator[Callable[..., Awaitable[UserAgent]]]:
+    """`await agents(**UserAgent kwargs)`: a UserAgent on 127.0.0.1 (UDP) with fast transaction timers, stopped
+    afterwards (test_ua.py has its own, with the default timers)."""
+    started: list[UserAgent] = []
+
+    async def make(**kwargs: Any) -> UserAgent:
+        ua = UserAgent(timers=FAST_TIMERS, **kwargs)
+        started.append(ua)
+        await ua.start(tcp=None)
+        return ua
+
+    yield make
+    for ua in started:
+        await ua.stop()
+
+
+def target(ua: UserAgent) -> str:
+    """The Request-URI that reaches `ua` over UDP."""
+    return f"sip:bob@127.0.0.1:{ua.ports['udp']}"

@@ -4,7 +4,6 @@ issuer's subscription, the recipient's notifier), then two UserAgents on loopbac
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
@@ -26,7 +25,8 @@ from sip_edge.dialog import (
 from sip_edge.headers import NameAddr
 from sip_edge.message import Request, Response, make_response
 from sip_edge.transaction import TimerConfig
-from sip_edge.ua import DEFAULT_ALLOW, InviteDialog, UserAgent
+from sip_edge.ua import DEFAULT_ALLOW, InviteDialog
+from tests.sip_edge.conftest import target
 
 TIMERS = TimerConfig(t1=0.05, t2=0.2, trying_delay=0)
 
@@ -150,24 +150,6 @@ def test_the_notifier_reports_trying_then_a_final_status_ending_the_subscription
 # ------------------------------------------------------------------------------------------ two user agents
 
 
-@pytest.fixture
-async def agents():
-    """`await agents(**UserAgent kwargs)`: a UserAgent on 127.0.0.1 (UDP), stopped afterwards."""
-    started: list[UserAgent] = []
-
-    async def make(**kwargs: Any) -> UserAgent:
-        ua = UserAgent(timers=TIMERS, **kwargs)
-        started.append(ua)
-        await ua.start(tcp=None)
-        return ua
-
-    yield make
-    for ua in started:
-        await ua.stop()
-
-
-def target(ua: UserAgent) -> str:
-    return f"sip:bob@127.0.0.1:{ua.ports['udp']}"
 
 
 class Transferee:

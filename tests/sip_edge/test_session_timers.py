@@ -20,6 +20,7 @@ from sip_edge.headers import HeaderError, SessionExpires, parse_min_se
 from sip_edge.message import Headers, Request, Response, parse_message
 from sip_edge.transaction import TimerConfig
 from sip_edge.ua import SESSION_EXPIRED, CallFailed, InviteDialog, UserAgent
+from tests.sip_edge.conftest import target
 from voxsim.edge.legs import SipInboundLeg
 from voxsim.edge.media_port import MediaPort
 from voxsim.media.call_audio import CallAudio
@@ -128,24 +129,6 @@ def test_what_our_requests_say() -> None:
 # ------------------------------------------------------------------------------------------ two user agents
 
 
-@pytest.fixture
-async def agents():
-    """`await agents(**UserAgent kwargs)`: a UserAgent on 127.0.0.1 (UDP), stopped afterwards."""
-    started: list[UserAgent] = []
-
-    async def make(**kwargs: Any) -> UserAgent:
-        ua = UserAgent(timers=TIMERS, **kwargs)
-        started.append(ua)
-        await ua.start(tcp=None)
-        return ua
-
-    yield make
-    for ua in started:
-        await ua.stop()
-
-
-def target(ua: UserAgent) -> str:
-    return f"sip:bob@127.0.0.1:{ua.ports['udp']}"
 
 
 def watch(call: InviteDialog) -> asyncio.Queue[Request]:

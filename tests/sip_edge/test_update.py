@@ -15,6 +15,7 @@ from sip_edge.sdp import direction_of
 from sip_edge.transaction import TimerConfig
 from sip_edge.transport import Address
 from sip_edge.ua import DEFAULT_SDP, InviteDialog, UserAgent
+from tests.sip_edge.conftest import target
 from voxsim.edge.legs import SipInboundLeg
 from voxsim.edge.media_port import MediaPort
 from voxsim.media.call_audio import CallAudio
@@ -28,24 +29,6 @@ def offer(direction: str, version: int) -> bytes:
     return OFFER.replace(b"a=sendrecv", f"a={direction}".encode()).replace(b"- 1 1", f"- 1 {version}".encode())
 
 
-@pytest.fixture
-async def agents():
-    """`await agents(**UserAgent kwargs)`: a UserAgent on 127.0.0.1 (UDP), stopped afterwards."""
-    started: list[UserAgent] = []
-
-    async def make(**kwargs: Any) -> UserAgent:
-        ua = UserAgent(timers=TIMERS, **kwargs)
-        started.append(ua)
-        await ua.start(tcp=None)
-        return ua
-
-    yield make
-    for ua in started:
-        await ua.stop()
-
-
-def target(ua: UserAgent) -> str:
-    return f"sip:bob@127.0.0.1:{ua.ports['udp']}"
 
 
 # ------------------------------------------------------------------------------------------ confirmed dialogs

@@ -151,53 +151,43 @@ class TimerFired:
 
 
 @dataclass(frozen=True, slots=True)
-class HttpResult:
+class _Answer:
+    """The answer to a command that carried `id` = `request_id`, for the promise waiting on it in JS."""
+
+    kind: ClassVar[Kind]
+    request_id: int
+    result: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.kind.value
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.result
+
+    @property
+    def target(self) -> int:
+        return self.request_id
+
+    def encode(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "id": self.request_id, "data": self.result}
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResult(_Answer):
     """The result of a Net.httpRequest(Async) whose `http` command had `id` = `request_id`
     (`code`, `headers`, `text` or `data`, ...: see net.py)."""
 
     kind: ClassVar[Kind] = Kind.HTTP
-    request_id: int
-    result: dict[str, Any]
-
-    @property
-    def name(self) -> str:
-        return Kind.HTTP.value
-
-    @property
-    def data(self) -> dict[str, Any]:
-        return self.result
-
-    @property
-    def target(self) -> int:
-        return self.request_id
-
-    def encode(self) -> dict[str, Any]:
-        return {"kind": Kind.HTTP.value, "id": self.request_id, "data": self.result}
 
 
 @dataclass(frozen=True, slots=True)
-class StorageResult:
+class StorageResult(_Answer):
     """What an `ApplicationStorage` call (a `storage.*` command with `id` = `request_id`) came to, for its
     promise (see storage.py): `{"value": StorageKey | StoragePage | null}`, or `{"error": msg, "code": int}`."""
 
     kind: ClassVar[Kind] = Kind.STORAGE
-    request_id: int
-    result: dict[str, Any]
-
-    @property
-    def name(self) -> str:
-        return Kind.STORAGE.value
-
-    @property
-    def data(self) -> dict[str, Any]:
-        return self.result
-
-    @property
-    def target(self) -> int:
-        return self.request_id
-
-    def encode(self) -> dict[str, Any]:
-        return {"kind": Kind.STORAGE.value, "id": self.request_id, "data": self.result}
 
 
 Event = AppEvent | UnitEvent | TimerFired | HttpResult | StorageResult
