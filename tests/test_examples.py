@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 from voxsim.deploy import Deployer
@@ -32,3 +34,12 @@ async def test_sipp_calls_the_seeded_greeting(voxsim_emulator, voxsim_api):
     assert [row["rule_name"] for row in history] == ["greeting"]
     assert history[0]["finish_reason"] == "Normal termination"
     assert history[0]["calls"][0]["incoming"] is True and history[0]["calls"][0]["remote_number"] == "sipp"
+
+
+def test_the_readme_pytest_example_is_the_example_file_and_passes():
+    example = (ROOT / "examples" / "pytest" / "test_greeting.py").read_text()
+    assert f"```python\n{example}```" in (ROOT / "README.md").read_text()
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             str(ROOT / "examples" / "pytest")], capture_output=True, text=True, timeout=120,
+                            cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
