@@ -24,7 +24,7 @@ from voxsim.media.call_audio import CallAudio
 from voxsim.routing import Refusal
 from voxsim.runtime import Session
 from voxsim.runtime.calls import Call
-from voxsim.runtime.host import TRANSFEROR, CallLeg, DialError, OutboundDialer, ScenarioHeaders, SessionPort
+from voxsim.runtime.host import CallLeg, DialError, OutboundDialer, ScenarioHeaders, SessionPort, Untransferable
 from voxsim.runtime.protocol import (
     CALL_AUDIO_STARTED,
     CALL_CONNECTED,
@@ -34,7 +34,6 @@ from voxsim.runtime.protocol import (
     CALL_MESSAGE_RECEIVED,
     CALL_RINGING,
     CALL_TONE_RECEIVED,
-    CALL_TRANSFER_FAILED,
 )
 from voxsim.session_starter import SessionStarter
 
@@ -43,8 +42,10 @@ __all__ = ["ConferenceDialer", "InternalCall", "InternalLeg"]
 log = logging.getLogger(__name__)
 
 
-class InternalLeg:
+class InternalLeg(Untransferable):
     """One end of an `InternalCall`: the `CallLeg` its session drives."""
+
+    what = "a conference call"
 
     def __init__(self, call: InternalCall) -> None:
         self.internal = call
@@ -103,16 +104,6 @@ class InternalLeg:
             if key.upper() in "0123456789*#ABCD":
                 self._tell_other(CALL_TONE_RECEIVED, {"tone": key.upper(), "type": "1"})
 
-    async def transfer_to(self, to: str | None, target: CallLeg | None, headers: ScenarioHeaders) -> None:
-        """A conference call has no REFER to send: TransferFailed 501, and the call goes on."""
-        self.report(CALL_TRANSFER_FAILED, {"code": 501, "role": TRANSFEROR, "headers": {},
-                                           "reason": "Not Implemented - a conference call cannot be transferred"})
-
-    async def handle_blind_transfer(self, enable: bool) -> None:
-        """Nothing to enable: neither scenario of an internal call can ask the other for a transfer."""
-
-    async def notify_blind_transfer(self, code: int, reason: str, headers: ScenarioHeaders) -> None:
-        log.info("notifyBlindTransfer on conference call %s: no transfer was requested", self.call_id)
 
 
 class InternalCall:

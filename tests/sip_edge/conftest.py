@@ -28,6 +28,7 @@ from sip_edge.message import Message
 from sip_edge.transaction import TimerConfig
 from sip_edge.transport import Address, SipTransport
 from sip_edge.ua import UserAgent
+from voxsim.media.call_audio import CallAudio
 from voxsim.testing import SippRunner
 
 SIPP_DIR = Path(__file__).parent / "sipp"
@@ -144,12 +145,12 @@ FAST_TIMERS = TimerConfig(t1=0.05, t2=0.2, trying_delay=0)
 
 @pytest_asyncio.fixture
 async def agents() -> AsyncIterator[Callable[..., Awaitable[UserAgent]]]:
-    """`await agents(**UserAgent kwargs)`: a UserAgent on 127.0.0.1 (UDP) with fast transaction timers, stopped
-    afterwards (test_ua.py has its own, with the default timers)."""
+    """`await agents(timers=FAST_TIMERS, **UserAgent kwargs)`: a UserAgent on 127.0.0.1 (UDP), fast transaction
+    timers unless told otherwise, stopped afterwards (test_ua.py has its own, with the default timers)."""
     started: list[UserAgent] = []
 
-    async def make(**kwargs: Any) -> UserAgent:
-        ua = UserAgent(timers=FAST_TIMERS, **kwargs)
+    async def make(timers: TimerConfig = FAST_TIMERS, **kwargs: Any) -> UserAgent:
+        ua = UserAgent(timers=timers, **kwargs)
         started.append(ua)
         await ua.start(tcp=None)
         return ua
@@ -162,3 +163,31 @@ async def agents() -> AsyncIterator[Callable[..., Awaitable[UserAgent]]]:
 def target(ua: UserAgent) -> str:
     """The Request-URI that reaches `ua` over UDP."""
     return f"sip:bob@127.0.0.1:{ua.ports['udp']}"
+
+
+class QueueSession:
+    """A `SessionPort` for a leg tested alone: it queues what the leg reports (`wait(name)`, `names`)."""
+
+    session_id = 7
+    account_id = 1
+    application_id = 2
+
+    def __init__(self) -> None:
+        self.events: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+        self.names: list[str] = []
+
+    def call_audio(self, call_id: str) -> CallAudio:
+        return CallAudio(call_id)
+
+    def call_event(self, call_id: str, name: str, payload: Any = None) -> None:
+        self.names.append(name)
+        self.events.put_nowait((name, dict(payload or {})))
+
+    def outbound_callerid(self, call_id: str, callerid: str) -> None:
+        pass
+
+    async def wait(self, name: str) -> dict[str, Any]:
+        while True:
+            event, payload = await asyncio.wait_for(self.events.get(), 5)
+            if event == name:
+                return payload

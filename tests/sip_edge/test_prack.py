@@ -24,8 +24,7 @@ from sip_edge.message import Message, Request, Response, make_response
 from sip_edge.transaction import TimerConfig
 from sip_edge.transport import Address, free_port_pair
 from sip_edge.ua import DEFAULT_SDP, NO_PRACK, CallFailed, InviteDialog, InviteHandle, UserAgent
-
-TIMERS = TimerConfig(t1=0.05, t2=0.2, trying_delay=0)
+from tests.sip_edge.conftest import target
 
 
 def invite(*headers: tuple[str, str], cseq: int = 7) -> Request:
@@ -210,23 +209,6 @@ class Tap:
         return [m for m in self.sent if isinstance(m, Request) and m.method == method]
 
 
-@pytest.fixture
-async def agents():
-    started: list[UserAgent] = []
-
-    async def make(timers: TimerConfig = TIMERS, **kwargs: Any) -> UserAgent:
-        ua = UserAgent(timers=timers, **kwargs)
-        started.append(ua)
-        await ua.start(tcp=None)
-        return ua
-
-    yield make
-    for ua in started:
-        await ua.stop()
-
-
-def target(ua: UserAgent) -> str:
-    return f"sip:bob@127.0.0.1:{ua.ports['udp']}"
 
 
 def ring_and_answer(*statuses: int) -> Callable[[InviteDialog], None]:

@@ -24,11 +24,8 @@ from sip_edge.dialog import (
 )
 from sip_edge.headers import NameAddr
 from sip_edge.message import Request, Response, make_response
-from sip_edge.transaction import TimerConfig
 from sip_edge.ua import DEFAULT_ALLOW, InviteDialog
 from tests.sip_edge.conftest import target
-
-TIMERS = TimerConfig(t1=0.05, t2=0.2, trying_delay=0)
 
 
 def invite() -> Request:

@@ -4,8 +4,6 @@ a second or two (the only timing asserted is "within a generous bound")."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import Any
 
 import pytest
 
@@ -18,14 +16,11 @@ from sip_edge.dialog import (
 )
 from sip_edge.headers import HeaderError, SessionExpires, parse_min_se
 from sip_edge.message import Headers, Request, Response, parse_message
-from sip_edge.transaction import TimerConfig
 from sip_edge.ua import SESSION_EXPIRED, CallFailed, InviteDialog, UserAgent
-from tests.sip_edge.conftest import target
+from tests.sip_edge.conftest import FAST_TIMERS as TIMERS
+from tests.sip_edge.conftest import QueueSession, target
 from voxsim.edge.legs import SipInboundLeg
 from voxsim.edge.media_port import MediaPort
-from voxsim.media.call_audio import CallAudio
-
-TIMERS = TimerConfig(t1=0.05, t2=0.2, trying_delay=0)
 
 
 def invite_with(*headers: tuple[str, str]) -> Request:
@@ -243,28 +238,6 @@ async def test_a_reinvite_below_min_se_gets_422_and_the_call_goes_on(agents) -> 
 # ------------------------------------------------------------------------------------------ the edge's leg
 
 
-class FakeSession:
-    session_id = 7
-    account_id = 1
-    application_id = 2
-
-    def __init__(self) -> None:
-        self.events: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
-
-    def call_audio(self, call_id: str) -> CallAudio:
-        return CallAudio(call_id)
-
-    def call_event(self, call_id: str, name: str, payload: Mapping[str, Any] | None = None) -> None:
-        self.events.put_nowait((name, dict(payload or {})))
-
-    def outbound_callerid(self, call_id: str, callerid: str) -> None:
-        pass
-
-    async def wait(self, name: str) -> dict[str, Any]:
-        while True:
-            event, payload = await asyncio.wait_for(self.events.get(), 5)
-            if event == name:
-                return payload
 
 
 async def test_the_leg_reports_disconnected_408_session_timer() -> None:
@@ -277,7 +250,7 @@ async def test_the_leg_reports_disconnected_408_session_timer() -> None:
         task = asyncio.ensure_future(phone.invite(target(edge), headers=[("Session-Expires", "1;refresher=uac")]))
         leg = SipInboundLeg(edge, await asyncio.wait_for(incoming.get(), 3), advertised_host="127.0.0.1",
                             open_media=lambda: MediaPort.open("127.0.0.1", (0, 0)), request_timeout=1)
-        session = FakeSession()
+        session = QueueSession()
         leg.bind(session, "c1")
         await leg.answer({}, {})
         call = await task

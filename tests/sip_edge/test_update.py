@@ -4,7 +4,6 @@ ringing call with a bare transport as the caller, and hold by UPDATE at the edge
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -12,15 +11,12 @@ import pytest
 from sip_edge.dialog import build_request
 from sip_edge.message import Request, Response
 from sip_edge.sdp import direction_of
-from sip_edge.transaction import TimerConfig
 from sip_edge.transport import Address
 from sip_edge.ua import DEFAULT_SDP, InviteDialog, UserAgent
-from tests.sip_edge.conftest import target
+from tests.sip_edge.conftest import QueueSession, target
 from voxsim.edge.legs import SipInboundLeg
 from voxsim.edge.media_port import MediaPort
-from voxsim.media.call_audio import CallAudio
 
-TIMERS = TimerConfig(t1=0.05, t2=0.2, trying_delay=0)
 OFFER = (b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
          b"m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n")
 
@@ -153,28 +149,6 @@ async def test_a_bye_in_the_early_dialog_ends_the_call_like_a_cancel(agents, sip
 # ------------------------------------------------------------------------------------------ the edge's leg
 
 
-class FakeSession:
-    session_id = 7
-    account_id = 1
-    application_id = 2
-
-    def __init__(self) -> None:
-        self.events: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
-
-    def call_audio(self, call_id: str) -> CallAudio:
-        return CallAudio(call_id)
-
-    def call_event(self, call_id: str, name: str, payload: Mapping[str, Any] | None = None) -> None:
-        self.events.put_nowait((name, dict(payload or {})))
-
-    def outbound_callerid(self, call_id: str, callerid: str) -> None:
-        pass
-
-    async def wait(self, name: str) -> dict[str, Any]:
-        while True:
-            event, payload = await asyncio.wait_for(self.events.get(), 5)
-            if event == name:
-                return payload
 
 
 async def test_update_offering_sendonly_holds_the_leg(agents) -> None:
@@ -183,7 +157,7 @@ async def test_update_offering_sendonly_holds_the_leg(agents) -> None:
     task = asyncio.ensure_future(phone.invite(target(edge), sdp=OFFER))
     leg = SipInboundLeg(edge, await asyncio.wait_for(incoming.get(), 3), advertised_host="127.0.0.1",
                         open_media=lambda: MediaPort.open("127.0.0.1", (0, 0)), request_timeout=1)
-    session = FakeSession()
+    session = QueueSession()
     leg.bind(session, "c1")
     await leg.answer({}, {})
     call = await task

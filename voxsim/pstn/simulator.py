@@ -29,14 +29,13 @@ from voxsim.media.call_audio import CallAudio
 from voxsim.media.decode import AudioError, load_audio
 from voxsim.media.speech import SpeechRenderer
 from voxsim.pstn.settings import FAILURES, RING_OUT, RING_OUT_CODE, Behaviour, PstnSettings
-from voxsim.runtime.host import TRANSFEROR, CallLeg, DialError, OutboundDialer, ScenarioHeaders, SessionPort
+from voxsim.runtime.host import CallLeg, DialError, OutboundDialer, ScenarioHeaders, SessionPort, Untransferable
 from voxsim.runtime.protocol import (
     CALL_CONNECTED,
     CALL_DISCONNECTED,
     CALL_FAILED,
     CALL_RINGING,
     CALL_TONE_RECEIVED,
-    CALL_TRANSFER_FAILED,
 )
 
 if TYPE_CHECKING:
@@ -49,9 +48,11 @@ log = logging.getLogger(__name__)
 _KEYS = "0123456789*#ABCD"
 
 
-class PstnLeg:
+class PstnLeg(Untransferable):
     """A virtual phone called by callPSTN (see the module docstring). `heard_digits` are the keys the scenario
     sent it (sendDigits)."""
+
+    what = "a simulated PSTN call"
 
     def __init__(self, number: str, behaviour: Behaviour, speech: SpeechRenderer) -> None:
         self.number = number
@@ -184,16 +185,6 @@ class PstnLeg:
     async def start_early_media(self, headers: ScenarioHeaders) -> None:
         """An outbound call: no early media to start on the scenario's side."""
 
-    async def transfer_to(self, to: str | None, target: CallLeg | None, headers: ScenarioHeaders) -> None:
-        """A virtual phone cannot be sent a transfer: TransferFailed 501, and the call goes on."""
-        self.report(CALL_TRANSFER_FAILED, {"code": 501, "role": TRANSFEROR, "headers": {},
-                                           "reason": "Not Implemented - a simulated PSTN call cannot be transferred"})
-
-    async def handle_blind_transfer(self, enable: bool) -> None:
-        """Nothing to enable: a virtual phone never asks for a transfer."""
-
-    async def notify_blind_transfer(self, code: int, reason: str, headers: ScenarioHeaders) -> None:
-        log.info("notifyBlindTransfer on PSTN call %s: no transfer was requested", self.call_id)
 
 
 class PstnDialer:

@@ -10,15 +10,20 @@ calls (the composition root wires it to the SQLite store), and a `KeyValueStore`
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from voxsim.runtime.protocol import CALL_TRANSFER_FAILED
+
 if TYPE_CHECKING:
     from voxsim.media.call_audio import CallAudio
     from voxsim.model import KeyValueItem
     from voxsim.runtime.calls import Call
+
+_log = logging.getLogger(__name__)
 
 ScenarioHeaders = Mapping[str, str]
 """Header maps between a scenario and a leg: only `X-` headers and `User-to-User` travel."""
@@ -83,6 +88,28 @@ class SessionPort(Protocol):
     def call_audio(self, call_id: str) -> CallAudio | None:
         """The call's audio in the media graph: the leg puts what the far end sends in, and sends what it
         gives out (None once the call ended)."""
+
+
+class Untransferable:
+    """The transfer methods of a `CallLeg` with no REFER behind it (an internal or a simulated PSTN call):
+    transferTo fails 501 "Not Implemented - <what> cannot be transferred", the call goes on, and no transfer is
+    ever requested. The leg gives `what`, `call_id` and `report`."""
+
+    what = "this call"
+    call_id: str
+
+    def report(self, name: str, payload: Mapping[str, Any] | None = None) -> None:
+        raise NotImplementedError
+
+    async def transfer_to(self, to: str | None, target: CallLeg | None, headers: ScenarioHeaders) -> None:
+        self.report(CALL_TRANSFER_FAILED, {"code": 501, "role": TRANSFEROR, "headers": {},
+                                            "reason": f"Not Implemented - {self.what} cannot be transferred"})
+
+    async def handle_blind_transfer(self, enable: bool) -> None:
+        """Nothing to enable: the far end of such a call never asks for a transfer."""
+
+    async def notify_blind_transfer(self, code: int, reason: str, headers: ScenarioHeaders) -> None:
+        _log.info("notifyBlindTransfer on %s %s: no transfer was requested", self.what, self.call_id)
 
 
 class DialError(Exception):

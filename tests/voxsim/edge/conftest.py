@@ -1,5 +1,5 @@
 """Fixtures for the edge's tests: a running emulator with edge settings, and the SIP library's fixtures
-(`tls_files`, `make_peer`, `sip_peer`, `sipp`) from tests/sip_edge/conftest.py."""
+(`tls_files`, `make_peer`, `sip_peer`, `sipp`, `agents`) from tests/sip_edge/conftest.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-from tests.sip_edge.conftest import TlsFiles, make_peer, sip_peer, sipp, tls_files  # noqa: F401 (fixtures)
+from tests.sip_edge.conftest import TlsFiles, agents, make_peer, sip_peer, sipp, tls_files  # noqa: F401 (fixtures)
 from voxsim.app import Emulator
 from voxsim.edge.settings import EdgeSettings
 from voxsim.runtime import RuntimeSettings

@@ -4,68 +4,28 @@ incoming call that requires 100rel rings, gets early media and connects, or ends
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from sip_edge.dialog import build_request
 from sip_edge.message import Message, Request, Response
 from sip_edge.transaction import TimerConfig
 from sip_edge.transport import Address
 from sip_edge.ua import InviteDialog, UserAgent
+from tests.sip_edge.conftest import QueueSession
 from voxsim.edge.legs import DialTarget, SipInboundLeg, SipOutboundLeg
 from voxsim.edge.media_port import MediaPort
-from voxsim.media.call_audio import CallAudio
 
-TIMERS = TimerConfig(t1=0.05, t2=0.2, trying_delay=0)
 CARRIER_SDP = (b"v=0\r\no=carrier 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
                b"m=audio 4000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=sendrecv\r\n")
 
 
-class FakeSession:
-    session_id = 7
-    account_id = 1
-    application_id = 2
-
-    def __init__(self) -> None:
-        self.events: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
-        self.names: list[str] = []
-
-    def call_audio(self, call_id: str) -> CallAudio:
-        return CallAudio(call_id)
-
-    def call_event(self, call_id: str, name: str, payload: Any = None) -> None:
-        self.names.append(name)
-        self.events.put_nowait((name, dict(payload or {})))
-
-    def outbound_callerid(self, call_id: str, callerid: str) -> None:
-        pass
-
-    async def wait(self, name: str) -> dict[str, Any]:
-        while True:
-            event, payload = await asyncio.wait_for(self.events.get(), 5)
-            if event == name:
-                return payload
 
 
 async def open_media() -> MediaPort:
     return await MediaPort.open("127.0.0.1", (0, 0))
 
 
-@pytest.fixture
-async def agents() -> AsyncIterator[Any]:
-    started: list[UserAgent] = []
-
-    async def make(timers: TimerConfig = TIMERS, **kwargs: Any) -> UserAgent:
-        ua = UserAgent(timers=timers, **kwargs)
-        started.append(ua)
-        await ua.start(tcp=None)
-        return ua
-
-    yield make
-    for ua in started:
-        await ua.stop()
 
 
 def tap(ua: UserAgent, lose: Callable[[Message], bool] = lambda message: False) -> list[Message]:
@@ -100,7 +60,7 @@ async def test_callsip_pracks_a_carriers_reliable_183_and_connects(agents) -> No
     # PRACKs are lost until the carrier has sent its 183 twice; the PRACK's own retransmission gets through.
     edge_sent = tap(edge, lose=lambda m: isinstance(m, Request) and m.method == "PRACK"
                     and len(sent_183s(carrier_sent)) < 2)
-    session = FakeSession()
+    session = QueueSession()
     port = carrier.ports["udp"]
     leg = SipOutboundLeg(edge, [DialTarget(f"sip:1001@127.0.0.1:{port}", Address("udp", "127.0.0.1", port),
                                            "<sip:voxsim@127.0.0.1>", f"<sip:1001@127.0.0.1:{port}>")],
@@ -129,7 +89,7 @@ async def test_an_incoming_call_requiring_100rel_rings_gets_early_media_and_conn
                                               headers=[("Require", "100rel")], on_provisional=seen.append))
     leg = SipInboundLeg(edge, await asyncio.wait_for(incoming.get(), 3), advertised_host="127.0.0.1",
                         open_media=open_media, request_timeout=1, ack_timeout=3)
-    session = FakeSession()
+    session = QueueSession()
     leg.bind(session, "c1")
     await leg.ring({"X-Ring": "1"})
     await leg.start_early_media({})
@@ -156,7 +116,7 @@ async def test_an_incoming_call_whose_caller_never_pracks_ends_408(agents, sip_p
     await sip_peer.transport.send(request, Address("udp", "127.0.0.1", edge.ports["udp"]))
     leg = SipInboundLeg(edge, await asyncio.wait_for(incoming.get(), 3), advertised_host="127.0.0.1",
                         open_media=open_media, request_timeout=1, ack_timeout=3)
-    session = FakeSession()
+    session = QueueSession()
     leg.bind(session, "c1")
     await leg.ring({})
     await leg.answer({}, {})  # waits for a PRACK that never comes
