@@ -26,7 +26,12 @@ from py_mini_racer import JSEvalException, JSOOMException, MiniRacer
 from voxsim.runtime.protocol import Command, Drained, Event, Fault
 from voxsim.runtime.settings import RuntimeSettings
 
-SHIM_SOURCE = Path(__file__).with_name("voxengine.js").read_text(encoding="utf-8")
+_SHIM_DIR = Path(__file__).parent
+SHIM_SOURCE = "\n".join(
+    [(_SHIM_DIR / "voxengine.js").read_text(encoding="utf-8")]
+    + [part.read_text(encoding="utf-8") for part in sorted((_SHIM_DIR / "shim").glob("*.js"))]
+    + ["delete globalThis.__voxKit;\n"])
+"""voxengine.js, then the files of `shim/` in name order (each takes `globalThis.__voxKit`), then the kit goes."""
 
 # Source text that can create promise continuations without going through the shim
 # (which flags its own promises at run time). A false positive costs one 0.1 ms eval.

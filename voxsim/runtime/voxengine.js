@@ -1240,11 +1240,21 @@
     }
     const member = Object.keys(Modules).find((k) => Modules[k] === key);
     if (key === 'acd') global.ACDEvents = ACDEvents;
+    const installer = moduleInstallers[key];
+    if (installer) {
+      installer(global);
+      return undefined;
+    }
     for (const name of names) {
       if (!(name in global)) global[name] = unsupported('Modules.' + member, name);
     }
     return undefined;
   }
+
+  // What require(Modules.X) installs for a module voxsim emulates in a file of its own (voxsim/runtime/shim/*.js,
+  // loaded after this one): the file calls kit.defineModule(key, installer) with the function that sets its
+  // globals. A module without one gets the not-emulated proxies above.
+  const moduleInstallers = {};
 
   // Voices are opaque values passed back to say()/createTTSPlayer(); any path works.
   function voices(path) {
@@ -1428,4 +1438,14 @@
   global.__timer_manager = undefined;
   trackExternalMemory(global);
   defineProperty(global, '__vox', { value: bridge, writable: false, configurable: false, enumerable: false });
+
+  // The shim's own pieces, for the files of voxsim/runtime/shim/ that run after this one (connectors, modules).
+  // bridge.py deletes `__voxKit` once they have taken it, so scenarios never see it.
+  const kit = freeze({
+    push, newId, register, units, listeners, emit, invoke, fail, notEmulated, plain, isObject, headersOf,
+    logText, unitRef, Emitter, MediaSource, WebSocketEvents, WebSocketReadyState, NativePromise,
+    markAsync() { asyncSeen = true; },
+    defineModule(key, installer) { moduleInstallers[String(key)] = installer; },
+  });
+  defineProperty(global, '__voxKit', { value: kit, writable: false, configurable: true, enumerable: false });
 })(globalThis);
