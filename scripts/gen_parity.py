@@ -143,7 +143,8 @@ days) reject the promise with the API's message.
 Not emulated (a clear "... is not emulated by voxsim" error when used, not when required):
 ACD and SmartQueue, inbound WebSockets (`allowWebSocketConnections`), the voice-AI connectors (OpenAI,
 Ultravox, ElevenLabs, Gemini, Yandex, Cartesia), the scenario-side VoximplantAPI module,
-`Crypto`, `PhoneNumber`, `Net.sendMail`, `callWhatsappUser`. `callPSTN`
+`PhoneNumber`, `Net.sendMail`, `callWhatsappUser`. `Crypto` is real (`md5`, `sha1`, `sha256`, `hmac_sha256`
+as lowercase hex of the UTF-8 bytes). `callPSTN`
 reaches the built-in PSTN simulator (virtual phones: answer, busy, reject, ring out, speak, press keys;
 docs/pstn.md) unless a PSTN gateway is configured (see SIP above).
 `transferTo` and blind transfers are real on SIP calls (see SIP above); a simulated caller's transfer succeeds at
