@@ -55,7 +55,28 @@ IN_HANDLER = [
         "async-endless-loop",
         "VoxEngine.addEventListener(AppEvents.CallAlerting, async (e) => {\n"
         "  await null;\n  for (;;) {}\n});",
-        "a handler did not finish within 0.5 s",
+        "promise continuations did not finish within 0.5 s",
+    ),
+    (
+        # Each continuation returns the next promise, so the chain holds memory until the heap is full: V8
+        # stops it between evals, and the eval after it runs normally.
+        "promise-chain",
+        "VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {\n"
+        "  function f() { return Promise.resolve().then(f); }\n  f();\n});",
+        "the scenario exhausted the memory limit (64 MB)",
+    ),
+    (
+        "microtask-spin",
+        "VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {\n"
+        "  function f() { Promise.resolve().then(f); }\n  f();\n});",
+        "promise continuations did not finish within 0.5 s (a promise chain that never yields?)",
+    ),
+    (
+        # Nothing in the source says promises: the drain after every delivery still bounds them.
+        "hidden-promise",
+        "const P = globalThis['Pro' + 'mise'];\nVoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {\n"
+        "  function f() { P.resolve()['th' + 'en'](f); }\n  f();\n});",
+        "promise continuations did not finish within 0.5 s",
     ),
     (
         "memory",

@@ -2,12 +2,14 @@
 
 JS never calls Python. One eval, `__vox.deliver(event)`, dispatches an event and returns
 every command the scenario issued as JSON (protocol.py describes both). V8 runs promise
-continuations (microtasks) only after that eval has produced its result, so when promises
-are in play a second eval, `__vox.drain()`, collects what they pushed; it also bounds them,
-because a runaway continuation shows up as that eval timing out. Every eval runs under
-`asyncio.wait_for`; a timeout, an exhausted heap or an uncaught error becomes a
-`ScenarioError` and the session closes the isolate (`close()` also stops a continuation
-that no eval owns).
+continuations (microtasks) only after that eval has produced its result, between evals, where
+no deadline reaches them; so every delivery is followed by a second eval, `__vox.drain()`, which
+V8 starts only once the continuations are done: it collects what they pushed and bounds them, a
+chain that never yields showing up as that eval timing out. (Whether a scenario uses promises
+cannot be told from its source: `globalThis['Pro' + 'mise']` hides it; the drain costs ~0.1 ms.)
+Every eval runs under `asyncio.wait_for`; a timeout, an exhausted heap (also one that ended a
+continuation between evals) or an uncaught error becomes a `ScenarioError` and the session
+closes the isolate (`close()` also stops a continuation that no eval owns).
 """
 
 from __future__ import annotations
@@ -30,12 +32,9 @@ _SHIM_DIR = Path(__file__).parent
 SHIM_SOURCE = "\n".join(
     [(_SHIM_DIR / "voxengine.js").read_text(encoding="utf-8")]
     + [part.read_text(encoding="utf-8") for part in sorted((_SHIM_DIR / "shim").glob("*.js"))]
-    + ["delete globalThis.__voxKit;\n"])
+    + ["delete globalThis.__voxKit; delete globalThis.__voxConnectors;\n"])
 """voxengine.js, then the files of `shim/` in name order (each takes `globalThis.__voxKit`), then the kit goes."""
 
-# Source text that can create promise continuations without going through the shim
-# (which flags its own promises at run time). A false positive costs one 0.1 ms eval.
-_ASYNC_TOKENS = re.compile(r"\b(async|await|Promise|then|queueMicrotask|eval|Function)\b")
 _LOCATION = re.compile(r"^(?P<url>[^\s:()]+):(?P<line>\d+): (?P<text>.*)$")
 _FRAME = re.compile(r"(?P<url>[^\s()]+):(?P<line>\d+):(?P<col>\d+)")
 _PROBE_TIMEOUT = 0.2
@@ -101,7 +100,6 @@ class Bridge:
         self._settings = settings
         self._scripts: list[_Script] = []
         self._urls: set[str] = set()
-        self.async_mode = False
         self._inflight: asyncio.Task[Any] | None = None  # the eval running now, if any
 
     @property
@@ -122,7 +120,6 @@ class Bridge:
             )
         script = _Script(name, _url_for(len(self._scripts), name, self._urls), source)
         self._scripts.append(script)
-        self.async_mode = self.async_mode or bool(_ASYNC_TOKENS.search(source))
         # The sourceURL goes first: V8 ignores a trailing one when parsing fails before it.
         # Lines reported by V8 are therefore one more than the scenario's (_LINE_SHIFT).
         await self._eval(f"//# sourceURL={script.url}\n{source}", self._settings.load_timeout)
@@ -141,14 +138,30 @@ class Bridge:
         result: Drained = json.loads(await self._eval(code, self._settings.handler_timeout))
         commands = result["commands"]
         fatal = result.get("fatal")
-        if fatal is None and (self.async_mode or result["async"]):
-            more: Drained = json.loads(await self._eval("__vox.drain()", self._settings.handler_timeout))
+        if fatal is None:
+            more: Drained = json.loads(await self._eval("__vox.drain()", self._settings.handler_timeout,
+                                                        continuations=True))
             commands.extend(more["commands"])
             fatal = more.get("fatal")
+        await self._check_heap()
         error = self._js_error(fatal) if fatal is not None else None
         return Delivery(commands=commands, error=error)
 
-    async def _eval(self, code: str, timeout: float) -> str:
+    async def _check_heap(self) -> None:
+        """A continuation that filled the heap between evals was stopped by V8 there, and the eval that
+        followed ran normally: only the isolate's flag tells (a chain of promises, each waiting on the next)."""
+        ctx = self._ctx
+        if ctx is not None and ctx.was_hard_memory_limit_reached():
+            raise await self._memory_error()
+
+    async def _memory_error(self) -> ScenarioMemoryError:
+        limit = self._settings.memory_limit // (1024 * 1024)
+        scenario, line = await self._locate_current()
+        return ScenarioMemoryError(f"the scenario exhausted the memory limit ({limit} MB)", scenario, line)
+
+    async def _eval(self, code: str, timeout: float, continuations: bool = False) -> str:
+        """One eval under `timeout`; `continuations`: it waits behind the promise continuations of the one before
+        (a timeout then blames them)."""
         ctx = self._ctx
         if ctx is None:
             raise ScenarioError("the session's isolate is closed")
@@ -156,19 +169,18 @@ class Bridge:
         try:
             return str(await asyncio.wait_for(self._inflight, timeout))
         except TimeoutError:
-            raise await self._timeout_error(timeout) from None
+            raise await self._timeout_error(timeout, continuations) from None
         except JSOOMException:
-            limit = self._settings.memory_limit // (1024 * 1024)
-            scenario, line = await self._locate_current()
-            raise ScenarioMemoryError(
-                f"the scenario exhausted the memory limit ({limit} MB)", scenario, line
-            ) from None
+            raise await self._memory_error() from None
         except JSEvalException as exc:
             raise self._eval_error(str(exc)) from None
 
-    async def _timeout_error(self, timeout: float) -> ScenarioTimeout:
+    async def _timeout_error(self, timeout: float, continuations: bool) -> ScenarioTimeout:
         scenario, line = await self._locate_current()
-        message = f"a handler did not finish within {timeout:g} s (an endless loop?)"
+        if continuations:
+            message = f"promise continuations did not finish within {timeout:g} s (a promise chain that never yields?)"
+        else:
+            message = f"a handler did not finish within {timeout:g} s (an endless loop?)"
         return ScenarioTimeout(message, scenario, line)
 
     async def _locate_current(self) -> tuple[str | None, int | None]:
