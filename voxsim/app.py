@@ -40,6 +40,7 @@ from voxsim.runtime.host import OutboundDialer
 from voxsim.runtime.media import MediaServices, RecordFiles, RecordMade
 from voxsim.session_starter import SessionStarter
 from voxsim.store import Store
+from voxsim.voice_ai import VoiceAI
 
 log = logging.getLogger("voxsim")
 
@@ -144,6 +145,7 @@ class Emulator:
         self.callbacks: CallbackSender | None = None
         self.sip_registrations: RegistrationManager | None = None
         self.runtime: Runtime | None = None
+        self.voice_ai: VoiceAI | None = None  # the scripted agents behind wss://local/<vendor>
         self.recorder: StoreRecorder | None = None
         self.session_starter: SessionStarter
         self._tempdir: str | None = None
@@ -290,8 +292,10 @@ class Emulator:
 
     async def _start_runtime(self) -> None:
         self.recorder = StoreRecorder(self.store)
-        self.runtime = Runtime(self.settings.runtime, recorder=self.recorder, media=self._media_services(),
-                               key_values=self.store)
+        media = self._media_services()
+        self.voice_ai = VoiceAI(self.settings.voice_ai, media.speech)
+        self.runtime = Runtime(self.settings.runtime, recorder=self.recorder, media=media,
+                               key_values=self.store, connectors=self.voice_ai)
         await self.runtime.start()
         self.session_starter = SessionStarter(
             self.store, self.runtime, http_base=lambda: self.listeners["api_http"]["url"],

@@ -4,7 +4,8 @@ Each can also be given three ways (`voxsim.settings_sources`): a `voxsim up` opt
 environment variable and a TOML file (`voxsim.toml` in the working directory, or `--config PATH`), with
 one precedence: option > environment > file > default. The nested settings are sections: `sip.*`
 (EdgeSettings), `sip_registration.*` (RegistrationTimers), `callbacks.*` (CallbackSettings), `runtime.*`
-(RuntimeSettings), `pstn.*` (PstnSettings: the PSTN simulator's numbers).
+(RuntimeSettings), `pstn.*` (PstnSettings: the PSTN simulator's numbers), `voice_ai.*` (VoiceAISettings: the
+scripted voice-AI agents).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from voxsim.edge.settings import EdgeSettings
 from voxsim.pstn.settings import PstnSettings
 from voxsim.runtime.settings import RuntimeSettings
 from voxsim.settings_sources import Setting, SettingError
+from voxsim.voice_ai.settings import VoiceAISettings
 
 __all__ = ["CONFIG_FILE", "SECTIONS", "CallbackSettings", "Settings", "SettingError", "all_settings", "load"]
 
@@ -78,6 +80,8 @@ class Settings:
     """Scenario limits and timings (the platform's documented values by default)."""
     pstn: PstnSettings = field(default_factory=PstnSettings)
     """The PSTN simulator's virtual phones (callPSTN without `sip.pstn_gateway`): docs/pstn.md."""
+    voice_ai: VoiceAISettings = field(default_factory=VoiceAISettings)
+    """The scripted agents behind the voice-AI connectors (docs/voice-ai.md)."""
     public_address: str = ""
     """Address written into URLs given to scenarios and clients; defaults to `host` (127.0.0.1 for 0.0.0.0)."""
 
@@ -89,7 +93,8 @@ class Settings:
 
 
 SECTIONS: dict[str, type] = {"sip": EdgeSettings, "sip_registration": RegistrationTimers,
-                             "callbacks": CallbackSettings, "runtime": RuntimeSettings, "pstn": PstnSettings}
+                             "callbacks": CallbackSettings, "runtime": RuntimeSettings, "pstn": PstnSettings,
+                             "voice_ai": VoiceAISettings}
 """The fields of `Settings` that are dataclasses of their own: each of their fields is a setting."""
 ALIASES = {"sip_registration.retry_initial": ("--sip-registration-retry",)}
 """Option names from before the options were generated, kept working."""

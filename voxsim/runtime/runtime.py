@@ -12,6 +12,7 @@ from voxsim.media.call_audio import CallAudio
 from voxsim.runtime.bridge import CLOSE_WAIT, CLOSING, Bridge, IsolatePool
 from voxsim.runtime.calls import Call
 from voxsim.runtime.host import (
+    CallListReports,
     InMemoryRecorder,
     KeyValueStore,
     NoDialer,
@@ -19,6 +20,7 @@ from voxsim.runtime.host import (
     SessionInfo,
     SessionRecorder,
 )
+from voxsim.runtime.local_socket import Connectors
 from voxsim.runtime.media import MediaServices
 from voxsim.runtime.net import HttpClient
 from voxsim.runtime.session import FINISH_ADMIN, Session, SessionServices
@@ -38,7 +40,7 @@ class Runtime:
 
     `dialer` may be replaced after construction (the composition root installs the SIP
     edge's); sessions ask for it each time they place a call. `key_values` is where
-    ApplicationStorage keeps its pairs (without one, its calls reject).
+    ApplicationStorage keeps its pairs (without one, its calls reject); `connectors` serve the voice-AI clients.
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class Runtime:
         dialer: OutboundDialer | None = None,
         media: MediaServices | None = None,
         key_values: KeyValueStore | None = None,
+        connectors: Connectors | None = None,
     ) -> None:
         self.settings = settings or RuntimeSettings()
         # Without given media services (tests), the runtime has a media clock of its own, stopped at shutdown.
@@ -57,6 +60,8 @@ class Runtime:
         self.recorder: SessionRecorder = recorder or InMemoryRecorder()
         self.dialer: OutboundDialer = dialer or NoDialer()
         self.key_values = key_values
+        self.call_lists: CallListReports | None = None  # the call list service, once the composition root has one
+        self.connectors = connectors  # the voice-AI connectors at wss://local/<vendor> (None: none is served)
         self._pool = IsolatePool(self.settings)
         self._http = HttpClient(self.settings)
         self._live: dict[int, Session] = {}
@@ -100,6 +105,8 @@ class Runtime:
         services = SessionServices(
             settings=self.settings, recorder=self.recorder, dialer=lambda: self.dialer,
             http=self._http, on_finished=self._on_finished, media=self.media, key_values=self.key_values,
+            call_lists=self.call_lists,
+            connectors=self.connectors,
         )
         session = Session(info, list(scenarios), Bridge(self._pool.take(), self.settings), services)
         self._live[session_id] = session

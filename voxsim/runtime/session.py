@@ -28,6 +28,7 @@ from voxsim.runtime.bridge import Bridge, ScenarioError
 from voxsim.runtime.calls import Call, CallState, scenario_headers
 from voxsim.runtime.dispatch import Dispatcher
 from voxsim.runtime.host import CallLeg, DialError, KeyValueStore, OutboundDialer, SessionInfo, SessionRecorder
+from voxsim.runtime.local_socket import Connectors
 from voxsim.runtime.log import SessionLog, format_ts
 from voxsim.runtime.media import MediaServices, SessionMedia
 from voxsim.runtime.net import HttpClient, SessionNet
@@ -92,6 +93,7 @@ class SessionServices:
     on_finished: Callable[[Session], None]
     media: MediaServices = field(default_factory=MediaServices)
     key_values: KeyValueStore | None = None  # ApplicationStorage's pairs (None: its calls reject)
+    connectors: Connectors | None = None  # voice-AI connectors at wss://local/<vendor> (None: none is served)
 
 
 @dataclass
@@ -137,7 +139,8 @@ class Session:
         self.timers = TimerSet(self._timer_due)
         self.media = SessionMedia(info.session_id, self.settings, self.emit, services.media, self.write_log)
         self.net = SessionNet(services.http, self.settings, self._http_result)
-        self.websockets = SessionWebSockets(info.session_id, self.media, self.emit, self.write_log)
+        self.websockets = SessionWebSockets(info.session_id, self.media, self.emit, self.write_log,
+                                            connectors=services.connectors)
         self.asrs = SessionASRs(self.media, self.emit, self.settings.asr_default_transcript, self.write_log)
         self.storage = SessionStorage(services.key_values, info.account_id, info.application_id, self.enqueue)
         self._dispatcher = Dispatcher(self, media=self.media, timers=self.timers, net=self.net,

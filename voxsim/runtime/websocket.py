@@ -23,7 +23,9 @@ from typing import Any
 
 import aiohttp
 
+from voxsim.media.connector_unit import ConnectorUnit
 from voxsim.media.websocket_unit import WebSocketUnit
+from voxsim.runtime.local_socket import ConnectorLink, Connectors, LocalSocket, local_vendor, socket_pair
 from voxsim.runtime.media import SessionMedia
 from voxsim.runtime.protocol import Kind, UnitEvent
 
@@ -55,13 +57,15 @@ class _Connection:
     """One scenario WebSocket: its unit in the graph, its connection and writer tasks."""
 
     def __init__(self, ws_id: str, url: str, protocols: list[str], headers: dict[str, str], owner: SessionWebSockets,
-                 chunk_ms: int) -> None:
+                 chunk_ms: int, vendor: str | None = None) -> None:
         self.ws_id = ws_id
         self.url = url
         self.protocols = protocols
         self.headers = headers
         self.owner = owner
-        self.unit = WebSocketUnit(self.queue, lambda name, payload: self.event(name, payload), chunk_ms=chunk_ms)
+        self.vendor = vendor  # `wss://local/<vendor>`: a voice-AI connector inside voxsim serves it
+        unit_class = ConnectorUnit if vendor is not None else WebSocketUnit
+        self.unit = unit_class(self.queue, lambda name, payload: self.event(name, payload), chunk_ms=chunk_ms)
         self.ref = f"websocket:{ws_id}"
         self.closing: _Close | None = None
         self.closed = False
@@ -94,8 +98,11 @@ class _Connection:
 
     async def _run(self) -> None:
         try:
-            async with aiohttp.ClientSession() as http:
-                await self._connected(http)
+            if self.vendor is not None:
+                await self._opened(self._connect_local())
+            else:
+                async with aiohttp.ClientSession() as http:
+                    await self._connected(http)
         except Exception:  # the session must hear Close whatever broke
             log.exception("WebSocket %s of session %s failed", self.ws_id, self.owner.session_id)
             self._ended(CLOSE_ABNORMAL, "internal error", False)
@@ -115,6 +122,28 @@ class _Connection:
             self.event(WS_ERROR, {"reason": reason})
             self._ended(CLOSE_ABNORMAL, reason, False)
             return
+        await self._opened(ws)
+
+    def _connect_local(self) -> LocalSocket | str:
+        """The socket to the connector of `self.vendor`, or why there is none."""
+        connectors = self.owner.connectors
+        if connectors is None or self.vendor not in connectors.vendors():
+            return f"{self.url}: voxsim has no connector for {self.vendor!r} (the voice-AI connector is not emulated)"
+        client, server = socket_pair()
+        assert isinstance(self.unit, ConnectorUnit)
+        link = ConnectorLink(self.vendor or "", self.url, dict(self.headers), self.owner.session_id, server, self.unit,
+                             self.owner.write_log)
+        task = connectors.serve(link)
+        self.owner.serving.add(task)
+        task.add_done_callback(self.owner.serving.discard)
+        return client
+
+    async def _opened(self, ws: aiohttp.ClientWebSocketResponse | LocalSocket | str) -> None:
+        if isinstance(ws, str):  # a local socket nobody serves
+            self.owner.write_log(f"[voxsim] WebSocket {self.ws_id}: {ws}")
+            self.event(WS_ERROR, {"reason": ws})
+            self._ended(CLOSE_ABNORMAL, ws, False)
+            return
         async with ws:
             if self.closing is not None:  # close() before the socket opened
                 await ws.close(code=self.closing.code, message=self.closing.reason.encode())
@@ -132,7 +161,7 @@ class _Connection:
             writer.cancel()
             self._ended(code or ws.close_code or CLOSE_ABNORMAL, reason, (code or ws.close_code) != CLOSE_ABNORMAL)
 
-    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> tuple[int | None, str]:
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse | LocalSocket) -> tuple[int | None, str]:
         """Reads until the socket closes: (the close code, reason) the server sent, or (None, why)."""
         while True:
             msg = await ws.receive()
@@ -150,7 +179,7 @@ class _Connection:
             elif msg.type in (aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
                 return None, ""
 
-    async def _write(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    async def _write(self, ws: aiohttp.ClientWebSocketResponse | LocalSocket) -> None:
         while True:
             item = await self._outbox.get()
             if isinstance(item, _Close):
@@ -169,8 +198,11 @@ class SessionWebSockets:
     """A session's WebSockets, by the id the shim gave them (`websocket.*` commands)."""
 
     def __init__(self, session_id: int, media: SessionMedia, emit: Emit,
-                 write_log: Callable[[str], None] = lambda _: None, chunk_ms: int = 20) -> None:
+                 write_log: Callable[[str], None] = lambda _: None, chunk_ms: int = 20,
+                 connectors: Connectors | None = None) -> None:
         self.session_id = session_id
+        self.connectors = connectors
+        self.serving: set[asyncio.Task[None]] = set()  # connector tasks (they end with their socket)
         self.media = media
         self.emit = emit
         self.write_log = write_log
@@ -181,7 +213,10 @@ class SessionWebSockets:
     def create(self, ws_id: str, url: str, protocols: list[str], headers: Mapping[str, str]) -> None:
         if ws_id in self._connections:
             return
-        connection = _Connection(ws_id, url, protocols, dict(headers), self, self.chunk_ms)
+        vendor = local_vendor(url)
+        if vendor is not None:  # the platform's log line for a connector's socket
+            self.write_log(f"CreateWebSocket {ws_id} {url} {{headers=******}}")
+        connection = _Connection(ws_id, url, protocols, dict(headers), self, self.chunk_ms, vendor)
         self._connections[ws_id] = connection
         self.media.add_unit(connection.ref, connection.unit)
         connection.event(WS_CREATED, {})

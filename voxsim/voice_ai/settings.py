@@ -1,0 +1,25 @@
+"""The voice-AI connectors' settings (the `voice_ai.*` section of voxsim's settings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["TTS_MODES", "VoiceAISettings"]
+
+TTS_MODES = ("speech", "tone", "silence")
+
+
+@dataclass(frozen=True)
+class VoiceAISettings:
+    """How the scripted agents behind `wss://local/<vendor>` work (docs/voice-ai.md)."""
+
+    scripts: tuple[str, ...] = ()
+    """Agent script files and folders (YAML/JSON), tried in order; a seed folder's `agents/` comes after them."""
+    tts: str = "speech"
+    """How an agent's lines sound: speech (espeak-ng), tone (a beep train, 65 ms a character) or silence."""
+    tool_timeout: float = 0.0
+    """Seconds an agent waits for the scenario's tool result (0: the vendor's own, 20-30 s)."""
+
+    def __post_init__(self) -> None:
+        if self.tts not in TTS_MODES:
+            raise ValueError(f"voice_ai.tts must be one of {', '.join(TTS_MODES)}, not {self.tts!r}")
