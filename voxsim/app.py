@@ -23,7 +23,7 @@ from aiohttp import web
 from mock_api import console, control, media_http, media_resources, sessions_http
 from mock_api.app import bound_port, build_app
 from mock_api.callbacks import CallbackSender
-from voxsim import bootstrap
+from voxsim import bootstrap, deploy
 from voxsim.conference_calls import ConferenceDialer
 from voxsim.config import Settings
 from voxsim.edge.dialer import SipDialer
@@ -40,7 +40,6 @@ from voxsim.runtime.host import OutboundDialer
 from voxsim.runtime.media import MediaServices, RecordFiles, RecordMade
 from voxsim.session_starter import SessionStarter
 from voxsim.store import Store
-from voxsim.voice_ai import VoiceAI
 
 log = logging.getLogger("voxsim")
 
@@ -145,7 +144,6 @@ class Emulator:
         self.callbacks: CallbackSender | None = None
         self.sip_registrations: RegistrationManager | None = None
         self.runtime: Runtime | None = None
-        self.voice_ai: VoiceAI | None = None  # the scripted agents behind wss://local/<vendor>
         self.recorder: StoreRecorder | None = None
         self.session_starter: SessionStarter
         self._tempdir: str | None = None
@@ -256,6 +254,7 @@ class Emulator:
     async def _start_api(self) -> None:
         app = build_app(self.store, self)
         control.add_routes(app)
+        deploy.add_routes(app)  # POST /_voxsim/deploy: `voxsim deploy`, all or nothing
         media_resources.add_routes(app, self.settings.advertised_host)
         sessions_http.add_routes(app)
         media_http.add_routes(app)
@@ -292,10 +291,8 @@ class Emulator:
 
     async def _start_runtime(self) -> None:
         self.recorder = StoreRecorder(self.store)
-        media = self._media_services()
-        self.voice_ai = VoiceAI(self.settings.voice_ai, media.speech)
-        self.runtime = Runtime(self.settings.runtime, recorder=self.recorder, media=media,
-                               key_values=self.store, connectors=self.voice_ai)
+        self.runtime = Runtime(self.settings.runtime, recorder=self.recorder, media=self._media_services(),
+                               key_values=self.store)
         await self.runtime.start()
         self.session_starter = SessionStarter(
             self.store, self.runtime, http_base=lambda: self.listeners["api_http"]["url"],

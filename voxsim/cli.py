@@ -17,7 +17,7 @@ import aiohttp
 from voxsim import calltool, config, routing, settings_sources
 from voxsim.app import Emulator, ListenError, StateFolderInUse
 from voxsim.config import SettingError, Settings
-from voxsim.deploy import Deployer, DeployError, Exporter
+from voxsim.deploy import Deployer, DeployError, DeployReport, Exporter
 from voxsim.errors import VoxError
 
 DEFAULT_API = "http://127.0.0.1:8080"
@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     deploy = sub.add_parser("deploy", help="provision a voxengine-ci 'voxfiles' folder into a running emulator")
     deploy.add_argument("path", help="the voxfiles folder or its parent")
     deploy.add_argument("--api", default=DEFAULT_API, help="the emulator's HTTP API (default %(default)s)")
+    deploy.add_argument("--dry-run", action="store_true", help="check the folder and print what would change, "
+                        "without changing anything")
 
     export = sub.add_parser("export", help="write a running emulator's applications as a voxengine-ci folder")
     export.add_argument("path", help="the voxfiles folder to write (or its parent)")
@@ -99,10 +101,17 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str] | None = 
 
 
 async def seed(emulator: Emulator, paths: list[str]) -> None:
-    for path in paths:
-        report = await Deployer.in_process(emulator.store, emulator.account).deploy(Path(path))
-        print(f"voxsim: seeded {path}: applications {', '.join(report.applications) or '-'}; "
-              f"rules {', '.join(report.rules) or '-'}", flush=True)
+    """All the seed folders as one deploy: one bad file and nothing is provisioned (DeployError)."""
+    if not paths:
+        return
+    report = await Deployer.in_process(emulator.store, emulator.account).deploy_all([Path(p) for p in paths])
+    print(f"voxsim: seeded {', '.join(paths)}: {report.summary()}", flush=True)
+    print_deploy_lines(report)
+
+
+def print_deploy_lines(report: DeployReport) -> None:
+    for line in report.lines():
+        print(f"  {line}", flush=True)
 
 
 async def run_up(settings: Settings, seeds: list[str]) -> int:
@@ -120,7 +129,7 @@ async def run_up(settings: Settings, seeds: list[str]) -> int:
         try:
             await seed(emulator, seeds)
         except (DeployError, VoxError) as error:
-            print(f"voxsim: cannot seed: {error}", file=sys.stderr, flush=True)
+            print(f"voxsim: cannot seed: {error}; nothing was provisioned", file=sys.stderr, flush=True)
             return 2
         print_ready(emulator)
         await stop.wait()
@@ -149,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         return main_up(args)
     try:
         if args.command == "deploy":
-            return asyncio.run(run_deploy(args.api.rstrip("/"), Path(args.path)))
+            return asyncio.run(run_deploy(args.api.rstrip("/"), Path(args.path), dry_run=args.dry_run))
         if args.command == "export":
             return asyncio.run(run_export(args.api.rstrip("/"), Path(args.path)))
         if args.command == "call":
@@ -190,16 +199,18 @@ async def remote_deployer(session: aiohttp.ClientSession, api: str) -> Deployer:
     return Deployer.over_http(session, api, int(account["account_id"]), str(account["api_key"]))
 
 
-async def run_deploy(api: str, path: Path) -> int:
+async def run_deploy(api: str, path: Path, *, dry_run: bool = False) -> int:
+    """The folder is checked and applied whole by the emulator (`POST /_voxsim/deploy`): a bad file changes
+    nothing, and the error names it."""
     async with aiohttp.ClientSession() as session:
         deployer = await remote_deployer(session, api)
         try:
-            report = await deployer.deploy(path)
+            report = await deployer.deploy(path, dry_run=dry_run)
         except (DeployError, VoxError) as error:
-            print(f"voxsim: cannot deploy {path}: {error}", file=sys.stderr)
+            print(f"voxsim: cannot deploy {path}: {error}; nothing was changed", file=sys.stderr)
             return 2
-    print(f"deployed {path}: applications {', '.join(report.applications) or '-'}; "
-          f"rules {', '.join(report.rules) or '-'}; scenarios {', '.join(report.scenarios) or '-'}")
+    print(f"{'checked' if dry_run else 'deployed'} {path}: {report.summary()}", flush=True)
+    print_deploy_lines(report)
     return 0
 
 
