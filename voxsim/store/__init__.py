@@ -11,6 +11,7 @@ from voxsim.store import (
     applications,
     history,
     key_value,
+    phone_numbers,
     rules,
     scenarios,
     sip_registrations,
@@ -20,7 +21,7 @@ from voxsim.store import (
 from voxsim.store.db import Database
 
 FAMILIES = (accounts, applications, users, scenarios, rules, whitelist, sip_registrations, history,
-            key_value)
+            key_value, phone_numbers)
 
 # Tables that `reset` empties; accounts and their keys survive (their settings are cleared).
 KEPT_TABLES = {"accounts", "service_keys", "sqlite_sequence"}
@@ -36,6 +37,7 @@ class Store(
     sip_registrations.SipRegistrationsMixin,
     history.HistoryMixin,
     key_value.KeyValueMixin,
+    phone_numbers.PhoneNumbersMixin,
 ):
     def __init__(self, path: str = ":memory:") -> None:
         self.db = Database(path)
