@@ -23,6 +23,7 @@ from aiohttp import web  # noqa: E402
 from mock_api import console, control, media_http, media_resources, sessions_http  # noqa: E402
 from mock_api.methods import REGISTRY, load_all  # noqa: E402
 from mock_api.official_methods import OFFICIAL_METHODS  # noqa: E402
+from voxsim import deploy  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "parity.md"
 NOT_EMULATED = "not emulated (answers error 103)"
@@ -160,6 +161,7 @@ def extra_routes() -> list[str]:
     """The non-method routes as the API application registers them (`METHOD path`)."""
     app = web.Application()
     control.add_routes(app)
+    deploy.add_routes(app)
     media_resources.add_routes(app, "127.0.0.1")
     sessions_http.add_routes(app)
     media_http.add_routes(app)
