@@ -123,6 +123,8 @@ def build(values: Mapping[str, Any]) -> Settings:
     for dotted, value in values.items():
         section, _, name = dotted.rpartition(".")
         (sections.setdefault(section, {}) if section else top)[name] = value
-    nested: dict[str, Any] = {name: sections.get(name) for name in SECTIONS if name not in ("runtime", "pstn")}
+    built = ("runtime", "pstn", "voice_ai")
+    nested: dict[str, Any] = {name: sections.get(name) for name in SECTIONS if name not in built}
     return Settings(**top, runtime=RuntimeSettings(**sections.get("runtime", {})),
-                    pstn=PstnSettings(**sections.get("pstn", {})), **nested)
+                    pstn=PstnSettings(**sections.get("pstn", {})),
+                    voice_ai=VoiceAISettings(**sections.get("voice_ai", {})), **nested)

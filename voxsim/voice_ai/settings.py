@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from voxsim.settings_sources import SettingError
+
 __all__ = ["TTS_MODES", "VoiceAISettings"]
 
 TTS_MODES = ("speech", "tone", "silence")
@@ -22,4 +24,4 @@ class VoiceAISettings:
 
     def __post_init__(self) -> None:
         if self.tts not in TTS_MODES:
-            raise ValueError(f"voice_ai.tts must be one of {', '.join(TTS_MODES)}, not {self.tts!r}")
+            raise SettingError(f"voice_ai.tts must be one of {', '.join(TTS_MODES)}, not {self.tts!r}")
