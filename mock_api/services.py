@@ -84,6 +84,10 @@ class EmulatorServices(Protocol):
         """A SIP registration was created, changed or deleted: register, re-register or let go."""
         ...
 
+    def call_lists_changed(self) -> None:
+        """A call list was created, appended, stopped, recovered or edited: its due tasks start now."""
+        ...
+
     def record_file(self, session_id: str, file_name: str) -> Path | None:
         """The WAV file a record URL names (`/records/<session_id>/<file_name>`), or None."""
         ...

@@ -24,6 +24,7 @@ from mock_api import console, control, media_http, media_resources, sessions_htt
 from mock_api.app import bound_port, build_app
 from mock_api.callbacks import CallbackSender
 from voxsim import bootstrap, deploy
+from voxsim.call_lists.dispatcher import CallListDispatcher
 from voxsim.conference_calls import ConferenceDialer
 from voxsim.config import Settings
 from voxsim.edge.dialer import SipDialer
@@ -150,6 +151,7 @@ class Emulator:
         self._lock: StateLock | None = None
         self.store: Store
         self.files: StateFiles
+        self.call_lists: CallListDispatcher | None = None  # runs the call lists' tasks (voxsim/call_lists/)
         self.account: Account
 
     # -- services the API's control endpoints use ------------------------------------------
@@ -183,6 +185,11 @@ class Emulator:
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
+    def call_lists_changed(self) -> None:
+        """The Management API changed a call list: the dispatcher looks for due tasks now."""
+        if self.call_lists is not None:
+            self.call_lists.wake()
+
         """All or nothing: when a part cannot start (a listener cannot bind: ListenError), what did is stopped."""
         try:
             await self._start_all()
@@ -209,8 +216,12 @@ class Emulator:
         await self._start_sip_registrations()
 
     async def stop(self) -> None:
+        await self._start_call_lists()
         if self.runtime is not None:  # sessions end first: their calls hang up while SIP still runs
             await self.runtime.shutdown()
+        if self.call_lists is not None:  # no new attempt while sessions end; running ones resume at the next start
+            await self.call_lists.stop()
+            self.call_lists = None
             self.runtime = None
         if self.sip_registrations is not None:  # un-REGISTER while the edge's sockets are still open
             await self.sip_registrations.stop()
@@ -337,4 +348,11 @@ class Emulator:
     def _listener(self, scheme: str, site: web.TCPSite) -> dict[str, Any]:
         port = bound_port(site)  # port 0 binds any free port: the real one
         host = self.settings.advertised_host
+    async def _start_call_lists(self) -> None:
+        """Last: the tasks' sessions need the API's listeners (their access URLs) and SIP (their calls)."""
+        assert self.runtime is not None
+        self.call_lists = CallListDispatcher(self.store, self.session_starter)
+        self.runtime.call_lists = self.call_lists
+        await self.call_lists.start()
+
         return {"host": self.settings.host, "port": port, "url": f"{scheme}://{host}:{port}"}

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from voxsim.runtime.asr import SessionASRs
+from voxsim.runtime.call_list import SessionCallList
 from voxsim.runtime.calls import Call, CallState
 from voxsim.runtime.host import TRANSFEROR, CallLeg
 from voxsim.runtime.media import SessionMedia
@@ -61,7 +62,8 @@ _HANDLERS: dict[str, Handler] = {}
 # keeps running that block but has already let go of media and calls.
 _AFTER_TERMINATE = frozenset(
     {Op.LOG, Op.LOG_HIDE_TONES, Op.CUSTOM_DATA, Op.HTTP, Op.HTTP_REPLY, Op.TIMER_CLEAR, Op.TERMINATE,
-     Op.STORAGE_GET, Op.STORAGE_PUT, Op.STORAGE_REMOVE, Op.STORAGE_KEYS}  # ApplicationStorage is HTTP on the platform
+     Op.STORAGE_GET, Op.STORAGE_PUT, Op.STORAGE_REMOVE, Op.STORAGE_KEYS,  # ApplicationStorage is HTTP on the platform
+     Op.CALL_LIST_REPORT}  # and so are the reports to the call list service
 )
 
 _NOT_EMULATED_CALL_OPS = (
@@ -112,7 +114,8 @@ def _ref(ref: dict[str, Any]) -> str:
 
 class Dispatcher:
     def __init__(self, session: CommandTarget, *, media: SessionMedia, timers: TimerSet, net: SessionNet,
-                 websockets: SessionWebSockets, asrs: SessionASRs, storage: SessionStorage) -> None:
+                 websockets: SessionWebSockets, asrs: SessionASRs, storage: SessionStorage,
+                 call_list: SessionCallList | None = None) -> None:
         self.session = session
         self._media = media
         self._timers = timers
@@ -120,6 +123,7 @@ class Dispatcher:
         self._websockets = websockets
         self._asrs = asrs
         self._storage = storage
+        self._call_list = call_list
 
     def apply_all(self, commands: list[Command]) -> None:
         for cmd in commands:
@@ -444,6 +448,15 @@ class Dispatcher:
         pattern, count = cmd.get("pattern"), cmd.get("count")
         self._storage.keys(int(cmd["id"]), None if pattern is None else str(pattern),
                            None if count is None else int(count))
+
+    # ------------------------------------------------------------ CallList
+
+    @_command(Op.CALL_LIST_REPORT)
+    def _call_list_report(self, cmd: Command) -> None:
+        if self._call_list is None:
+            self.session.write_log("[voxsim] CallList: no call list service in this runtime")
+            return
+        self._call_list.report(int(cmd["id"]), str(cmd.get("report")), cmd.get("data"))
 
 
 for _op in _NOT_EMULATED_CALL_OPS:

@@ -155,6 +155,15 @@ class KeyValueStore(Protocol):
                              pattern: str | None = None) -> list[KeyValueItem]: ...
 
 
+class CallListReports(Protocol):
+    """The call list service a session reports to (`CallList.reportResult` and its siblings): the composition root
+    plugs in the call lists' dispatcher (voxsim/call_lists/dispatcher.py). `report` names the session, what it
+    reports (`result`, `error`, `progress` or `nextAttempt`) and its data (the text, or requestNextAttempt's
+    changes); it answers as the service answers the platform's HTTP request: (status code, response text)."""
+
+    async def report(self, session_id: int, report: str, data: Any) -> tuple[int, str]: ...
+
+
 @dataclass
 class SessionInfo:
     session_id: int

@@ -56,6 +56,7 @@ class Kind(StrEnum):
     WEBSOCKET = "websocket"
     ASR = "asr"
     STORAGE = "storage"
+    CALL_LIST = "callList"
 
 
 # The kinds whose events target a media unit (a Call, Player, Recorder, Conference, WebSocket or ASR in JS) by id.
@@ -190,7 +191,16 @@ class StorageResult(_Answer):
     kind: ClassVar[Kind] = Kind.STORAGE
 
 
-Event = AppEvent | UnitEvent | TimerFired | HttpResult | StorageResult
+@dataclass(frozen=True, slots=True)
+class CallListResult(_Answer):
+    """The call list service's answer to a `CallList.report*` / `requestNextAttempt*` (a `callList.report` command
+    with `id` = `request_id`), for its callback or promise (see call_list.py): a `Net.HttpRequestResult`
+    (`code`, `text`, `headers`, `raw_headers`, and `error` when it failed)."""
+
+    kind: ClassVar[Kind] = Kind.CALL_LIST
+
+
+Event = AppEvent | UnitEvent | TimerFired | HttpResult | StorageResult | CallListResult
 
 
 # ---------------------------------------------------------------- commands: JS -> Python
@@ -278,6 +288,10 @@ class Op(StrEnum):
     STORAGE_PUT = "storage.put"          # id: int, key: str, value: str, ttl: int | null
     STORAGE_REMOVE = "storage.remove"    # id: int, key: str
     STORAGE_KEYS = "storage.keys"        # id: int, pattern: str | null, count: int | null
+
+    # CallList (see call_list.py); answered by a CallListResult with the same id
+    CALL_LIST_REPORT = "callList.report"  # id: int, report: result | error | progress | nextAttempt, data: str
+    #                                      (the text reported) | object (requestNextAttempt's changes)
 
 
 # ---------------------------------------------------------------- event names Python fires

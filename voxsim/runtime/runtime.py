@@ -12,6 +12,7 @@ from voxsim.media.call_audio import CallAudio
 from voxsim.runtime.bridge import CLOSE_WAIT, CLOSING, Bridge, IsolatePool
 from voxsim.runtime.calls import Call
 from voxsim.runtime.host import (
+    CallListReports,
     InMemoryRecorder,
     KeyValueStore,
     NoDialer,
@@ -59,6 +60,7 @@ class Runtime:
         self.recorder: SessionRecorder = recorder or InMemoryRecorder()
         self.dialer: OutboundDialer = dialer or NoDialer()
         self.key_values = key_values
+        self.call_lists: CallListReports | None = None  # the call list service, once the composition root has one
         self.connectors = connectors  # the voice-AI connectors at wss://local/<vendor> (None: none is served)
         self._pool = IsolatePool(self.settings)
         self._http = HttpClient(self.settings)
@@ -103,6 +105,7 @@ class Runtime:
         services = SessionServices(
             settings=self.settings, recorder=self.recorder, dialer=lambda: self.dialer,
             http=self._http, on_finished=self._on_finished, media=self.media, key_values=self.key_values,
+            call_lists=self.call_lists,
             connectors=self.connectors,
         )
         session = Session(info, list(scenarios), Bridge(self._pool.take(), self.settings), services)

@@ -24,10 +24,19 @@ from typing import Any
 from sip_edge.message import REASON_PHRASES
 from voxsim.media.call_audio import CallAudio
 from voxsim.runtime.asr import SessionASRs
+from voxsim.runtime.call_list import SessionCallList
 from voxsim.runtime.bridge import Bridge, ScenarioError
 from voxsim.runtime.calls import Call, CallState, scenario_headers
 from voxsim.runtime.dispatch import Dispatcher
-from voxsim.runtime.host import CallLeg, DialError, KeyValueStore, OutboundDialer, SessionInfo, SessionRecorder
+from voxsim.runtime.host import (
+    CallLeg,
+    CallListReports,
+    DialError,
+    KeyValueStore,
+    OutboundDialer,
+    SessionInfo,
+    SessionRecorder,
+)
 from voxsim.runtime.local_socket import Connectors
 from voxsim.runtime.log import SessionLog, format_ts
 from voxsim.runtime.media import MediaServices, SessionMedia
@@ -54,6 +63,7 @@ from voxsim.runtime.protocol import (
     TimerFired,
     UnitEvent,
 )
+    CallListResult,
 from voxsim.runtime.settings import RuntimeSettings
 from voxsim.runtime.storage import SessionStorage
 from voxsim.runtime.timers import TimerSet
@@ -101,6 +111,7 @@ class _Item:
     event: Event | None = None
     control: str = ""
     reason: str = ""
+    call_lists: CallListReports | None = None  # where CallList reports go (None: they answer 404)
     done: asyncio.Future[None] | None = None
 
 
@@ -144,13 +155,15 @@ class Session:
         self.asrs = SessionASRs(self.media, self.emit, self.settings.asr_default_transcript, self.write_log)
         self.storage = SessionStorage(services.key_values, info.account_id, info.application_id, self.enqueue)
         self._dispatcher = Dispatcher(self, media=self.media, timers=self.timers, net=self.net,
-                                      websockets=self.websockets, asrs=self.asrs, storage=self.storage)
+                                      websockets=self.websockets, asrs=self.asrs, storage=self.storage,
+                                      call_list=self.call_list)
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle: asyncio.TimerHandle | None = None
         self._deadline: asyncio.TimerHandle | None = None
         self._replies: dict[int, asyncio.Future[tuple[int, str, str]]] = {}
+        self.call_list = SessionCallList(services.call_lists, info.session_id, self.enqueue, self.write_log)
         self._reply_seq = 0
         self._changed = asyncio.Event()
         self._finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -530,8 +543,8 @@ class Session:
     def _accepts(self, event: Event) -> bool:
         if self.state == SessionState.RUNNING:
             return True
-        # While terminating only HTTP results still reach the scenario.
-        return self.state == SessionState.TERMINATING and isinstance(event, HttpResult)
+        # While terminating only HTTP results (the call list service's answers are those too) reach the scenario.
+        return self.state == SessionState.TERMINATING and isinstance(event, HttpResult | CallListResult)
 
     async def _deliver(self, event: Event) -> None:
         entry = self._journal_event(event)

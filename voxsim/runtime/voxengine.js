@@ -1341,7 +1341,11 @@
       case 'timer': fireTimer(ev.id); break;
       case 'http': finishHttp(ev.id, ev.data); break;
       case 'storage': finishStorage(ev.id, ev.data); break;
-      default: throw new Error('voxsim: unknown delivery kind ' + ev.kind);
+      default: {
+        const deliverKind = kindDeliverers[ev.kind];
+        if (!deliverKind) throw new Error('voxsim: unknown delivery kind ' + ev.kind);
+        deliverKind(ev);
+      }
     }
   }
 
@@ -1379,6 +1383,10 @@
   // bytes of every new buffer, a FinalizationRegistry takes them off when the buffer is collected, and a
   // buffer that would pass cfg.maxExternalBytes throws: uncaught, it ends this session only.
   function trackExternalMemory(g) {
+  // Deliveries of the kinds a file of shim/ answers itself (kit.defineKind(kind, deliver)): `deliver(ev)` gets
+  // the event as protocol.py encodes it ({kind, id, data} for an answer).
+  const kindDeliverers = {};
+
     let live = 0;
     const seen = new WeakSet();
     const registry = new FinalizationRegistry((bytes) => { live -= bytes; });
@@ -1449,3 +1457,4 @@
   });
   defineProperty(global, '__voxKit', { value: kit, writable: false, configurable: true, enumerable: false });
 })(globalThis);
+    defineKind(kind, deliver) { kindDeliverers[String(kind)] = deliver; },

@@ -9,6 +9,7 @@ from __future__ import annotations
 from voxsim.store import (
     accounts,
     applications,
+    call_lists,
     history,
     key_value,
     phone_numbers,
@@ -21,7 +22,7 @@ from voxsim.store import (
 from voxsim.store.db import Database
 
 FAMILIES = (accounts, applications, users, scenarios, rules, whitelist, sip_registrations, history,
-            key_value, phone_numbers)
+            key_value, call_lists, phone_numbers)
 
 # Tables that `reset` empties; accounts and their keys survive (their settings are cleared).
 KEPT_TABLES = {"accounts", "service_keys", "sqlite_sequence"}
@@ -37,6 +38,7 @@ class Store(
     sip_registrations.SipRegistrationsMixin,
     history.HistoryMixin,
     key_value.KeyValueMixin,
+    call_lists.CallListsMixin,
     phone_numbers.PhoneNumbersMixin,
 ):
     def __init__(self, path: str = ":memory:") -> None:
