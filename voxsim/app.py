@@ -149,9 +149,9 @@ class Emulator:
         self.session_starter: SessionStarter
         self._tempdir: str | None = None
         self._lock: StateLock | None = None
+        self.call_lists: CallListDispatcher | None = None  # runs the call lists' tasks (voxsim/call_lists/)
         self.store: Store
         self.files: StateFiles
-        self.call_lists: CallListDispatcher | None = None  # runs the call lists' tasks (voxsim/call_lists/)
         self.account: Account
 
     # -- services the API's control endpoints use ------------------------------------------
@@ -183,13 +183,13 @@ class Emulator:
         if self.sip_registrations is not None:
             await self.sip_registrations.sync()
 
-    # -- life cycle ---------------------------------------------------------------------------
-    async def start(self) -> None:
     def call_lists_changed(self) -> None:
         """The Management API changed a call list: the dispatcher looks for due tasks now."""
         if self.call_lists is not None:
             self.call_lists.wake()
 
+    # -- life cycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
         """All or nothing: when a part cannot start (a listener cannot bind: ListenError), what did is stopped."""
         try:
             await self._start_all()
@@ -214,14 +214,14 @@ class Emulator:
         await self._start_api()
         await self._start_sip()
         await self._start_sip_registrations()
+        await self._start_call_lists()
 
     async def stop(self) -> None:
-        await self._start_call_lists()
-        if self.runtime is not None:  # sessions end first: their calls hang up while SIP still runs
-            await self.runtime.shutdown()
         if self.call_lists is not None:  # no new attempt while sessions end; running ones resume at the next start
             await self.call_lists.stop()
             self.call_lists = None
+        if self.runtime is not None:  # sessions end first: their calls hang up while SIP still runs
+            await self.runtime.shutdown()
             self.runtime = None
         if self.sip_registrations is not None:  # un-REGISTER while the edge's sockets are still open
             await self.sip_registrations.stop()
@@ -342,12 +342,6 @@ class Emulator:
         self.sip.route_registrations(self.sip_registrations)
         await self.sip_registrations.start()
 
-    def session_log_url(self, session_id: int) -> str:
-        return f"{self.listeners['api_http']['url']}/_voxsim/sessions/{session_id}/log"
-
-    def _listener(self, scheme: str, site: web.TCPSite) -> dict[str, Any]:
-        port = bound_port(site)  # port 0 binds any free port: the real one
-        host = self.settings.advertised_host
     async def _start_call_lists(self) -> None:
         """Last: the tasks' sessions need the API's listeners (their access URLs) and SIP (their calls)."""
         assert self.runtime is not None
@@ -355,4 +349,10 @@ class Emulator:
         self.runtime.call_lists = self.call_lists
         await self.call_lists.start()
 
+    def session_log_url(self, session_id: int) -> str:
+        return f"{self.listeners['api_http']['url']}/_voxsim/sessions/{session_id}/log"
+
+    def _listener(self, scheme: str, site: web.TCPSite) -> dict[str, Any]:
+        port = bound_port(site)  # port 0 binds any free port: the real one
+        host = self.settings.advertised_host
         return {"host": self.settings.host, "port": port, "url": f"{scheme}://{host}:{port}"}

@@ -24,8 +24,8 @@ from typing import Any
 from sip_edge.message import REASON_PHRASES
 from voxsim.media.call_audio import CallAudio
 from voxsim.runtime.asr import SessionASRs
-from voxsim.runtime.call_list import SessionCallList
 from voxsim.runtime.bridge import Bridge, ScenarioError
+from voxsim.runtime.call_list import SessionCallList
 from voxsim.runtime.calls import Call, CallState, scenario_headers
 from voxsim.runtime.dispatch import Dispatcher
 from voxsim.runtime.host import (
@@ -55,6 +55,7 @@ from voxsim.runtime.protocol import (
     CALL_TONE_RECEIVED,
     AppEvent,
     CallInfo,
+    CallListResult,
     Command,
     Event,
     HttpResult,
@@ -63,7 +64,6 @@ from voxsim.runtime.protocol import (
     TimerFired,
     UnitEvent,
 )
-    CallListResult,
 from voxsim.runtime.settings import RuntimeSettings
 from voxsim.runtime.storage import SessionStorage
 from voxsim.runtime.timers import TimerSet
@@ -103,6 +103,7 @@ class SessionServices:
     on_finished: Callable[[Session], None]
     media: MediaServices = field(default_factory=MediaServices)
     key_values: KeyValueStore | None = None  # ApplicationStorage's pairs (None: its calls reject)
+    call_lists: CallListReports | None = None  # where CallList reports go (None: they answer 404)
     connectors: Connectors | None = None  # voice-AI connectors at wss://local/<vendor> (None: none is served)
 
 
@@ -111,7 +112,6 @@ class _Item:
     event: Event | None = None
     control: str = ""
     reason: str = ""
-    call_lists: CallListReports | None = None  # where CallList reports go (None: they answer 404)
     done: asyncio.Future[None] | None = None
 
 
@@ -154,6 +154,7 @@ class Session:
                                             connectors=services.connectors)
         self.asrs = SessionASRs(self.media, self.emit, self.settings.asr_default_transcript, self.write_log)
         self.storage = SessionStorage(services.key_values, info.account_id, info.application_id, self.enqueue)
+        self.call_list = SessionCallList(services.call_lists, info.session_id, self.enqueue, self.write_log)
         self._dispatcher = Dispatcher(self, media=self.media, timers=self.timers, net=self.net,
                                       websockets=self.websockets, asrs=self.asrs, storage=self.storage,
                                       call_list=self.call_list)
@@ -163,7 +164,6 @@ class Session:
         self._idle: asyncio.TimerHandle | None = None
         self._deadline: asyncio.TimerHandle | None = None
         self._replies: dict[int, asyncio.Future[tuple[int, str, str]]] = {}
-        self.call_list = SessionCallList(services.call_lists, info.session_id, self.enqueue, self.write_log)
         self._reply_seq = 0
         self._changed = asyncio.Event()
         self._finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -1349,6 +1349,10 @@
     }
   }
 
+  // Deliveries of the kinds a file of shim/ answers itself (kit.defineKind(kind, deliver)): `deliver(ev)` gets
+  // the event as protocol.py encodes it ({kind, id, data} for an answer).
+  const kindDeliverers = {};
+
   // The reply of every eval: protocol.py `Drained`.
   function drain() {
     const out = outbox;
@@ -1383,10 +1387,6 @@
   // bytes of every new buffer, a FinalizationRegistry takes them off when the buffer is collected, and a
   // buffer that would pass cfg.maxExternalBytes throws: uncaught, it ends this session only.
   function trackExternalMemory(g) {
-  // Deliveries of the kinds a file of shim/ answers itself (kit.defineKind(kind, deliver)): `deliver(ev)` gets
-  // the event as protocol.py encodes it ({kind, id, data} for an answer).
-  const kindDeliverers = {};
-
     let live = 0;
     const seen = new WeakSet();
     const registry = new FinalizationRegistry((bytes) => { live -= bytes; });
@@ -1454,7 +1454,7 @@
     logText, unitRef, Emitter, MediaSource, WebSocketEvents, WebSocketReadyState, NativePromise,
     markAsync() { asyncSeen = true; },
     defineModule(key, installer) { moduleInstallers[String(key)] = installer; },
+    defineKind(kind, deliver) { kindDeliverers[String(kind)] = deliver; },
   });
   defineProperty(global, '__voxKit', { value: kit, writable: false, configurable: true, enumerable: false });
 })(globalThis);
-    defineKind(kind, deliver) { kindDeliverers[String(kind)] = deliver; },
