@@ -4,7 +4,8 @@
   `AppEvents.HttpRequest` and answers the handler's return value (strings as they are, anything
   else as JSON).
 - `/_voxsim/simulate/...`: a virtual caller that routes like a real inbound call, so scenario
-  logic can be exercised with no SIP at all.
+  logic can be exercised with no SIP at all. With `"script"` (a caller script, voxsim/scripted_caller.py) a
+  scripted caller holds the conversation; its transcript is at `/_voxsim/calls/<call_id>/transcript`.
 - `/_voxsim/sessions` (the list, newest first: `?state=running|finished`, `?application=` id or short or full
   name, `?count=` (default 20, at most 1000), `?offset=`), `/_voxsim/sessions/<N>` (state and events while the
   runtime holds the session; afterwards, and after a restart, what the store kept: its history row, calls,
@@ -22,6 +23,7 @@ from mock_api.app import SERVICES, STORE, json_reply
 from voxsim.errors import VoxError
 from voxsim.model import DOMAIN_SUFFIX, CallSession
 from voxsim.routing import Refusal
+from voxsim.scripted_caller import CallerScriptError, parse_caller_script
 from voxsim.store import Store
 from voxsim.store.applications import short_application_name
 from voxsim.store.history import HistoryQuery
@@ -74,6 +76,12 @@ async def simulate_call(request: web.Request) -> web.Response:
     headers = body.get("headers") or {}
     if not to_uri or not isinstance(headers, dict):
         return _error(400, "'to' (a SIP URI) is required and 'headers' must be an object")
+    script = None
+    if body.get("script") is not None:  # a scripted caller holds the conversation (voxsim/scripted_caller.py)
+        try:
+            script = parse_caller_script(body["script"], "script")
+        except CallerScriptError as error:
+            return _error(400, str(error))
     services = _services(request)
     try:
         route = services.session_starter.route(to_uri)
@@ -84,7 +92,19 @@ async def simulate_call(request: web.Request) -> web.Response:
         session, callerid=_uri_user(from_uri), display_name=str(body.get("display_name") or ""),
         destination=route.destination, from_uri=from_uri, to_uri=to_uri,
         headers={str(k): str(v) for k, v in headers.items()})
+    conversations = getattr(services, "conversations", None)
+    if script is not None and conversations is not None:
+        conversations.start(caller.call_id, session.session_id, script)
     return json_reply({"call_session_history_id": session.session_id, "call_id": caller.call_id})
+
+
+async def call_transcript(request: web.Request) -> web.Response:
+    """What a scripted caller's conversation gave so far (`done` once it finished)."""
+    conversations = getattr(_services(request), "conversations", None)
+    transcript = conversations.transcript(request.match_info["call_id"]) if conversations is not None else None
+    if transcript is None:
+        return _error(404, "no scripted caller on a call with that id")
+    return json_reply(transcript.as_dict())
 
 
 def _caller(request: web.Request) -> Any:
@@ -236,6 +256,7 @@ def add_routes(app: web.Application) -> None:
     for path in ("/request/{token}/{secret}", "/request/{token}/{secret}/{tail:.*}"):
         app.router.add_route("*", path, media_session_request)
     app.router.add_post("/_voxsim/simulate/call", simulate_call)
+    app.router.add_get("/_voxsim/calls/{call_id}/transcript", call_transcript)
     app.router.add_post("/_voxsim/simulate/calls/{call_id}/dtmf", simulate_dtmf)
     app.router.add_post("/_voxsim/simulate/calls/{call_id}/hangup", simulate_hangup)
     app.router.add_get("/_voxsim/sessions", sessions_list)

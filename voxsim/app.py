@@ -39,8 +39,10 @@ from voxsim.recording import StoreRecorder
 from voxsim.runtime import Runtime
 from voxsim.runtime.host import OutboundDialer
 from voxsim.runtime.media import MediaServices, RecordFiles, RecordMade
+from voxsim.scripted_caller import Conversations
 from voxsim.session_starter import SessionStarter
 from voxsim.store import Store
+from voxsim.voice_ai import VoiceAI
 
 log = logging.getLogger("voxsim")
 
@@ -145,6 +147,8 @@ class Emulator:
         self.callbacks: CallbackSender | None = None
         self.sip_registrations: RegistrationManager | None = None
         self.runtime: Runtime | None = None
+        self.voice_ai: VoiceAI | None = None  # the scripted agents behind wss://local/<vendor>
+        self.conversations: Conversations | None = None  # scripted callers (simulate/call with a script)
         self.recorder: StoreRecorder | None = None
         self.session_starter: SessionStarter
         self._tempdir: str | None = None
@@ -220,6 +224,9 @@ class Emulator:
         if self.call_lists is not None:  # no new attempt while sessions end; running ones resume at the next start
             await self.call_lists.stop()
             self.call_lists = None
+        if self.conversations is not None:
+            await self.conversations.stop()
+            self.conversations = None
         if self.runtime is not None:  # sessions end first: their calls hang up while SIP still runs
             await self.runtime.shutdown()
             self.runtime = None
@@ -302,9 +309,12 @@ class Emulator:
 
     async def _start_runtime(self) -> None:
         self.recorder = StoreRecorder(self.store)
-        self.runtime = Runtime(self.settings.runtime, recorder=self.recorder, media=self._media_services(),
-                               key_values=self.store)
+        media = self._media_services()
+        self.voice_ai = VoiceAI(self.settings.voice_ai, media.speech)
+        self.runtime = Runtime(self.settings.runtime, recorder=self.recorder, media=media,
+                               key_values=self.store, connectors=self.voice_ai)
         await self.runtime.start()
+        self.conversations = Conversations(self.runtime, self.voice_ai.transcripts)
         self.session_starter = SessionStarter(
             self.store, self.runtime, http_base=lambda: self.listeners["api_http"]["url"],
             https_base=lambda: self.listeners["api_https"]["url"], log_url=self.session_log_url,

@@ -4,7 +4,9 @@
 (`voxsim_settings` may be overridden to change its settings); `voxsim_api` is the official Python
 client pointed at its HTTPS listener (synchronous, so it is called off the loop:
 `await voxsim_api("add_application", application_name="shop")`); `voxsim_phone` makes SIP phones
-that call the emulator and are called by it (`phone = await voxsim_phone("alice")`).
+that call the emulator and are called by it (`phone = await voxsim_phone("alice")`); `voxsim_conversation`
+holds a conversation with a scripted caller and gives its transcript
+(`await voxsim_conversation("100", "booking", caller={...}, agent={...})`, docs/voice-ai.md).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import asyncio
 import contextlib
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from voxsim.app import Emulator
 from voxsim.config import Settings
 from voxsim.rtp_peer import RtpPeer
+from voxsim.voice_ai import load_script, parse_script
 
 
 def ephemeral_settings(state: Path | str, **overrides: Any) -> Settings:
@@ -336,3 +339,46 @@ async def voxsim_sipp(tmp_path: Path) -> AsyncIterator[SippRunner]:
         yield runner
     finally:
         await runner.close()
+
+
+Conversation = Callable[..., Awaitable[dict[str, Any]]]
+
+
+def _script(value: Mapping[str, Any] | list[Any] | Path | str) -> Any:
+    """A caller script as JSON-able data: given as data, or a YAML/JSON file."""
+    if isinstance(value, Path | str):
+        import yaml  # noqa: PLC0415 (only conversations read files)
+
+        return yaml.safe_load(Path(value).read_text(encoding="utf-8"))
+    return value
+
+
+@pytest_asyncio.fixture
+async def voxsim_conversation(voxsim_emulator: Emulator) -> Conversation:
+    """`await voxsim_conversation(destination, application, caller=SCRIPT, agent=SCRIPT, timeout=60)`: a simulated
+    call to `destination@application` held by a scripted caller (voxsim/scripted_caller.py) until its script
+    ends; returns the transcript (turns, latency_ms, tool_calls, barge_ins, done, error). `agent` (a voice-AI
+    agent script, data or a file) is tried first for the emulator's voice-AI clients from then on."""
+
+    async def converse(destination: str, application: str, *, caller: Any,
+                       agent: Mapping[str, Any] | Path | str | None = None, timeout: float = 60.0) -> dict[str, Any]:
+        if agent is not None and voxsim_emulator.voice_ai is not None:
+            voxsim_emulator.voice_ai.add_script(
+                load_script(Path(agent)) if isinstance(agent, Path | str) else parse_script(agent, "agent"))
+        to = f"sip:{destination}@{application}.{voxsim_emulator.account.account_name}.voximplant.com"
+        base = voxsim_emulator.listeners["api_http"]["url"]
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{base}/_voxsim/simulate/call", json={"to": to, "script": _script(caller)}) as r:
+                started = await r.json()
+                if r.status != 200:
+                    raise AssertionError(f"simulate/call answered {r.status}: {started}")
+            url = f"{base}/_voxsim/calls/{started['call_id']}/transcript"
+            deadline = asyncio.get_running_loop().time() + timeout
+            while True:
+                async with http.get(url) as r:
+                    transcript: dict[str, Any] = await r.json()
+                if transcript.get("done") or asyncio.get_running_loop().time() > deadline:
+                    return transcript
+                await asyncio.sleep(0.05)
+
+    return converse

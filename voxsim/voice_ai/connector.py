@@ -71,6 +71,7 @@ class ScriptedConnector:
         self._media_sequence = 0
         self._media_chunks = 0
         self._media_samples = 0
+        self._unplayed = False  # audio was sent that the unit may not have taken in yet
 
     # ------------------------------------------------------------ plumbing
 
@@ -268,6 +269,7 @@ class ScriptedConnector:
         audio = resample(pcm, 8000, rate) if rate != 8000 else pcm
         if self._media_sequence == 0:
             self._media_message("start", {"mediaFormat": {"encoding": "PCM16", "sampleRate": rate, "channels": 1}})
+        self._unplayed = True
         step = rate * CHUNK_MS // 1000
         for start in range(0, len(audio), step):
             chunk = np.asarray(audio[start:start + step], dtype="<i2")
@@ -314,6 +316,12 @@ class ScriptedConnector:
             self._awaiting_response = False
 
     async def _until_played(self) -> None:
-        deadline = time.monotonic() + HANGUP_WAIT
-        while self.link.unit.playing and time.monotonic() < deadline and not self.link.server.closed:
-            await asyncio.sleep(0.05)
+        """Until the agent's audio has played: first until what was sent reached the unit (it travels through the
+        socket), then until the unit's buffer ran dry."""
+        unit, deadline = self.link.unit, time.monotonic() + HANGUP_WAIT
+        arrival = time.monotonic() + 2.0
+        while self._unplayed and not unit.playing and time.monotonic() < arrival and not self.link.server.closed:
+            await asyncio.sleep(0.01)
+        self._unplayed = False
+        while unit.playing and time.monotonic() < deadline and not self.link.server.closed:
+            await asyncio.sleep(0.02)
