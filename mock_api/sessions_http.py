@@ -5,7 +5,9 @@
   else as JSON).
 - `/_voxsim/simulate/...`: a virtual caller that routes like a real inbound call, so scenario
   logic can be exercised with no SIP at all. With `"script"` (a caller script, voxsim/scripted_caller.py) a
-  scripted caller holds the conversation; its transcript is at `/_voxsim/calls/<call_id>/transcript`.
+  scripted caller holds the conversation; its transcript is at `/_voxsim/calls/<call_id>/transcript`. `"to"` may
+  be one of the account's phone numbers (`+12125550100`): a call from the PSTN (`clientType()` "pstn", `callerid`
+  the `"from"` number without `+`).
 - `/_voxsim/sessions` (the list, newest first: `?state=running|finished`, `?application=` id or short or full
   name, `?count=` (default 20, at most 1000), `?offset=`), `/_voxsim/sessions/<N>` (state and events while the
   runtime holds the session; afterwards, and after a restart, what the store kept: its history row, calls,
@@ -22,7 +24,7 @@ from aiohttp import web
 from mock_api.app import SERVICES, STORE, json_reply
 from voxsim.errors import VoxError
 from voxsim.model import DOMAIN_SUFFIX, CallSession
-from voxsim.routing import Refusal
+from voxsim.routing import Refusal, caller_number
 from voxsim.scripted_caller import CallerScriptError, parse_caller_script
 from voxsim.store import Store
 from voxsim.store.applications import short_application_name
@@ -88,10 +90,11 @@ async def simulate_call(request: web.Request) -> web.Response:
         session = await services.session_starter.start_for_call(route, initiator_address=SIMULATED_SOURCE)
     except Refusal as error:
         return _error(error.status, error.reason)
+    callerid = caller_number(from_uri) if route.phone_number else _uri_user(from_uri)
     caller = await services.runtime.simulate_call(
-        session, callerid=_uri_user(from_uri), display_name=str(body.get("display_name") or ""),
+        session, callerid=callerid, display_name=str(body.get("display_name") or ""),
         destination=route.destination, from_uri=from_uri, to_uri=to_uri,
-        headers={str(k): str(v) for k, v in headers.items()})
+        headers={str(k): str(v) for k, v in headers.items()}, client_type=route.client_type)
     conversations = getattr(services, "conversations", None)
     if script is not None and conversations is not None:
         conversations.start(caller.call_id, session.session_id, script)

@@ -34,7 +34,7 @@ from voxsim.edge.settings import EdgeSettings
 from voxsim.keys import StateFiles, ensure_tls
 from voxsim.media.clock import MediaClock
 from voxsim.model import Account
-from voxsim.pstn import PstnDialer
+from voxsim.pstn import CallerIdCheck, PstnDialer
 from voxsim.recording import StoreRecorder
 from voxsim.runtime import Runtime
 from voxsim.runtime.host import OutboundDialer
@@ -337,7 +337,9 @@ class Emulator:
         # callPSTN: the PSTN simulator's virtual phones, unless a gateway is configured (then SIP, as before).
         inner: OutboundDialer = sip_dialer if edge_settings.pstn_gateway else PstnDialer(
             self.settings.pstn, self.runtime.media.speech, lambda: sip_dialer)
-        self.runtime.dialer = ConferenceDialer(self.session_starter, lambda: inner)
+        # callPSTN's callerid must be the account's number or verified caller ID (unless pstn.callerid_check is off)
+        checked = CallerIdCheck(self.store, inner, strict=self.settings.pstn.callerid_check)
+        self.runtime.dialer = ConferenceDialer(self.session_starter, lambda: checked)
 
     def _edge_settings(self) -> EdgeSettings:
         """The SIP edge's settings: `Settings.sip` (an EdgeSettings, or a mapping of some of its fields)."""

@@ -1,7 +1,11 @@
 """Request URI -> (account, application, destination) -> rule. No I/O of its own.
 
 Addressing, as on the platform: `destination@application.account.voximplant.com`, or
-`app_id#account_id#destination@sip.voximplant.com` with numeric ids. Rules: tried in order;
+`app_id#account_id#destination@sip.voximplant.com` with numeric ids. A call from the PSTN dials a phone number:
+`sip:<number>@pstn.voximplant.com` (voxsim's carrier entry point), `tel:<number>` or the bare number (`+12125550100`)
+reaches the account that attached that number (`number_route`): the number's rule, or, for a number bound to an
+application alone, the application's rules matched against it; `destination` is the number (E.164 digits).
+Rules: tried in order;
 `rule_pattern` must match the whole destination; a match of `rule_pattern_exclude` (whole
 string too) vetoes; the first rule left wins. A pattern that is not a valid regex never
 raises: it simply matches nothing.
@@ -27,6 +31,9 @@ if TYPE_CHECKING:
     from voxsim.model import Rule as StoredRule
 
 DEFAULT_DOMAIN = "voximplant.com"
+PSTN_HOST = "pstn"
+"""The carrier entry point: `sip:<number>@pstn.<domain>` is a call from the PSTN to that number."""
+_PHONE = re.compile(r"\+?[0-9]{6,15}")
 
 Rule = TypeVar("Rule")
 
@@ -50,6 +57,22 @@ class Route:
     application: Application
     rule: StoredRule
     destination: str
+    phone_number: str = ""
+    """The account's phone number the call dialed (E.164 digits), "" for a call to an application address."""
+
+    @property
+    def client_type(self) -> str:
+        """`call.clientType()` of the inbound call: "pstn" for a call to a phone number, else "sip"."""
+        return "pstn" if self.phone_number else "sip"
+
+
+class NumberBinding(Protocol):
+    """An attached phone number as routing reads it (`voxsim.store.phone_numbers.PhoneNumber`)."""
+
+    account_id: int
+    phone_number: str
+    application_id: int | None
+    rule_id: int | None
 
 
 class RouteDirectory(Protocol):
@@ -61,6 +84,8 @@ class RouteDirectory(Protocol):
                          application_name: str | None = None) -> Application | None: ...
 
     def rules_in_order(self, application_id: int) -> list[StoredRule]: ...
+
+    def find_phone_number(self, phone_number: str) -> NumberBinding | None: ...
 
 
 @dataclass(frozen=True)
@@ -195,6 +220,54 @@ def match(directory: RouteDirectory, account: Account, application: Application,
     return Route(account, application, rule, destination)
 
 
+def dialed_number(request_uri: str, domain: str = DEFAULT_DOMAIN) -> str | None:
+    """The phone number a call from the PSTN dials (`sip:<n>@pstn.<domain>`, `tel:<n>`, `<n>`), else None."""
+    text = request_uri.strip()
+    parts = split_uri(text)
+    if parts is not None:
+        user, host = parts
+        candidate = user if host == f"{PSTN_HOST}.{domain.lower()}" else ""
+    else:
+        candidate = re.sub(r"^tel:", "", text.strip("<>"), flags=re.IGNORECASE).split(";", 1)[0]
+    candidate = re.sub(r"[\s().\-]", "", candidate)
+    return candidate if _PHONE.fullmatch(candidate) else None
+
+
+def caller_number(from_uri: str) -> str:
+    """The callerid of a call from the PSTN: the From user (or a bare number), E.164 digits without `+`."""
+    parts = split_uri(from_uri)
+    user = parts[0] if parts is not None else re.sub(r"^tel:", "", from_uri.strip(), flags=re.IGNORECASE)
+    return user[1:] if _PHONE.fullmatch(user) and user.startswith("+") else user
+
+
+def number_route(directory: RouteDirectory, request_uri: str, domain: str = DEFAULT_DOMAIN, *,
+                 refusal_status: int = 404) -> Route | None:
+    """Where a call to a phone number goes (see the module docstring); None when `request_uri` dials no number.
+    A number nobody attached, one bound to no application, or no rule for it: Refusal (`refusal_status`)."""
+    dialed = dialed_number(request_uri, domain)
+    if dialed is None:
+        return None
+    bound = directory.find_phone_number(dialed)
+    if bound is None:
+        raise Refusal(refusal_status, f"Not Found - {dialed} is not a phone number of any account")
+    account = directory.find_account(account_id=bound.account_id)
+    app = account and bound.application_id is not None and directory.find_application(
+        account.account_id, application_id=bound.application_id)
+    if not account or not app:
+        raise Refusal(refusal_status, f"Not Found - the number {bound.phone_number} is not bound to an application")
+    rules = directory.rules_in_order(app.application_id)
+    if bound.rule_id is None:
+        rule = match_rule(rules, bound.phone_number)
+    else:
+        rule = next((r for r in rules if r.rule_id == bound.rule_id), None)
+    if rule is None:
+        raise Refusal(refusal_status, f"Not Found - no rule of {app.application_name} takes '{bound.phone_number}'")
+    return Route(account, app, rule, bound.phone_number, phone_number=bound.phone_number)
+
+
 def route(directory: RouteDirectory, request_uri: str, domain: str = DEFAULT_DOMAIN) -> Route:
-    """`resolve`, then `match`."""
+    """A call to a phone number (`number_route`), else `resolve`, then `match`."""
+    by_number = number_route(directory, request_uri, domain)
+    if by_number is not None:
+        return by_number
     return match(directory, *resolve(directory, request_uri, domain))

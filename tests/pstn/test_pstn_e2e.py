@@ -16,7 +16,7 @@ from voxsim.testing import ApiCaller, ephemeral_settings
 
 DIALS_A_PHONE = """
 VoxEngine.addEventListener(AppEvents.Started, () => {
-  const call = VoxEngine.callPSTN('+15550100', '+15550001');
+  const call = VoxEngine.callPSTN('+15550100', '+12125550100');  // the account's number (AttachPhoneNumber)
   call.addEventListener(CallEvents.Connected, () => Logger.write('connected'));
   call.addEventListener(CallEvents.Failed, (e) => { Logger.write('failed ' + e.code); VoxEngine.terminate(); });
   call.addEventListener(CallEvents.Disconnected, (e) => {
@@ -34,6 +34,7 @@ def voxsim_settings(tmp_path: Path) -> Settings:
 
 
 async def start_scenario(api: ApiCaller, script: str) -> int:
+    await api("attach_phone_number", phone_number="12125550100")  # the callerid must be the account's
     app_id = (await api("add_application", application_name="dialer"))["application_id"]
     scenario_id = (await api("add_scenario", scenario_name="dialer", scenario_script=script,
                              application_id=app_id))["scenario_id"]
@@ -63,7 +64,7 @@ async def test_call_pstn_reaches_a_virtual_phone_that_speaks(voxsim_emulator: Em
     history = await voxsim_api("get_call_history", call_session_history_id=session_id, with_calls=True)
     [row] = history["result"][0]["calls"]
     assert (row["remote_number_type"], row["remote_number"], row["local_number"]) == ("pstn", "+15550100",
-                                                                                      "+15550001")
+                                                                                      "+12125550100")
     assert row["successful"] and not row["incoming"]
 
 

@@ -17,7 +17,11 @@
    through the user's application's rules with the dialed destination (the Request-URI's, or its
    user part when the Request-URI is not a voxsim address);
    `clientType()` "user", `callerid` the user name.
-3. A trunk: the Request-URI is `dest@app.account.voximplant.com` or
+3. A call from the PSTN: the Request-URI is `sip:<number>@pstn.voximplant.com` (the carrier entry point) for a
+   phone number an account attached (`routing.number_route`), from a source in that account's SIP white list
+   (else `not_whitelisted_code`); it runs the number's rule with `destination` the number, `callerid` the From
+   user without `+`; `clientType()` "pstn".
+4. A trunk: the Request-URI is `dest@app.account.voximplant.com` or
    `app_id#account_id#dest@sip.voximplant.com` (else `unknown_address_code`), the source address is
    in the account's SIP white list (else `not_whitelisted_code`; the edge's own UDP socket, used by
    callSIP to a voxsim address, is trusted), a rule matches (else `no_rule_code`); `clientType()` "sip".
@@ -132,6 +136,10 @@ class InboundRouter:
             request_uri = request.request_uri
         except (HeaderError, ValueError) as exc:
             raise Refusal(400, f"Bad Request - {exc}") from exc
+        by_number = routing.number_route(self.store, request.uri, self.domain,
+                                         refusal_status=self.settings.unknown_address_code)
+        if by_number is not None:
+            return self._from_pstn(by_number, from_, source)
         account: Account | None
         app: Application | None
         try:
@@ -162,6 +170,14 @@ class InboundRouter:
                           f"Forbidden - {source.host} is not in the SIP white list of the account")
         route = self._match(account, app, destination)
         return Inbound(route, "sip", from_.uri.user or "", from_.display_name or "")
+
+    def _from_pstn(self, route: Route, from_: NameAddr, source: Address) -> Inbound:
+        """A call to one of the account's phone numbers, through voxsim's carrier entry point."""
+        if not (self.is_own_address(source)
+                or self.store.is_whitelisted(route.account.account_id, normal_host(source.host))):
+            raise Refusal(self.settings.not_whitelisted_code,
+                          f"Forbidden - {source.host} is not in the SIP white list of the number's account")
+        return Inbound(route, "pstn", routing.caller_number(str(from_.uri)), from_.display_name or "")
 
     def _user_application(self, from_: NameAddr) -> Application | None:
         """The application whose user the From names (its host an application domain, its user a user)."""

@@ -119,6 +119,9 @@ class PstnSettings:
     digits, digits_after}; the first entry whose pattern matches the number wins (docs/pstn.md)."""
     answer_after: float = 1.0
     """Seconds a number rings before it answers when its entry (or no entry) says nothing else."""
+    callerid_check: bool = True
+    """callPSTN's callerid must be one of the account's phone numbers or verified caller IDs, as on the platform
+    (a refused one fails the call 403); false lets any callerid through."""
 
     def __post_init__(self) -> None:
         _ = self.behaviours  # a bad entry fails here, when the settings are read, not at the first call

@@ -245,8 +245,16 @@ async def test_messages_both_ways_on_an_outbound_call(emulator: Emulator, far: F
     await call.bye()
 
 
+def verified_caller_id(emulator: Emulator, number: str) -> None:
+    """callPSTN's callerid must be the account's number or verified caller ID (voxsim/pstn/callerid.py)."""
+    store, account_id = emulator.store, emulator.account.account_id
+    code = store.verify_caller_id(store.add_caller_id(account_id, number))
+    store.activate_caller_id(store.get_caller_id(account_id, callerid_number=number), code)
+
+
 async def test_pstn_without_a_gateway_reaches_the_simulator_and_a_conference_needs_a_rule(emulator: Emulator,
                                                                                              far: Far) -> None:
+    verified_caller_id(emulator, "+15557654321")
     session = await run(emulator, "VoxEngine.callPSTN('+15551234567', '+15557654321')")
     await session.wait_for_event("Call.Connected", timeout=5)  # a virtual phone answers (docs/pstn.md)
     assert not far.calls  # nothing went out over SIP
@@ -260,6 +268,7 @@ async def test_pstn_without_a_gateway_reaches_the_simulator_and_a_conference_nee
 async def test_pstn_through_a_configured_gateway(tmp_path: Path, far: Far) -> None:
     em = await start_emulator(tmp_path, pstn_gateway=f"127.0.0.1:{far.ua.ports['udp']}")
     try:
+        verified_caller_id(em, "+15557654321")
         session = await run(em, "VoxEngine.callPSTN('+15551234567', '+15557654321')", hangup_after=50)
         await session.wait_for_event("Call.Connected")
         invite = far.calls[0].invite
