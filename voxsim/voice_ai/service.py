@@ -25,6 +25,7 @@ from voxsim.runtime.local_socket import ConnectorLink
 from voxsim.voice_ai.agent import ScriptedAgent
 from voxsim.voice_ai.connector import ScriptedConnector
 from voxsim.voice_ai.dialect import Dialect
+from voxsim.voice_ai.gemini import GeminiLive
 from voxsim.voice_ai.openai import OpenAIRealtime
 from voxsim.voice_ai.script import DEFAULT_SCRIPT, AgentScript, load_scripts
 from voxsim.voice_ai.settings import TTS_MODES, VoiceAISettings
@@ -34,7 +35,7 @@ __all__ = ["DIALECTS", "PARAMETERS_HEADER", "TTS_MODES", "VoiceAI", "VoiceAISett
 log = logging.getLogger(__name__)
 
 PARAMETERS_HEADER = "X-Voxsim-Parameters"
-DIALECTS: dict[str, Callable[[Mapping[str, Any]], Dialect]] = {"openai": OpenAIRealtime}
+DIALECTS: dict[str, Callable[[Mapping[str, Any]], Dialect]] = {"openai": OpenAIRealtime, "gemini": GeminiLive}
 """`<vendor>` of `wss://local/<vendor>` -> its dialect."""
 MS_PER_CHARACTER = 65  # the length of a line in the tone and silence modes
 KEPT_SESSIONS = 200
