@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 scripts/apt-ensure.sh espeak-ng
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q -e .
-exec .venv/bin/voxsim up --seed examples/voxfiles "$@"
+exec .venv/bin/voxsim up --seed examples/voxfiles --seed examples/voice-ai "$@"

@@ -129,3 +129,51 @@ async def session_log(api: str, outcome: CallOutcome, caller: str) -> str:
         await asyncio.sleep(0.3)  # the log is flushed in small batches
         async with http.get(f"{api}/_voxsim/sessions/{rows[0]['call_session_history_id']}/log") as resp:
             return await resp.text()
+
+
+async def converse(api: str, target: str, script: Any, out: list[str], timeout: float = 300.0) -> int:
+    """`voxsim call --script FILE`: a simulated call (no SIP) held by a scripted caller; prints its transcript.
+    The exit code is 0 when the script ran to its end, 1 when the call or the script failed."""
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{api}/_voxsim/account") as resp:
+            account = await resp.json()
+        uri = request_uri(target, account["account_name"])
+        out.append(f"calling {uri} (a simulated caller with a script)")
+        async with http.post(f"{api}/_voxsim/simulate/call", json={"to": uri, "script": script}) as resp:
+            started = await resp.json()
+            if resp.status != 200:
+                out.append(f"  refused: {resp.status} {started.get('error', '')}")
+                return 1
+        url = f"{api}/_voxsim/calls/{started['call_id']}/transcript"
+        deadline = time.monotonic() + timeout
+        while True:
+            async with http.get(url) as resp:
+                transcript: dict[str, Any] = await resp.json()
+            if transcript.get("done") or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+    out.extend(transcript_lines(transcript, started["call_session_history_id"]))
+    return 0 if transcript.get("done") and not transcript.get("error") else 1
+
+
+def transcript_lines(transcript: dict[str, Any], session_id: int) -> list[str]:
+    """A transcript as the terminal shows it: one line a turn, then latency, tools, barge-ins, the outcome."""
+    lines = [f"session {session_id}"]
+    for turn in transcript.get("turns", []):
+        at = turn.get("start_ms", turn.get("at_ms", 0)) / 1000
+        if "digits" in turn:
+            what = f"pressed {turn['digits']}"
+        elif turn.get("hangup"):
+            what = "hung up"
+        else:
+            what = turn.get("text") if turn.get("text") is not None else "(speech)"
+        lines.append(f"  {at:7.2f} s  {turn['who']:>6}: {what}")
+    latency = transcript.get("latency_ms") or {}
+    if latency.get("samples"):
+        lines.append(f"  latency: p50 {latency['p50']} ms, p95 {latency['p95']} ms over {len(latency['samples'])}")
+    for call in transcript.get("tool_calls", []):
+        lines.append(f"  tool {call['name']}({call.get('arguments')}) -> {call.get('result')}")
+    for barge in transcript.get("barge_ins", []):
+        lines.append(f"  barge-in at {barge['at_ms'] / 1000:.2f} s: {barge['text']}")
+    lines.append(f"  {'error: ' + transcript['error'] if transcript.get('error') else 'the script ran to its end'}")
+    return lines

@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import yaml
 
 from voxsim import calltool, config, routing, settings_sources
 from voxsim.app import Emulator, ListenError, StateFolderInUse
 from voxsim.config import SettingError, Settings
 from voxsim.deploy import Deployer, DeployError, DeployReport, Exporter
 from voxsim.errors import VoxError
+from voxsim.scripted_caller import CallerScriptError, parse_caller_script
+from voxsim.voice_ai.script import ScriptError, load_scripts
 
 DEFAULT_API = "http://127.0.0.1:8080"
 LOG_POLL_SECONDS = 0.5  # how often `voxsim logs -f` asks for new lines
@@ -66,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--dtmf", default="", help="keys to press (SIP INFO) once answered, e.g. 12#")
     call.add_argument("--hold", type=float, default=5.0, help="hang up after this many seconds (default 5)")
     call.add_argument("--api", default=DEFAULT_API, help="the emulator's HTTP API (default %(default)s)")
+    call.add_argument("--script", metavar="FILE", help="a caller script (YAML/JSON, docs/voice-ai.md): a simulated "
+                      "caller holds the conversation and its transcript is printed")
 
     route = sub.add_parser("route", help="routing tools")
     route_sub = route.add_subparsers(dest="route_command", required=True)
@@ -104,7 +109,13 @@ async def seed(emulator: Emulator, paths: list[str]) -> None:
     """All the seed folders as one deploy: one bad file and nothing is provisioned (DeployError)."""
     if not paths:
         return
+    agents = [Path(p) / "agents" for p in paths if (Path(p) / "agents").is_dir()]
+    scripts = load_scripts(agents)  # voice-AI agent scripts: checked before anything is provisioned
     report = await Deployer.in_process(emulator.store, emulator.account).deploy_all([Path(p) for p in paths])
+    if emulator.voice_ai is not None:
+        emulator.voice_ai.scripts.extend(scripts)
+    if scripts:
+        print(f"voxsim: {len(scripts)} voice-AI agent script(s) from {', '.join(str(a) for a in agents)}", flush=True)
     print(f"voxsim: seeded {', '.join(paths)}: {report.summary()}", flush=True)
     print_deploy_lines(report)
 
@@ -128,7 +139,7 @@ async def run_up(settings: Settings, seeds: list[str]) -> int:
     try:
         try:
             await seed(emulator, seeds)
-        except (DeployError, VoxError) as error:
+        except (DeployError, VoxError, ScriptError) as error:
             print(f"voxsim: cannot seed: {error}; nothing was provisioned", file=sys.stderr, flush=True)
             return 2
         print_ready(emulator)
@@ -222,6 +233,8 @@ async def run_export(api: str, path: Path) -> int:
 
 
 async def run_call(args: argparse.Namespace) -> int:
+    if args.script:
+        return await run_conversation(args.api.rstrip("/"), args.target, Path(args.script))
     headers = []
     for text in args.header:
         name, sep, value = text.partition(":")
@@ -240,6 +253,20 @@ async def run_call(args: argparse.Namespace) -> int:
     if log:
         print("session log:\n" + log, end="")
     return outcome.exit_code
+
+
+async def run_conversation(api: str, target: str, path: Path) -> int:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        parse_caller_script(raw, str(path))  # checked here, so a wrong step is named before any call
+    except (OSError, yaml.YAMLError, CallerScriptError) as error:
+        print(f"voxsim: {error}", file=sys.stderr)
+        return 2
+    out: list[str] = []
+    try:
+        return await calltool.converse(api, target, raw, out)
+    finally:
+        print("\n".join(out), flush=True)
 
 
 async def run_explain(api: str, uri: str) -> int:

@@ -492,3 +492,27 @@ def test_voxsim_up_on_a_folder_in_use_exits_1_naming_the_holder(background: Back
 def up_on_state(state: str) -> subprocess.CompletedProcess:
     return run_cli("up", "--state", state, "--api-port", "0", "--api-tls-port", "0", "--sip-port", "0",
                    "--sips-port", "0")
+
+
+VOICE_AI = Path(__file__).resolve().parents[2] / "examples" / "voice-ai"
+
+
+def test_call_with_a_caller_script_prints_the_conversation_with_the_seeded_agent(background: Background, capsys):
+    """`voxsim up --seed examples/voice-ai` seeds the scenario and its agent script; `voxsim call --script` holds the
+    conversation the README shows."""
+    background.run(cli.seed(background.emulator, [str(VOICE_AI)]))
+    assert "1 voice-AI agent script(s)" in capsys.readouterr().out
+    script = VOICE_AI / "callers" / "booking.yaml"
+    assert cli.main(["call", "100@agents", "--script", str(script), "--api", background.base]) == 0
+    out = capsys.readouterr().out
+    assert "agent: Hello, this is Bella. Would you like to book a table?" in out
+    assert "caller: Yes, a table for two please" in out
+    assert "tool book_table({'people': 2}) -> {\"table\":12}" in out
+    assert "agent: Goodbye!" in out and "the script ran to its end" in out
+
+
+def test_call_with_a_wrong_caller_script_names_the_step(tmp_path: Path, capsys):
+    bad = tmp_path / "caller.yaml"
+    bad.write_text("steps:\n  - sing: la\n")
+    assert cli.main(["call", "100@agents", "--script", str(bad)]) == 2
+    assert "steps[0]: a step is a mapping with one of say" in capsys.readouterr().err
