@@ -910,6 +910,7 @@
     allowWebSocketConnections: thrower('WebSocket', 'VoxEngine.allowWebSocketConnections'),
     enqueueACDRequest: thrower('Modules.ACD', 'VoxEngine.enqueueACDRequest'),
     enqueueTask: thrower('Modules.SmartQueue', 'VoxEngine.enqueueTask'),
+    createStreamingAgent: thrower('Modules.StreamingAgent', 'VoxEngine.createStreamingAgent'),
     enableStatisticsForIncomingWebsockets() {},
     disableStatisticsForIncomingWebsockets() {},
     enableTraceForIncomingWebsockets() {},
@@ -1215,7 +1216,7 @@
     ai: ['AI'],
     applicationstorage: [],
     asr: [],
-    avatar: ['Avatar', 'AvatarEvents'],
+    avatar: ['Avatar', 'AvatarEvents', 'VoximplantAvatar'],
     conference: [],
     elevenlabs: ['ElevenLabs'],
     gemini: ['Gemini'],
@@ -1264,6 +1265,41 @@
         if (typeof prop === 'symbol' || prop in t) return t[prop];
         return voices(path + '.' + String(prop));
       },
+    });
+  }
+
+  // ---------------------------------------------------------------- every other official name
+
+  // The typings' top-level names that nothing above defines. Each is a proxy that throws when a scenario uses it,
+  // never a ReferenceError: "<Name> is not emulated by voxsim" ("Modules.<Member>" for a module's name); or, for
+  // the name of a module that a file of shim/ emulates (kit.defineModule) while the scenario did not require it,
+  // the platform's ReferenceError. Files of shim/ that emulate a name assign its global and replace the proxy
+  // (they run after this file).
+  const DEFAULT_NAMES = ('AI AMD CCAI CallList Cartesia ElevenLabs Gemini IVR IVRState MeasurementProtocol OpenAI ' +
+    'Ultravox VoximplantAPI VoximplantApi VoximplantAvatar Yandex ACDRequest SmartQueueTask ' +
+    'StreamingAgent').split(' ');
+
+  function moduleOf(name) {
+    return Object.keys(MODULE_GLOBALS).find((key) => MODULE_GLOBALS[key].includes(name));
+  }
+
+  function defaultName(name) {
+    const key = moduleOf(name);
+    const member = key && Object.keys(Modules).find((k) => Modules[k] === key);
+    const fail = (used) => {
+      if (key && moduleInstallers[key]) {
+        throw new ReferenceError(name + ' is not defined: require(Modules.' + member + ') defines it');
+      }
+      throw notEmulated(key ? 'Modules.' + member : name, used);
+    };
+    return new Proxy(function () {}, {
+      get(target, prop) {
+        if (typeof prop === 'symbol' || prop === 'then' || prop === 'toJSON') return undefined;
+        return fail(name + '.' + String(prop));
+      },
+      set(target, prop) { return fail(name + '.' + String(prop)); },
+      apply() { return fail(name + '()'); },
+      construct() { return fail('new ' + name + '()'); },
     });
   }
 
@@ -1428,7 +1464,8 @@
     WebSocketAudioEncoding, WebSocketReadyState, WebSocketCloseCode, WebSocket, Conference, ConferenceRecorder,
     Endpoint, DTMFType, Modules, VoxEngine, JSession,
     ASR, ASREvents, ASRProfileList, ASRModelList, ASRLanguage, ASRModel, ASRDictionary,
-    Logger, Net, ApplicationStorage, Call, Player, Recorder, console, require,
+    Logger, Net, ApplicationStorage, Call, Player, Recorder, console, require, ACDEvents,
+    BasePlayer: Player, SequencePlayer: Player, Voice: function Voice() {},
     VoiceList: voices('VoiceList'), Language: voices('Language'),
     Crypto: unsupported('Crypto', 'Crypto'), PhoneNumber: unsupported('PhoneNumber', 'PhoneNumber'),
     setTimeout(fn, ms) { return setTimer(fn, ms, Array.prototype.slice.call(arguments, 2), false); },
@@ -1440,6 +1477,7 @@
   };
   // Plain assignment: mini-racer declared setTimeout with `var` (non-configurable).
   for (const name of Object.keys(globals)) global[name] = globals[name];
+  for (const name of DEFAULT_NAMES) if (!(name in global)) global[name] = defaultName(name);
   // mini-racer's own setTimeout runs callbacks outside any eval, where no deadline can reach
   // them; the Python-driven timers above replace it, and its building block goes too.
   if (typeof Atomics === 'object') delete Atomics.waitAsync;
