@@ -62,6 +62,7 @@ class ScriptedConnector:
         self._actions: asyncio.Queue[list[Action]] = asyncio.Queue()
         self._busy = False
         self._greeted = False
+        self._conversation_started = False  # greets_on "start": the dialect's started() frames went out
         self._pending_text: str | None = None
         self._tool: tuple[str, asyncio.Future[ClientInput]] | None = None
         self._awaiting_response = False  # a tool result came; the vendor wants a response request next
@@ -102,9 +103,11 @@ class ScriptedConnector:
                                              "endpoint": "/" + self.link.vendor})])
         self.send(self.dialect.opened())
         self.link.unit.on_caller = self._caller
+        loop = asyncio.get_running_loop()
         if self.dialect.greets_on == "connect":
             self._greet()
-        loop = asyncio.get_running_loop()
+        elif self.dialect.greets_on == "start":
+            loop.call_later(self.dialect.start_wait, self._start_conversation)
         tasks = [loop.create_task(self._perform()), loop.create_task(self._watch_silence())]
         try:
             while (text := await self.link.server.receive()) is not None:
@@ -120,6 +123,15 @@ class ScriptedConnector:
     def _greet(self) -> None:
         self._greeted = True
         self._enqueue(self.agent.start())
+
+    def _start_conversation(self) -> None:
+        """greets_on "start": the scenario's start frame came, or the connector stopped waiting for it."""
+        if self._conversation_started or self.link.server.closed:
+            return
+        self._conversation_started = True
+        self.send(self.dialect.started())
+        if not self._greeted:
+            self._greet()
 
     def _enqueue(self, actions: list[Action]) -> None:
         if actions:
@@ -148,6 +160,12 @@ class ScriptedConnector:
             self._tool_result(got)
         elif got.kind == "respond":
             self._respond_requested()
+        elif got.kind == "start":
+            self._start_conversation()
+        elif got.kind == "say":
+            self._enqueue([Action("say", text=got.text)])
+        elif got.kind == "hangup":
+            self._enqueue(([Action("say", text=got.text)] if got.text else []) + [Action("hangup")])
         elif got.kind == "text":
             self._record("user", got.text, source="text")
             if not self._greeted and self.dialect.greets_on == "input":

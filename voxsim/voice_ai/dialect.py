@@ -51,7 +51,9 @@ class Ids:
 @dataclass
 class ClientInput:
     """What a frame of the scenario means to the agent. `kind`: "" (nothing for the agent), "text" (user text
-    injected), "tool_result", "respond" (a response is asked for), "cancel". `replies` go back at once."""
+    injected), "tool_result", "respond" (a response is asked for), "cancel", "start" (the conversation may start:
+    see `Dialect.greets_on`), "say" (the agent is made to say `text`), "hangup" (the agent ends the call, saying
+    `text` first when there is one). `replies` go back at once."""
 
     kind: str = ""
     text: str = ""
@@ -67,7 +69,9 @@ class Dialect:
 
     vendor = ""
     label = ""  # for log lines: "OpenAI"
-    greets_on = "connect"  # when the greeting is said: "connect", "respond" (a response request) or "input"
+    greets_on = "connect"  # when the greeting is said: "connect", "respond" (a response request), "input", or
+    # "start": on the scenario's "start" frame or `start_wait` seconds after connect, after the `started()` frames
+    start_wait = 0.5
     explicit_response = False  # injected text and tool results are answered only on a response request
     audio_rate = 16000  # what the connector sends the agent's audio at (PCM16)
     tool_timeout = 20.0
@@ -82,6 +86,10 @@ class Dialect:
 
     def opened(self) -> list[Frame]:
         """The frames after ConnectorInformation (session created, HTTP response, ...)."""
+        return []
+
+    def started(self) -> list[Frame]:
+        """The frames that open the conversation when `greets_on` is "start" (before the greeting)."""
         return []
 
     def client(self, name: str, payload: Any) -> ClientInput:

@@ -29,13 +29,17 @@ from voxsim.voice_ai.gemini import GeminiLive
 from voxsim.voice_ai.openai import OpenAIRealtime
 from voxsim.voice_ai.script import DEFAULT_SCRIPT, AgentScript, load_scripts
 from voxsim.voice_ai.settings import TTS_MODES, VoiceAISettings
+from voxsim.voice_ai.ultravox import UltravoxWebSocketAPI
+from voxsim.voice_ai.yandex import YandexRealtime
 
 __all__ = ["DIALECTS", "PARAMETERS_HEADER", "TTS_MODES", "VoiceAI", "VoiceAISettings"]
 
 log = logging.getLogger(__name__)
 
 PARAMETERS_HEADER = "X-Voxsim-Parameters"
-DIALECTS: dict[str, Callable[[Mapping[str, Any]], Dialect]] = {"openai": OpenAIRealtime, "gemini": GeminiLive}
+DIALECTS: dict[str, Callable[[Mapping[str, Any]], Dialect]] = {"openai": OpenAIRealtime, "gemini": GeminiLive,
+                                                               "ultravox": UltravoxWebSocketAPI,
+                                                               "yandex": YandexRealtime}
 """`<vendor>` of `wss://local/<vendor>` -> its dialect."""
 MS_PER_CHARACTER = 65  # the length of a line in the tone and silence modes
 KEPT_SESSIONS = 200
