@@ -389,18 +389,26 @@ class Via:
         return "rport" in self.params
 
     def stamp_received(self, host: str, port: int) -> None:
-        """Server side of RFC 3261 18.2.1 and RFC 3581: records where the request really came from."""
+        """Server side of RFC 3261 18.2.1 and RFC 3581: records where the request really came from.
+
+        `received` and a filled-in `rport` are the server's to write: whatever the peer put there is
+        replaced or removed, so that it cannot point our responses at another address.
+        """
         if self.wants_rport:
             self.params["received"] = host
             self.params["rport"] = str(port)
         elif host != self.host:
             self.params["received"] = host
+        else:
+            self.params.pop("received", None)
 
     def response_address(self, default_port: int = 5060) -> tuple[str, int]:
-        """Where a response goes over an unreliable transport (RFC 3261 18.2.2 and RFC 3581 4)."""
-        host = self.params.get("maddr") or self.received or self.host
-        port = self.rport or self.port or default_port
-        return host, port
+        """Where a response goes over an unreliable transport (RFC 3261 18.2.2 and RFC 3581 4): `maddr` with the
+        sent-by port; else `received` with `rport` (both stamped from the packet's source), or the sent-by port."""
+        maddr = self.params.get("maddr")
+        if maddr:
+            return maddr, self.port or default_port
+        return self.received or self.host, self.rport or self.port or default_port
 
     def copy(self) -> Via:
         return Via(self.transport, self.host, self.port, dict(self.params), self.protocol, set(self._quoted))

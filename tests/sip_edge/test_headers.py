@@ -244,3 +244,19 @@ def test_unquoted_param_values_beyond_tokens_are_accepted_and_echoed() -> None:
 
 def test_unquoted_utf8_display_name_is_accepted() -> None:
     assert NameAddr.parse("Иван Петров <sip:ivan@example.com>").display_name == "Иван Петров"
+
+
+def test_a_peer_supplied_received_is_not_kept() -> None:
+    # Only the server writes received/rport: a peer's own values would aim our responses elsewhere.
+    via = Via.parse("SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKx;received=198.51.100.9")
+    via.stamp_received("10.0.0.5", 40000)
+    assert via.received is None and via.response_address() == ("10.0.0.5", 5070)
+    filled = Via.parse("SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKx;received=198.51.100.9;rport=9")
+    filled.stamp_received("203.0.113.7", 40123)
+    assert filled.response_address() == ("203.0.113.7", 40123)
+
+
+def test_maddr_takes_the_sent_by_port_not_rport() -> None:
+    via = Via.parse("SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKx;maddr=239.1.1.1;ttl=1;rport")
+    via.stamp_received("203.0.113.7", 40123)
+    assert via.response_address() == ("239.1.1.1", 5070)  # RFC 3261 18.2.2

@@ -233,6 +233,36 @@ async def test_without_rport_responses_go_to_the_sent_by_port(sip_peer, raw_udp)
         listener.close()
 
 
+async def test_a_received_the_peer_wrote_itself_does_not_redirect_the_response(sip_peer, raw_udp) -> None:
+    victim = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    victim.bind(("127.0.0.2", raw_udp.port))  # where the forged received= points (same port as the sender)
+    victim.setblocking(False)
+    try:
+        via = f"SIP/2.0/UDP 127.0.0.1:{raw_udp.port};branch=z9hG4bKr3;received=127.0.0.2"
+        raw_udp.send(raw_request(via), sip_peer.transport.ports["udp"])
+        request, source = await sip_peer.next()
+        assert request.top_via.received is None
+        await sip_peer.transport.send(make_response(request, 200, to_tag="t"), source)
+        assert parse_message(await raw_udp.recv()).status == 200
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(asyncio.get_running_loop().sock_recv(victim, 65535), 0.2)
+    finally:
+        victim.close()
+
+
+async def test_a_forged_rport_is_replaced_by_the_source_port(sip_peer, raw_udp) -> None:
+    listener = RawUdp()
+    try:
+        via = f"SIP/2.0/UDP 127.0.0.1:{listener.port};branch=z9hG4bKr4;received=127.0.0.1;rport={listener.port}"
+        raw_udp.send(raw_request(via), sip_peer.transport.ports["udp"])
+        request, source = await sip_peer.next()
+        await sip_peer.transport.send(make_response(request, 200, to_tag="u"), source)
+        assert parse_message(await raw_udp.recv()).status == 200
+        assert await listener.nothing()
+    finally:
+        listener.close()
+
+
 def test_stamp_received_touches_only_the_top_via() -> None:
     request = parse_message(raw_request("SIP/2.0/UDP h1:5060;branch=z9hG4bKa;rport, SIP/2.0/UDP h2;branch=z9hG4bKb"))
     stamp_received(request, "10.0.0.9", 4242)
