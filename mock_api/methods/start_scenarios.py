@@ -11,6 +11,7 @@ from voxsim.errors import (
     CONFERENCE_NAME_TOO_LONG,
     INVALID_APPLICATION_ID,
     INVALID_CONFERENCE_NAME,
+    INVALID_PARAMETER,
     INVALID_REFERENCE_IP,
     INVALID_RULE_ID,
     INVALID_USER_ID,
@@ -19,6 +20,7 @@ from voxsim.errors import (
 from voxsim.model import Application, Rule
 
 MAX_CONFERENCE_NAME = 50
+MAX_CUSTOM_DATA_BYTES = 200  # the platform's limit of a session's custom data (VoxEngine.customData)
 
 
 @method("StartScenarios", notes="""
@@ -27,12 +29,12 @@ MAX_CONFERENCE_NAME = 50
     (`http://<host>:<api port>/request/...`, the platform's path shape on voxsim's API port) fire
     `AppEvents.HttpRequest` with the handler's return value as the reply. `reference_ip` is validated and
     `server_location` accepted; both are otherwise ignored (there is one "media server": this machine).
-    Unknown rule: 147 (156 by name); a rule without scenarios: 375.
+    Unknown rule: 147 (156 by name); a rule without scenarios: 375; custom data longer than 200 bytes: 496.
 """)
 async def start_scenarios(ctx: Context, p: Params) -> Reply:
     p.one_of("rule_id", "rule_name", required=True)
     application, rule, user_id = _rule_and_user(ctx, p)
-    custom_data = p.text("script_custom_data") or p.text("custom_data") or ""
+    custom_data = _custom_data(p)
     starter = _starter(ctx)
     session = await starter.start(ctx.account, application, rule, custom_data=custom_data, user_id=user_id,
                                   initiator_address=ctx.remote or "127.0.0.1")
@@ -54,11 +56,21 @@ async def start_conference(ctx: Context, p: Params) -> Reply:
         raise VoxError(CONFERENCE_NAME_TOO_LONG, "conference_name length must be < 50")
     p.integer("rule_id", code=INVALID_RULE_ID, required=True)
     application, rule, user_id = _rule_and_user(ctx, p)
-    custom_data = p.text("script_custom_data") or p.text("custom_data") or ""
+    custom_data = _custom_data(p)
     starter = _starter(ctx)
     session = await starter.conference(ctx.account, application, rule, name, custom_data=custom_data,
                                        user_id=user_id, initiator_address=ctx.remote or "127.0.0.1")
     return _started(starter, session.session_id)
+
+
+def _custom_data(p: Params) -> str:
+    """`script_custom_data` (alias `custom_data`): at most 200 bytes of UTF-8, as the session's custom data."""
+    name = "script_custom_data" if "script_custom_data" in p else "custom_data"
+    custom_data = p.text(name) or ""
+    if len(custom_data.encode()) > MAX_CUSTOM_DATA_BYTES:
+        raise VoxError(INVALID_PARAMETER, f"The '{name}' parameter is invalid: {len(custom_data.encode())} bytes; "
+                                          f"the limit is {MAX_CUSTOM_DATA_BYTES}")
+    return custom_data
 
 
 def _rule_and_user(ctx: Context, p: Params) -> tuple[Application, Rule, int | None]:

@@ -76,6 +76,15 @@ async def test_custom_data_alias_and_rule_name(voxsim_api, voxsim_emulator):
     assert voxsim_emulator.runtime.session(started["call_session_history_id"]).custom_data == "alias"
 
 
+async def test_custom_data_longer_than_200_bytes_is_refused(voxsim_api, voxsim_emulator):
+    _, rule_id = await provision(voxsim_api, name="limits")
+    reply = await voxsim_api("start_scenarios", rule_id=rule_id, script_custom_data="é" * 100)  # 200 bytes
+    assert voxsim_emulator.runtime.session(reply["call_session_history_id"]).custom_data == "é" * 100
+    with pytest.raises(VoximplantException) as err:
+        await voxsim_api("start_scenarios", rule_id=rule_id, script_custom_data="x" * 201)
+    assert err.value.code == 496 and "script_custom_data" in str(err.value)
+
+
 @pytest.mark.parametrize(("kwargs", "code"), [({"rule_id": 99999}, 147), ({"rule_name": "nope"}, 156)])
 async def test_unknown_rule(voxsim_api, kwargs, code):
     with pytest.raises(VoximplantException) as err:

@@ -172,3 +172,30 @@ async def test_one_request_after_terminating_is_served(runtime: Runtime, backend
     await session.wait_finished(3)
     assert user_lines(session) == ["second refused", "reported 200", "terminated"]
     assert [r["body"] for r in b.requests] == ["last words"]
+
+
+LEGACY = """
+VoxEngine.addEventListener(AppEvents.Started, () => {
+  const opts = new Net.HttpRequestOptions();
+  opts.method = 'POST';
+  opts.headers = ['Content-Type: application/json', 'X-Token: a:b', {name: 'X-Obj', value: 1}];
+  opts.postData = JSON.stringify({n: 1});
+  Net.httpRequest('$URL/echo', (res) => {
+    Logger.write('result ' + JSON.stringify({code: res.code, text: res.text}));
+    VoxEngine.terminate();
+  }, opts);
+});
+"""
+
+
+async def test_legacy_options_object_and_header_strings(runtime: Runtime, backend):
+    """`new Net.HttpRequestOptions()` with headers in the older typings' form, ["Name: value", ...]."""
+    b, url = backend
+    session = await start(runtime, LEGACY.replace("$URL", url))
+    await session.wait_finished(3)
+    (result,) = results(session)
+    assert result["code"] == 200 and json.loads(result["text"])["body"] == '{"n":1}'
+    (request,) = b.requests
+    assert request["method"] == "POST"
+    assert request["headers"]["Content-Type"] == "application/json"
+    assert request["headers"]["X-Token"] == "a:b" and request["headers"]["X-Obj"] == "1"

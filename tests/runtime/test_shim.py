@@ -240,3 +240,12 @@ def test_http_request_reply_bodies(shim: Shim):
         shim.run(f"v = {value}")
         (reply,) = shim.deliver(AppEvent("Application.HttpRequest", reply=i))["commands"]
         assert (reply["body"], reply["type"], reply["req"]) == (body, ctype, i)
+
+
+def test_custom_data_the_scenario_sets_is_at_most_200_bytes(shim: Shim):
+    assert shim.run("VoxEngine.customData('é'.repeat(100))") == "é" * 100
+    with pytest.raises(Exception, match=r"RangeError: VoxEngine.customData: the data is 201 bytes long"):
+        shim.run("VoxEngine.customData('x'.repeat(201))")
+    assert shim.run("VoxEngine.customData()") == "é" * 100
+    with pytest.raises(Exception, match=r"RangeError: Call.customData: the data is 300 bytes long"):
+        shim.run("new Call({id: 'x'}).customData('y'.repeat(300))")

@@ -316,7 +316,7 @@
     vad() { return false; },
     customData(data) {
       if (data !== undefined) {
-        this._customData = String(data);
+        this._customData = limitedCustomData(data, 'Call.customData');
         callCommand(this, 'call.customData', { data: this._customData });
       }
       return this._customData;
@@ -862,12 +862,23 @@
 
   function thrower(what, used) { return function () { throw notEmulated(what, used); }; }
 
+  // Custom data the scenario sets is at most 200 bytes (UTF-8) on the platform; longer data is refused.
+  const MAX_CUSTOM_DATA_BYTES = 200;
+  function limitedCustomData(data, what) {
+    const text = String(data);
+    const bytes = utf8Encode(text).length;
+    if (bytes > MAX_CUSTOM_DATA_BYTES) {
+      throw new RangeError(what + ': the data is ' + bytes + ' bytes long; the limit is ' + MAX_CUSTOM_DATA_BYTES);
+    }
+    return text;
+  }
+
   const VoxEngine = {
     addEventListener(event, cb) { addListener(appHandlers, String(event), cb); },
     removeEventListener(event, cb) { removeListener(appHandlers, String(event), cb); },
     customData(data) {
       if (data !== undefined) {
-        customData = String(data);
+        customData = limitedCustomData(data, 'VoxEngine.customData');
         push({ op: 'customData', data: customData });
       }
       return customData;
@@ -966,16 +977,45 @@
 
   // ---------------------------------------------------------------- Net
 
+  // Request headers as typed ({name: value}) or in the older typings' form, ["Name: value", ...] (also
+  // [{name|key, value}, ...]): each entry is sent as that header.
+  function httpHeaders(value) {
+    if (!Array.isArray(value)) return headersOf(value);
+    const out = {};
+    for (const entry of value) {
+      if (typeof entry === 'string') {
+        const at = entry.indexOf(':');
+        if (at > 0) out[entry.slice(0, at).trim()] = entry.slice(at + 1).trim();
+      } else if (isObject(entry) && (entry.name !== undefined || entry.key !== undefined)) {
+        out[String(entry.name !== undefined ? entry.name : entry.key)] = String(entry.value);
+      }
+    }
+    return out;
+  }
+
+  // The legacy options object (`new Net.HttpRequestOptions()`, then its fields set one by one).
+  function HttpRequestOptions() {
+    this.method = 'GET';
+    this.headers = [];
+    this.params = {};
+    this.postData = undefined;
+    this.rawOutput = false;
+    this.timeout = undefined;
+    this.connectionTimeout = undefined;
+    this.enableSystemLog = false;
+  }
+
   function httpOptions(options) {
     const o = options || {};
     let postData = null;
     if (Array.isArray(o.postData)) postData = { bytes: o.postData.map((b) => Number(b) & 255) };
     else if (o.postData !== undefined && o.postData !== null) postData = { text: String(o.postData) };
     return {
-      method: String(o.method || 'GET').toUpperCase(), postData: postData, headers: headersOf(o.headers),
+      method: String(o.method || 'GET').toUpperCase(), postData: postData, headers: httpHeaders(o.headers),
       params: headersOf(o.params), rawOutput: !!o.rawOutput,
-      timeout: o.timeout === undefined ? null : Number(o.timeout),
-      connectionTimeout: o.connectionTimeout === undefined ? null : Number(o.connectionTimeout),
+      timeout: o.timeout === undefined || o.timeout === null ? null : Number(o.timeout),
+      connectionTimeout: o.connectionTimeout === undefined || o.connectionTimeout === null ? null :
+        Number(o.connectionTimeout),
     };
   }
 
@@ -1002,6 +1042,7 @@
     httpRequest(url, callback, options) {
       httpStart(url, options, (result) => invoke(callback, global, [result]));
     },
+    HttpRequestOptions,
     sendMail: thrower('Net.sendMail'),
     sendMailAsync: thrower('Net.sendMailAsync'),
   };
