@@ -6,6 +6,8 @@ composes them over one connection. Everything the emulator must remember goes th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from voxsim.store import (
     accounts,
     applications,
@@ -15,6 +17,7 @@ from voxsim.store import (
     phone_numbers,
     rules,
     scenarios,
+    sip_messages,
     sip_registrations,
     users,
     whitelist,
@@ -22,7 +25,7 @@ from voxsim.store import (
 from voxsim.store.db import Database
 
 FAMILIES = (accounts, applications, users, scenarios, rules, whitelist, sip_registrations, history,
-            key_value, call_lists, phone_numbers)
+            key_value, call_lists, sip_messages, phone_numbers)
 
 # Tables that `reset` empties; accounts and their keys survive (their settings are cleared).
 KEPT_TABLES = {"accounts", "service_keys", "sqlite_sequence"}
@@ -39,6 +42,7 @@ class Store(
     history.HistoryMixin,
     key_value.KeyValueMixin,
     call_lists.CallListsMixin,
+    sip_messages.SipMessagesMixin,
     phone_numbers.PhoneNumbersMixin,
 ):
     def __init__(self, path: str = ":memory:") -> None:
@@ -49,6 +53,10 @@ class Store(
 
     def close(self) -> None:
         self.db.close()
+
+    def subscribe(self, on_change: Callable[[], None]) -> Callable[[], None]:
+        """`on_change()` after every committed write (see `Database.subscribe`); returns the unsubscriber."""
+        return self.db.subscribe(on_change)
 
     def wipe_resources(self) -> None:
         """Delete every resource but the accounts and their keys (for `/_voxsim/reset`)."""

@@ -9,7 +9,7 @@ power cut may lose the last commits. FULL would add an fsync to every write on t
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +32,12 @@ def parse_timestamp(text: str) -> datetime:
 
 
 class Database:
-    """A thin wrapper: transactions, row dicts, schema creation."""
+    """A thin wrapper: transactions, row dicts, schema creation, and change notifications.
+
+    `subscribe(callback)` calls `callback()` after every write that changed rows (once per transaction, at its
+    commit), so that a live view (the console) learns of a change without reading the tables over and over.
+    Callbacks run on the writer's stack: they must only take note (set an event), never write.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -43,6 +48,28 @@ class Database:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self._depth = 0
+        self._subscribers: list[Callable[[], None]] = []
+        self._published = 0
+
+    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Calls `callback()` after each committed change; returns the function that unsubscribes it."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def _publish(self) -> None:
+        if self._depth or not self._subscribers:
+            return
+        total = self.conn.total_changes  # counts every row inserted, updated or deleted on this connection
+        if total == self._published:
+            return
+        self._published = total
+        for callback in list(self._subscribers):
+            callback()
 
     def close(self) -> None:
         self.conn.close()
@@ -68,12 +95,16 @@ class Database:
             self.conn.execute("COMMIT")
         finally:
             self._depth = 0
+        self._publish()
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
-        return self.conn.execute(sql, args)
+        cursor = self.conn.execute(sql, args)
+        self._publish()
+        return cursor
 
     def insert(self, sql: str, args: Sequence[Any] = ()) -> int:
         cur = self.conn.execute(sql, args)
+        self._publish()
         return int(cur.lastrowid or 0)
 
     def all(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
