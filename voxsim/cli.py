@@ -14,14 +14,18 @@ from typing import Any
 
 import aiohttp
 import yaml
+from aiohttp import web
 
 from voxsim import calltool, config, routing, settings_sources
 from voxsim.app import Emulator, ListenError, StateFolderInUse
 from voxsim.config import SettingError, Settings
 from voxsim.deploy import Deployer, DeployError, DeployReport, Exporter
 from voxsim.errors import VoxError
+from voxsim.media.speech import SpeechRenderer
 from voxsim.scripted_caller import CallerScriptError, parse_caller_script
+from voxsim.voice_ai import VoiceAI, VoiceAISettings
 from voxsim.voice_ai.script import ScriptError, load_scripts
+from voxsim.voice_ai.serve import AgentServer
 
 DEFAULT_API = "http://127.0.0.1:8080"
 LOG_POLL_SECONDS = 0.5  # how often `voxsim logs -f` asks for new lines
@@ -71,6 +75,17 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--api", default=DEFAULT_API, help="the emulator's HTTP API (default %(default)s)")
     call.add_argument("--script", metavar="FILE", help="a caller script (YAML/JSON, docs/voice-ai.md): a simulated "
                       "caller holds the conversation and its transcript is printed")
+
+    agent = sub.add_parser("agent", help="voice-AI agent tools")
+    agent_sub = agent.add_subparsers(dest="agent_command", required=True)
+    serve = agent_sub.add_parser("serve", help="serve a scripted agent over a vendor's real wire protocol "
+                                 "(docs/voice-ai.md)")
+    serve.add_argument("--vendor", default="openai", help="whose protocol to speak (default %(default)s)")
+    serve.add_argument("--script", action="append", default=[], metavar="FILE",
+                       help="an agent script (YAML/JSON) or a folder of them; repeatable (default: the default agent)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=9000, help="0: any free port (default %(default)s)")
+    serve.add_argument("--tts", default="speech", help="speech (espeak-ng), tone or silence (default %(default)s)")
 
     route = sub.add_parser("route", help="routing tools")
     route_sub = route.add_subparsers(dest="route_command", required=True)
@@ -167,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "up":
         return main_up(args)
+    if args.command == "agent":
+        return main_agent_serve(args)
     try:
         if args.command == "deploy":
             return asyncio.run(run_deploy(args.api.rstrip("/"), Path(args.path), dry_run=args.dry_run))
@@ -188,6 +205,36 @@ def main(argv: list[str] | None = None) -> int:
     except (aiohttp.ClientError, OSError) as error:
         print(f"voxsim: cannot reach the emulator at {getattr(args, 'api', '?')}: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def main_agent_serve(args: argparse.Namespace) -> int:
+    try:
+        voice_ai = VoiceAI(VoiceAISettings(scripts=tuple(args.script), tts=args.tts), SpeechRenderer())
+        server = AgentServer(args.vendor, voice_ai)
+    except (SettingError, ScriptError, ValueError) as error:
+        print(f"voxsim: {error}", file=sys.stderr)
+        return 2
+    return asyncio.run(run_agent_serve(server, args.host, args.port))
+
+
+async def run_agent_serve(server: AgentServer, host: str, port: int) -> int:
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    runner = web.AppRunner(server.app())
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as error:
+        print(f"voxsim: cannot listen on tcp {host}:{port} (agent serve): {error.strerror}", file=sys.stderr)
+        await runner.cleanup()
+        return 1
+    bound = runner.addresses[0][1] if runner.addresses else port
+    print(f"voxsim agent: a scripted {server.vendor} agent at ws://{host}:{bound}/ (Ctrl-C stops it)", flush=True)
+    await stop.wait()
+    await runner.cleanup()
     return 0
 
 

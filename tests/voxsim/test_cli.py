@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from voxsim import cli
@@ -516,3 +517,35 @@ def test_call_with_a_wrong_caller_script_names_the_step(tmp_path: Path, capsys):
     bad.write_text("steps:\n  - sing: la\n")
     assert cli.main(["call", "100@agents", "--script", str(bad)]) == 2
     assert "steps[0]: a step is a mapping with one of say" in capsys.readouterr().err
+
+
+def test_agent_serve_serves_the_scripted_agent_until_sigterm(tmp_path: Path):
+    """`voxsim agent serve` prints where it listens, speaks OpenAI's Realtime protocol there, and stops on SIGTERM."""
+    script = tmp_path / "agent.yaml"
+    script.write_text("greeting: Hello from the command line\n")
+    process = subprocess.Popen([sys.executable, "-m", "voxsim.cli", "agent", "serve", "--vendor", "openai",
+                                "--script", str(script), "--port", "0", "--tts", "tone"],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("voxsim agent: a scripted openai agent at ws://127.0.0.1:")
+        url = line.split(" at ", 1)[1].split(" ", 1)[0]
+
+        async def greeting() -> str:
+            async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
+                await ws.send_str(json.dumps({"type": "response.create"}))
+                while True:
+                    event = json.loads((await asyncio.wait_for(ws.receive(), 10)).data)
+                    if event["type"] == "response.output_audio_transcript.done":
+                        return str(event["transcript"])
+
+        assert asyncio.run(greeting()) == "Hello from the command line"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 0
+
+
+def test_agent_serve_refuses_a_vendor_it_does_not_speak(capsys):
+    assert cli.main(["agent", "serve", "--vendor", "acme"]) == 2
+    assert "not 'acme'" in capsys.readouterr().err

@@ -14,15 +14,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import aiohttp
 
-if TYPE_CHECKING:
-    from voxsim.media.connector_unit import ConnectorUnit
-
-__all__ = ["LOCAL_PREFIXES", "ConnectorLink", "Connectors", "LocalSocket", "ServerEnd", "local_vendor",
-           "socket_pair"]
+__all__ = ["LOCAL_PREFIXES", "ConnectorEnd", "ConnectorLink", "ConnectorMedia", "Connectors", "LocalSocket",
+           "ServerEnd", "local_vendor", "socket_pair"]
 
 LOCAL_PREFIXES = ("wss://local/", "ws://local/")
 MAX_PENDING = 10_000  # frames one side has not read yet: beyond, the other side is told it is too slow
@@ -128,6 +125,26 @@ def socket_pair() -> tuple[LocalSocket, ServerEnd]:
     return LocalSocket(to_client, to_server), ServerEnd(to_server, to_client)
 
 
+class ConnectorEnd(Protocol):
+    """The connector's end of a client's socket (`ServerEnd` here; `voxsim agent serve` has its own)."""
+
+    @property
+    def closed(self) -> bool: ...
+    async def receive(self) -> str | None: ...
+    def send_text(self, text: str) -> None: ...
+    def close(self, code: int = 1000, reason: str = "") -> None: ...
+
+
+class ConnectorMedia(Protocol):
+    """The client's media as its connector sees it (`ConnectorUnit`): whether the agent's audio still plays, and
+    where what the caller says is reported (ASREvents names: CaptureStarted, Result {text})."""
+
+    on_caller: Callable[[str, dict[str, Any]], None] | None
+
+    @property
+    def playing(self) -> bool: ...
+
+
 @dataclass
 class ConnectorLink:
     """What a connector serves: one scenario client of `vendor` (see the module docstring)."""
@@ -136,8 +153,8 @@ class ConnectorLink:
     url: str
     headers: dict[str, str]
     session_id: int
-    server: ServerEnd
-    unit: ConnectorUnit
+    server: ConnectorEnd
+    unit: ConnectorMedia
     write_log: Callable[[str], None] = lambda _: None
     extra: dict[str, Any] = field(default_factory=dict)
 

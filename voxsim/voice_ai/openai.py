@@ -11,13 +11,19 @@ response request too, and the caller's speech (server VAD) is answered at once.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from typing import Any
 
-from voxsim.voice_ai.dialect import ClientInput, Dialect, Frame, pascal, words
+import numpy as np
 
-__all__ = ["OpenAIRealtime"]
+from voxsim.media.graph import Frame as Pcm
+from voxsim.voice_ai.dialect import ClientInput, Dialect, Frame, Ids, pascal, words
+from voxsim.voice_ai.wire import Message, Wire
+
+__all__ = ["CLIENT_TYPES", "OpenAIRealtime", "OpenAIWire", "event_name"]
 
 GA_MODEL = "gpt-realtime"
 BETA_MODEL = "gpt-4o-realtime-preview-2024-10-01"
@@ -191,3 +197,117 @@ def _merged(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
 
 def _text(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value)
+
+
+# ---------------------------------------------------------------- the Realtime API's own wire (passthrough, serve)
+
+CLIENT_TYPES = {
+    "SessionUpdate": "session.update", "InputAudioBufferAppend": "input_audio_buffer.append",
+    "InputAudioBufferCommit": "input_audio_buffer.commit", "InputAudioBufferClear": "input_audio_buffer.clear",
+    "ConversationItemCreate": "conversation.item.create", "ConversationItemRetrieve": "conversation.item.retrieve",
+    "ConversationItemTruncate": "conversation.item.truncate", "ConversationItemDelete": "conversation.item.delete",
+    "ResponseCreate": "response.create", "ResponseCancel": "response.cancel",
+}
+"""The connector's names of the client events, as the Realtime API types them."""
+_CLIENT_NAMES = {wire: name for name, wire in CLIENT_TYPES.items()}
+AUDIO_DELTAS = ("response.output_audio.delta", "response.audio.delta")
+PCM_FORMAT = {"type": "audio/pcm", "rate": 24000}
+
+
+def event_name(wire_type: str) -> str:
+    """The connector's name of a server event (`response.mcp_call.failed` -> `ResponseMCPCallFailed`)."""
+    return pascal(wire_type).replace("Mcp", "MCP")
+
+
+class OpenAIWire(Wire):
+    """The Realtime API over its WebSocket: JSON events with a `type`, audio as base64 PCM16 at 24 kHz in
+    `input_audio_buffer.append` and `response.output_audio.delta` (`response.audio.delta` in Beta). As on the
+    platform the connector converts the media itself, so a `session.update` gets the PCM16 formats set."""
+
+    vendor = "openai"
+    input_rate = 24000
+    output_rate = 24000
+
+    def __init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__init__(parameters)
+        self.beta = bool(parameters.get("beta"))
+        self.model = str(parameters.get("model") or (BETA_MODEL if self.beta else GA_MODEL))
+        self._ids = Ids()
+
+    def connect(self, endpoint: str) -> tuple[str, dict[str, str]]:
+        url = endpoint if "model=" in endpoint else f"{endpoint}{'&' if '?' in endpoint else '?'}model={self.model}"
+        headers = {"Authorization": f"Bearer {self.parameters.get('apiKey', '')}"}
+        if self.beta:
+            headers["OpenAI-Beta"] = "realtime=v1"
+        return url, headers
+
+    def client_frame(self, name: str, payload: Any) -> list[Message]:
+        wire_type = CLIENT_TYPES.get(name)
+        if wire_type is None:
+            return []
+        body = dict(payload) if isinstance(payload, dict) else {}
+        if wire_type == "session.update":
+            body["session"] = self._with_pcm(body.get("session"))
+        return [json.dumps({"type": wire_type, **body})]
+
+    def _with_pcm(self, session: object) -> dict[str, Any]:
+        out = dict(session) if isinstance(session, dict) else {}
+        if self.beta:
+            out.update(input_audio_format="pcm16", output_audio_format="pcm16")
+            return out
+        audio = dict(out.get("audio") or {})
+        for side in ("input", "output"):
+            audio[side] = {**dict(audio.get(side) or {}), "format": PCM_FORMAT}
+        out["audio"] = audio
+        return out
+
+    def caller_audio(self, pcm: Pcm) -> list[Message]:
+        audio = base64.b64encode(np.asarray(pcm, dtype="<i2").tobytes()).decode("ascii")
+        return [json.dumps({"type": "input_audio_buffer.append", "audio": audio})]
+
+    def server_message(self, message: Message) -> tuple[list[Frame], Pcm | None, list[Message]]:
+        event = _json(message)
+        if event is None:
+            return [], None, []
+        wire_type = str(event.get("type", ""))
+        if wire_type in AUDIO_DELTAS:  # audio is the socket's media stream, never an event
+            return [], _pcm(event.get("delta")), []
+        return [(event_name(wire_type) if wire_type else "Unknown", event)], None, []
+
+    def serve_frame(self, frame: Frame) -> list[Message]:
+        name, payload = frame
+        if name == "ConnectorInformation":  # the platform's connector says this, not OpenAI
+            return []
+        return [json.dumps(payload)]
+
+    def serve_audio(self, pcm: Pcm) -> list[Message]:
+        delta = base64.b64encode(np.asarray(pcm, dtype="<i2").tobytes()).decode("ascii")
+        wire_type = AUDIO_DELTAS[1] if self.beta else AUDIO_DELTAS[0]
+        return [json.dumps({"type": wire_type, "event_id": self._ids("event_audio_"), "delta": delta})]
+
+    def client_message(self, message: Message) -> tuple[Frame | None, Pcm | None]:
+        event = _json(message)
+        if event is None:
+            return None, None
+        wire_type = str(event.pop("type", ""))
+        if wire_type == "input_audio_buffer.append":
+            return None, _pcm(event.get("audio"))
+        return (_CLIENT_NAMES.get(wire_type, pascal(wire_type)), event), None
+
+
+def _json(message: Message) -> dict[str, Any] | None:
+    try:
+        value = json.loads(message)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _pcm(data: object) -> Pcm | None:
+    if not isinstance(data, str):
+        return None
+    try:
+        raw = base64.b64decode(data)
+    except (binascii.Error, ValueError):
+        return None
+    return np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.int16)

@@ -23,13 +23,15 @@ from voxsim.media.graph import Frame as PcmFrame
 from voxsim.media.speech import SpeechRenderer
 from voxsim.runtime.local_socket import ConnectorLink
 from voxsim.voice_ai.agent import ScriptedAgent
-from voxsim.voice_ai.connector import ScriptedConnector
+from voxsim.voice_ai.connector import CONNECTOR_VERSION, ScriptedConnector
 from voxsim.voice_ai.dialect import Dialect
 from voxsim.voice_ai.gemini import GeminiLive
 from voxsim.voice_ai.openai import OpenAIRealtime
+from voxsim.voice_ai.passthrough import PassthroughConnector
 from voxsim.voice_ai.script import DEFAULT_SCRIPT, AgentScript, load_scripts
 from voxsim.voice_ai.settings import TTS_MODES, VoiceAISettings
 from voxsim.voice_ai.ultravox import UltravoxWebSocketAPI
+from voxsim.voice_ai.wires import WIRES
 from voxsim.voice_ai.yandex import YandexRealtime
 
 __all__ = ["DIALECTS", "PARAMETERS_HEADER", "TTS_MODES", "VoiceAI", "VoiceAISettings"]
@@ -62,6 +64,7 @@ class VoiceAI:
         self.speech = speech
         self.scripts: list[AgentScript] = load_scripts(Path(p) for p in self.settings.scripts)
         self._connectors: OrderedDict[int, list[ScriptedConnector]] = OrderedDict()
+        self.passthrough = self.settings.endpoints()  # vendor -> the endpoint its clients are passed to
 
     def vendors(self) -> frozenset[str]:
         return frozenset(DIALECTS)
@@ -80,8 +83,13 @@ class VoiceAI:
     def serve(self, link: ConnectorLink) -> asyncio.Task[None]:
         parameters = _parameters(link.headers)
         dialect = DIALECTS[link.vendor](parameters)
+        endpoint = self.passthrough.get(link.vendor)
+        if endpoint is not None and link.vendor in WIRES:  # the vendor's real protocol, to the configured endpoint
+            relay = PassthroughConnector(link, WIRES[link.vendor](parameters), endpoint, dialect.label,
+                                         CONNECTOR_VERSION)
+            return asyncio.get_running_loop().create_task(relay.run())
         connector = ScriptedConnector(link, dialect, lambda d: ScriptedAgent(self.select(link.vendor, d.hints())),
-                                      self._speak, self.settings.tool_timeout or None)
+                                      self.speak, self.settings.tool_timeout or None)
         kept = self._connectors.setdefault(link.session_id, [])
         kept.append(connector)
         while len(self._connectors) > KEPT_SESSIONS:
@@ -92,7 +100,8 @@ class VoiceAI:
         """What was said on each connector of a session, in the order the clients were created."""
         return [c.transcript for c in self._connectors.get(session_id, [])]
 
-    async def _speak(self, text: str) -> PcmFrame:
+    async def speak(self, text: str) -> PcmFrame:
+        """An agent's line as 8 kHz PCM16, as `tts` says."""
         if self.settings.tts != "speech" or self.speech is None:
             return _tone(text, self.settings.tts == "silence")
         return (await self.speech.render(text)).pcm

@@ -1,0 +1,68 @@
+"""A vendor's real wire protocol, both ways: what passthrough speaks to a real (or the user's mock) endpoint in the
+scenario's place, and what `voxsim agent serve` speaks as the vendor to a client of its own.
+
+The connector's frames are `(customEvent, payload)` (`dialect.Frame`); a wire message is a text or a binary
+WebSocket message. Audio crosses as PCM16 at the vendor's rates (`input_rate` from the caller, `output_rate`
+from the agent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from voxsim.media.graph import Frame as Pcm
+from voxsim.voice_ai.dialect import Frame
+
+__all__ = ["Message", "Wire"]
+
+Message = str | bytes
+
+
+class Wire:
+    """One vendor's wire protocol. Subclasses override what they speak."""
+
+    vendor = ""
+    input_rate = 16000
+    output_rate = 16000
+
+    def __init__(self, parameters: Mapping[str, Any]) -> None:
+        self.parameters = dict(parameters)
+
+    # ------------------------------------------------------------ passthrough: voxsim as the client
+
+    def connect(self, endpoint: str) -> tuple[str, dict[str, str]]:
+        """The URL and headers to open the vendor's socket with, from the configured endpoint."""
+        return endpoint, {}
+
+    def opening(self) -> list[Message]:
+        """What the client sends first, before any of the scenario's frames."""
+        return []
+
+    def client_frame(self, name: str, payload: Any) -> list[Message]:
+        """A scenario's frame (its method) as the vendor's client message(s)."""
+        return []
+
+    def caller_audio(self, pcm: Pcm) -> list[Message]:
+        """The call's audio (at `input_rate`) as the vendor's client message(s)."""
+        return []
+
+    def server_message(self, message: Message) -> tuple[list[Frame], Pcm | None, list[Message]]:
+        """A vendor message: the frames the scenario sees, the agent's audio in it (at `output_rate`), and any
+        answer the protocol wants at once (a pong)."""
+        return [], None, []
+
+    # ------------------------------------------------------------ agent serve: voxsim as the vendor
+
+    def serve_frame(self, frame: Frame) -> list[Message]:
+        """A frame the scripted agent made, as the vendor's server message(s)."""
+        return []
+
+    def serve_audio(self, pcm: Pcm) -> list[Message]:
+        """The agent's audio (at `output_rate`) as the vendor's server message(s)."""
+        return []
+
+    def client_message(self, message: Message) -> tuple[Frame | None, Pcm | None]:
+        """A vendor client's message: the frame the dialect takes (as if a scenario sent it), or caller audio
+        (at `input_rate`)."""
+        return None, None
