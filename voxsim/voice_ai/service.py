@@ -25,6 +25,7 @@ from voxsim.runtime.local_socket import ConnectorLink
 from voxsim.voice_ai.agent import ScriptedAgent
 from voxsim.voice_ai.connector import CONNECTOR_VERSION, ScriptedConnector
 from voxsim.voice_ai.dialect import Dialect
+from voxsim.voice_ai.elevenlabs import ElevenLabsAgents
 from voxsim.voice_ai.gemini import GeminiLive
 from voxsim.voice_ai.openai import OpenAIRealtime
 from voxsim.voice_ai.passthrough import PassthroughConnector
@@ -41,7 +42,8 @@ log = logging.getLogger(__name__)
 PARAMETERS_HEADER = "X-Voxsim-Parameters"
 DIALECTS: dict[str, Callable[[Mapping[str, Any]], Dialect]] = {"openai": OpenAIRealtime, "gemini": GeminiLive,
                                                                "ultravox": UltravoxWebSocketAPI,
-                                                               "yandex": YandexRealtime}
+                                                               "yandex": YandexRealtime,
+                                                               "elevenlabs": ElevenLabsAgents}
 """`<vendor>` of `wss://local/<vendor>` -> its dialect."""
 MS_PER_CHARACTER = 65  # the length of a line in the tone and silence modes
 KEPT_SESSIONS = 200

@@ -1,0 +1,135 @@
+"""ElevenLabs Agents as the connector speaks it (`ElevenLabs.createAgentsClient`, and the older
+`ElevenLabs.createConversationalAIClient`).
+
+An ElevenLabs server message is `{type, <type>_event: {...}}`; the frame's name is the type in PascalCase and
+its payload the inner object (`user_transcript` -> `UserTranscript {user_transcript}`; a `client_tool_call`'s
+body, `{tool_name, tool_call_id, parameters}`), which is what scenarios read. Before the socket opens, the
+connector asks ElevenLabs for the agent's signed URL and reports the answer as `HTTPResponse`. The
+conversation starts when the scenario sends `conversationInitiationClientData` (the guides send it at once:
+sent later, ElevenLabs has already started without its overrides and dynamic variables) or, without one,
+shortly after connect: `ConversationInitiationMetadata`, then the agent's first message. What the scenario sends
+is the client message with or without its `type` (`clientToolResult({tool_call_id, result, is_error})` ->
+`ClientToolResult`); user messages and tool results are answered at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from voxsim.voice_ai.dialect import ClientInput, Dialect, Frame
+
+__all__ = ["ElevenLabsAgents"]
+
+AUDIO_FORMAT = "pcm_16000"  # what Voximplant needs the agent to be set to, both ways
+
+
+class ElevenLabsAgents(Dialect):
+    vendor = "elevenlabs"
+    label = "ElevenLabs"
+    greets_on = "start"
+    start_wait = 0.5
+    explicit_response = False
+    audio_rate = 16000
+    tool_timeout = 20.0  # the default response timeout of an ElevenLabs client tool
+
+    def __init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__init__(parameters)
+        self.agent_id = str(parameters.get("agentId") or "")
+        self.conversation_id = self.ids("conv_")
+        self.include_conversation_id = bool(parameters.get("includeConversationId"))
+        self.client_data: dict[str, Any] = {}
+        self._started = False
+        self._event_id = 0  # of the agent's audio events: an interruption names the last one
+        self._last_response = ""
+
+    def hints(self) -> dict[str, str]:
+        agent = _dig(self.client_data, "conversation_config_override", "agent")
+        prompt = _dig(agent, "prompt", "prompt") or _dig(agent, "first_message") or ""
+        return {"agent_id": self.agent_id, "prompt": str(prompt)}
+
+    # ------------------------------------------------------------ the connector's frames
+
+    def opened(self) -> list[Frame]:
+        url = (f"wss://api.elevenlabs.io/v1/convai/conversation?agent_id={self.agent_id}"
+               f"&conversation_signature={self.ids('cvtkn_')}")
+        response: dict[str, Any] = {"signed_url": url}
+        if self.include_conversation_id:
+            response["conversation_id"] = self.conversation_id
+        return [("HTTPResponse", response)]
+
+    def started(self) -> list[Frame]:
+        self._started = True
+        return [("ConversationInitiationMetadata", {
+            "conversation_id": self.conversation_id, "agent_output_audio_format": AUDIO_FORMAT,
+            "user_input_audio_format": AUDIO_FORMAT})]
+
+    def say(self, text: str, duration_ms: int) -> tuple[list[Frame], list[Frame]]:
+        self._event_id += 1
+        self._last_response = text
+        return [("AgentResponse", {"agent_response": text})], []  # sent with the first audio chunk
+
+    def caller_started(self, agent_speaking: bool) -> list[Frame]:
+        frames: list[Frame] = [("VadScore", {"vad_score": 0.95})]
+        if agent_speaking:
+            frames.append(("Interruption", {"event_id": self._event_id}))
+        return frames
+
+    def caller_said(self, text: str) -> list[Frame]:
+        return [("UserTranscript", {"user_transcript": text})]
+
+    def new_call_id(self) -> str:
+        return self.ids("toolu_")
+
+    def tool_call(self, call_id: str, name: str, args: Mapping[str, Any]) -> list[Frame]:
+        return [("ClientToolCall", {"tool_name": name, "tool_call_id": call_id, "parameters": dict(args)})]
+
+    def error(self, code: str, message: str) -> list[Frame]:
+        return [("WebSocketError", {"code": code, "message": message})]
+
+    def hangup(self) -> list[Frame]:
+        # The agent ends the conversation with its end_call system tool; the socket then closes with 1000.
+        return [("AgentToolResponse", {"tool_name": "end_call", "tool_call_id": self.ids("toolu_"),
+                                       "tool_type": "system", "is_error": False})]
+
+    # ------------------------------------------------------------ the scenario's frames
+
+    def client(self, name: str, payload: Any) -> ClientInput:
+        body = payload if isinstance(payload, dict) else {}
+        if name == "ConversationInitiationClientData":
+            return self._initiation(body)
+        if name == "ClientToolResult":
+            return self._tool_result(body)
+        if name == "UserMessage":
+            text = body.get("text")
+            if not isinstance(text, str) or not text:
+                return ClientInput(warning="userMessage without a text (the message is {type, text}): ignored")
+            return ClientInput("text", text=text)
+        if name in ("ContextualUpdate", "Pong", "UserActivity", "Feedback"):
+            return ClientInput()  # background information and keep-alives: nothing the agent answers
+        return ClientInput(warning=f"{name} is not an ElevenLabs client message voxsim knows; the agent ignores it")
+
+    def _initiation(self, body: dict[str, Any]) -> ClientInput:
+        if self._started:
+            return ClientInput(warning="conversationInitiationClientData came after the conversation started: "
+                                       "ElevenLabs takes it only as the first message (send it right after the "
+                                       "client is created); its overrides and dynamic variables are not applied")
+        self.client_data = body
+        return ClientInput("start")
+
+    def _tool_result(self, body: dict[str, Any]) -> ClientInput:
+        result = body.get("result")
+        text = result if isinstance(result, str) else json.dumps(result) if result is not None else ""
+        got = ClientInput("tool_result", call_id=str(body.get("tool_call_id") or ""), result=text,
+                          is_error=bool(body.get("is_error")))
+        if "is_error" not in body:
+            got.warning = ("a clientToolResult without is_error: ElevenLabs expects {tool_call_id, result, "
+                           "is_error} and may close the socket (1008) on such a result")
+        return got
+
+
+def _dig(value: Any, *keys: str) -> Any:
+    for key in keys:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
