@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: SIPp (sip-tester) is the real SIP peer of the interop tests and brings
 # its RTP captures (DTMF, G.711 audio); espeak-ng speaks `say` and TTS players; baresip (baresip-core) is
-# the softphone of the media interop test.
-scripts/apt-ensure.sh sip-tester espeak-ng baresip-core kamailio
+# the softphone of the media interop test; chromium (and chromium-driver) is the browser the console's tests drive
+# with Playwright, which is told to use /usr/bin/chromium instead of downloading one.
+scripts/apt-ensure.sh sip-tester espeak-ng baresip-core kamailio chromium chromium-driver
 
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv

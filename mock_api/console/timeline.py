@@ -25,7 +25,7 @@ MAX_ENTRIES = 5000
 
 _LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) (.*)$")
 _TAG = re.compile(r"^\[(event|command|session|error|voxsim)\] ?(.*)$", re.DOTALL)
-_MEDIA = re.compile(r"(?i)player|recorder|record|playback|\bsay\b|\.say|media|asr|websocket|tone|conference")
+_MEDIA = re.compile(r"(?i)player|recorder|record|playback|\.say\b|media|asr|websocket|progresstone|conference")
 _KIND_OF_TAG = {"event": "event", "command": "command", "session": "session", "error": "error",
                 "voxsim": "voxsim"}
 

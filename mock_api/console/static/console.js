@@ -19,7 +19,7 @@ function el(tag, attrs, ...children) {
     else if (key === "class") node.className = value;
     else node.setAttribute(key, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -32,7 +32,7 @@ function table(headers, rows, empty) {
 }
 
 function fill(node, ...children) {
-  node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined));
+  node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined));
 }
 
 function setLive(on) {
@@ -192,16 +192,19 @@ function renderSessionHead(s, out) {
 }
 
 function renderCalls(calls, out) {
-  fill(out, table(["call", "direction", "from / to", "state", "code", "what it heard", "what it said"], calls.map((c) =>
-    el("tr", { class: c.code >= 400 ? "error" : null },
-       el("td", {}, el("code", { text: c.call_id })), el("td", { text: c.incoming ? "inbound" : "outbound" }),
-       el("td", { text: `${c.callerid || "?"} → ${c.number || "?"}` }), el("td", { text: c.state }),
-       el("td", { text: c.code ? `${c.code} ${c.reason || ""}` : "" }),
-       el("td", {}, c.audio ? [el("audio", { controls: true, preload: "none", src: c.audio.heard_wav }),
-                              c.audio.heard.map((p) => el("div", { class: "muted", text: `${p.kind}: ${p.text || p.url || ""}` }))] : ""),
-       el("td", {}, c.audio ? [el("audio", { controls: true, preload: "none", src: c.audio.said_wav }),
-                              c.audio.said.map((p) => el("div", { class: "muted", text: `${p.kind}: ${p.text || p.url || p.digits || ""}` }))] : "")))),
-    "no calls kept in memory (the runtime forgot this session, or it had none)"));
+  fill(out, table(["call", "direction", "from / to", "state", "code", "what it heard", "what it said"],
+                  calls.map(renderCallRow), "no calls kept in memory (the runtime forgot this session, or it had none)"));
+}
+
+function renderCallRow(c) {
+  const audio = (wav, prompts) => c.audio ? [el("audio", { controls: true, preload: "none", src: wav }),
+    prompts.map((p) => el("div", { class: "muted", text: `${p.kind}: ${p.text || p.url || p.digits || ""}` }))] : "";
+  return el("tr", { class: c.code >= 400 ? "error" : null },
+            el("td", {}, el("code", { text: c.call_id })), el("td", { text: c.incoming ? "inbound" : "outbound" }),
+            el("td", { text: `${c.callerid || "?"} → ${c.number || "?"}` }), el("td", { text: c.state }),
+            el("td", { text: c.code ? `${c.code} ${c.reason || ""}` : "" }),
+            el("td", { class: "heard" }, c.audio ? audio(c.audio.heard_wav, c.audio.heard) : ""),
+            el("td", { class: "said" }, c.audio ? audio(c.audio.said_wav, c.audio.said) : ""));
 }
 
 function renderRecords(records, out) {
