@@ -59,11 +59,12 @@ IN_HANDLER = [
     ),
     (
         # Each continuation returns the next promise, so the chain holds memory until the heap is full: V8
-        # stops it between evals, and the eval after it runs normally.
+        # stops it between evals, and the eval after it runs normally; or, on a slower machine, the deadline
+        # comes first.
         "promise-chain",
         "VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {\n"
         "  function f() { return Promise.resolve().then(f); }\n  f();\n});",
-        "the scenario exhausted the memory limit (64 MB)",
+        ("the scenario exhausted the memory limit (64 MB)", "promise continuations did not finish within 0.5 s"),
     ),
     (
         "microtask-spin",
@@ -89,7 +90,7 @@ IN_HANDLER = [
 
 @pytest.mark.parametrize(("name", "script", "expected"), IN_HANDLER, ids=[c[0] for c in IN_HANDLER])
 async def test_fault_in_a_handler_ends_only_its_session(
-    runtime: Runtime, name: str, script: str, expected: str
+    runtime: Runtime, name: str, script: str, expected: str | tuple[str, ...]
 ):
     healthy = await start(runtime, HEALTHY)
     bad = await start(runtime, script, names=[name])
@@ -97,7 +98,8 @@ async def test_fault_in_a_handler_ends_only_its_session(
     await bad.wait_finished(3)
     assert bad.finish_reason == FINISH_JS_ERROR
     line = error_line(bad)
-    assert f"in scenario '{name}'" in line and expected in line, line
+    assert f"in scenario '{name}'" in line, line
+    assert any(text in line for text in ((expected,) if isinstance(expected, str) else expected)), line
     assert caller.leg.rejected_code == 500 and not caller.leg.answered
     assert runtime.recorder.sessions[bad.session_id].finish_reason == FINISH_JS_ERROR
     await assert_still_healthy(runtime, healthy)
