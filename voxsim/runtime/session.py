@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +36,7 @@ from voxsim.runtime.host import (
     SessionInfo,
     SessionRecorder,
 )
+from voxsim.runtime.journal import Journal
 from voxsim.runtime.local_socket import Connectors
 from voxsim.runtime.log import SessionLog, format_ts
 from voxsim.runtime.media import MediaServices, SessionMedia
@@ -142,8 +142,8 @@ class Session:
         self._services = services
         self.settings = services.settings
         self.recorder = services.recorder
-        self.events: deque[dict[str, Any]] = deque(maxlen=self.settings.max_journal)
-        self.commands: deque[dict[str, Any]] = deque(maxlen=self.settings.max_journal)
+        self.events = Journal(self.settings.max_journal, self.settings.max_journal_bytes)
+        self.commands = Journal(self.settings.max_journal, self.settings.max_journal_bytes)
         self.log = SessionLog(info.session_id, services.recorder, on_write=self._changed_now,
                               max_bytes=self.settings.max_log_bytes)
         self._timers_queued: set[int] = set()  # timers whose firing waits in the queue

@@ -55,5 +55,7 @@ class RuntimeSettings:
     terminating_http_grace: float = 90.0
     # A session's log is truncated past this many bytes (one line says so); not a published platform figure.
     max_log_bytes: int = 4 * 1024 * 1024
-    # Entries of events/commands kept in memory for inspection.
+    # Entries of events/commands kept in memory for inspection, and about this many bytes of each (long values
+    # clipped, the oldest entries dropped: one HTTP result may carry 2 MB); finished sessions keep theirs too.
     max_journal: int = 10_000
+    max_journal_bytes: int = 1024 * 1024
