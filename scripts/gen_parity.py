@@ -141,12 +141,13 @@ work on the session's application's pairs, persisted in the state folder and sha
 methods above; the platform's limits (a key of 200 characters of its alphabet, a value of 2000, a ttl of 90
 days) reject the promise with the API's message.
 
-The voice-AI clients of OpenAI (GA and Beta), Ultravox, Gemini and Yandex are real VoxEngine WebSockets to
-connectors inside voxsim, where scripted agents answer with the vendor's events and audio (docs/voice-ai.md).
+The voice-AI clients of OpenAI (GA and Beta), Ultravox, ElevenLabs (Agents and the older ConversationalAI),
+Gemini and Yandex are real VoxEngine WebSockets to connectors inside voxsim, where scripted agents answer with
+the vendor's events and audio (docs/voice-ai.md).
 
 Not emulated (a clear "... is not emulated by voxsim" error when used, not when required):
-ACD and SmartQueue, inbound WebSockets (`allowWebSocketConnections`), the ElevenLabs client, Cartesia's
-realtime TTS player, VoximplantAvatar, `AI.createDialogflow`, the scenario-side VoximplantAPI module,
+ACD and SmartQueue, inbound WebSockets (`allowWebSocketConnections`), the ElevenLabs and Cartesia
+realtime TTS players, VoximplantAvatar, `AI.createDialogflow`, the scenario-side VoximplantAPI module,
 `PhoneNumber`, `Net.sendMail`, `callWhatsappUser`. `Crypto` is real (`md5`, `sha1`, `sha256`, `hmac_sha256`
 as lowercase hex of the UTF-8 bytes). `callPSTN`
 reaches the built-in PSTN simulator (virtual phones: answer, busy, reject, ring out, speak, press keys;
