@@ -105,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     reset = sub.add_parser("reset", help="empty a running emulator (the account and its keys stay), then "
                            "provision --reseed folders")
     reset.add_argument("--reseed", action="append", default=[], metavar="PATH",
-                       help="a voxengine-ci 'voxfiles' folder to deploy after the reset; repeatable")
+                       help="a voxengine-ci 'voxfiles' folder to deploy after the reset; repeatable (all the "
+                       "folders make one deploy)")
     reset.add_argument("--api", default=DEFAULT_API, help="the emulator's HTTP API (default %(default)s)")
     return parser
 
@@ -257,17 +258,18 @@ async def remote_deployer(session: aiohttp.ClientSession, api: str) -> Deployer:
     return Deployer.over_http(session, api, int(account["account_id"]), str(account["api_key"]))
 
 
-async def run_deploy(api: str, path: Path, *, dry_run: bool = False) -> int:
-    """The folder is checked and applied whole by the emulator (`POST /_voxsim/deploy`): a bad file changes
-    nothing, and the error names it."""
+async def run_deploy(api: str, *paths: Path, dry_run: bool = False) -> int:
+    """The folders are checked and applied whole, as one, by the emulator (`POST /_voxsim/deploy`): a bad file
+    changes nothing, and the error names it."""
+    named = ", ".join(map(str, paths))
     async with aiohttp.ClientSession() as session:
         deployer = await remote_deployer(session, api)
         try:
-            report = await deployer.deploy(path, dry_run=dry_run)
+            report = await deployer.deploy_all(list(paths), dry_run=dry_run)
         except (DeployError, VoxError) as error:
-            print(f"voxsim: cannot deploy {path}: {error}; nothing was changed", file=sys.stderr)
+            print(f"voxsim: cannot deploy {named}: {error}; nothing was changed", file=sys.stderr)
             return 2
-    print(f"{'checked' if dry_run else 'deployed'} {path}: {report.summary()}", flush=True)
+    print(f"{'checked' if dry_run else 'deployed'} {named}: {report.summary()}", flush=True)
     print_deploy_lines(report)
     return 0
 
@@ -455,10 +457,7 @@ async def run_reset(api: str, seeds: list[Path]) -> int:
     async with aiohttp.ClientSession() as http, http.post(f"{api}/_voxsim/reset", raise_for_status=True):
         pass
     print("reset: back to the first-start account (its keys stay)", flush=True)
-    for path in seeds:
-        if code := await run_deploy(api, path):
-            return code
-    return 0
+    return await run_deploy(api, *seeds) if seeds else 0
 
 
 if __name__ == "__main__":

@@ -494,6 +494,8 @@ class Deployer:
             async with session.post(f"{base_url}{DEPLOY_PATH}", json={"files": bundle, "dry_run": dry_run}) as resp:
                 if resp.status == 404:
                     raise DeployError(f"{base_url} has no {DEPLOY_PATH} (an older voxsim?)")
+                if resp.status == 413:
+                    raise DeployError(f"the folder's files are larger than {base_url} accepts in one request")
                 reply = await resp.json()
             if "error" in reply:
                 raise DeployError(str(reply["error"]["msg"]), int(reply["error"]["code"]))

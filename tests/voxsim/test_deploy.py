@@ -370,3 +370,21 @@ def test_up_with_a_bad_seed_names_the_entry_and_exits_2(tmp_path):
     assert (f"voxsim: cannot seed: applications/{SHOP}/rules.config.json, rule 1 'r': scenario 'missing' has no "
             ".voxengine.js file") in out.stderr
     assert "nothing was provisioned" in out.stderr and "voxsim is ready" not in out.stdout
+
+
+async def test_reset_reseeds_its_folders_as_one_deploy(voxsim_emulator, tmp_path, capsys):
+    api = api_of(voxsim_emulator)
+    bad = app_folder(tmp_path, [{"ruleName": "r", "scenarios": ["missing"]}], {})
+    assert await cli.run_reset(api, [EXAMPLES, bad]) == 2
+    assert f"voxsim: cannot deploy {EXAMPLES}, {bad}: applications/{SHOP}/rules.config.json" in capsys.readouterr().err
+    assert voxsim_emulator.store.list_applications(voxsim_emulator.account.account_id) == []
+    assert await cli.run_reset(api, [EXAMPLES]) == 0
+    assert "rules greeting, ivr, callback" in capsys.readouterr().out
+
+
+async def test_a_folder_too_large_for_one_request_is_a_clear_error(voxsim_emulator, tmp_path):
+    root = app_folder(tmp_path, [], {f"s{n}.voxengine.js": "x" * 120_000 for n in range(40)})
+    async with aiohttp.ClientSession() as http:
+        remote = await cli.remote_deployer(http, api_of(voxsim_emulator))
+        with pytest.raises(DeployError, match="larger than .* accepts in one request"):
+            await remote.deploy(root)
