@@ -44,15 +44,33 @@ def _error(status: int, message: str) -> web.Response:
     return json_reply({"error": message}, status=status)
 
 
-async def media_session_request(request: web.Request) -> web.Response:
+async def media_session_request(request: web.Request) -> web.StreamResponse:
     services = _services(request)
     session_id = services.session_starter.session_for_access(request.match_info["token"], request.match_info["secret"])
     if session_id is None:
         return web.Response(status=404, text="no such media session")
+    if request.headers.get("Upgrade", "").lower() == "websocket":
+        return await _media_session_websocket(request, services, session_id)
     body = await request.text() if request.can_read_body else ""
     status, content_type, text = await services.runtime.http_request(
         session_id, request.method, request.path, body, dict(request.headers))
     return web.Response(status=status, text=text, content_type=content_type.split(";")[0])
+
+
+async def _media_session_websocket(request: web.Request, services: Any, session_id: int) -> web.StreamResponse:
+    """A WebSocket to the access URL: the scenario's (AppEvents.WebSocket) once it allowed connections, else 403."""
+    session = services.runtime.session(session_id)
+    allowed = session is not None and session.websockets.allow_inbound
+    if not allowed:
+        return web.Response(status=403, text="the scenario did not call VoxEngine.allowWebSocketConnections()")
+    ws = web.WebSocketResponse(autoping=True)
+    await ws.prepare(request)
+    served = services.runtime.accept_websocket(session_id, ws, request.path, dict(request.headers))
+    if isinstance(served, str):
+        await ws.close(code=1013, message=served.encode()[:120])
+        return ws
+    await served
+    return ws
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:

@@ -8,10 +8,12 @@ import base64
 import json
 from collections.abc import AsyncIterator
 
+import aiohttp
 import numpy as np
 import pytest
 from aiohttp import web
 
+from tests.mock_api.test_start_scenarios import provision as provision_rule
 from tests.runtime.test_websocket import Server, best_match, tone, until
 from tests.voxsim.test_testing import provision
 from voxsim.media.decode import resample
@@ -85,3 +87,59 @@ async def test_a_sip_callers_audio_reaches_the_server_and_the_server_is_heard(vo
     await asyncio.wait_for(server.closed.wait(), 5)
     assert server.events("stop")[0]["stop"]["tag"] == "phone"
     assert np.abs(heard).max() > 3000
+
+
+INBOUND = """
+VoxEngine.addEventListener(AppEvents.Started, () => { %s });
+VoxEngine.addEventListener(AppEvents.WebSocket, (e) => {
+  const ws = e.websocket;
+  Logger.write('inbound ' + e.method + ' ' + e.path.startsWith('/request/') + ' ' + ws.readyState);
+  ws.addEventListener(WebSocketEvents.OPEN, () => Logger.write('open ' + ws.readyState));
+  ws.addEventListener(WebSocketEvents.MESSAGE, (m) => ws.send('echo ' + m.text));
+  ws.addEventListener(WebSocketEvents.CLOSE, (c) => Logger.write('closed ' + c.code));
+});
+VoxEngine.addEventListener(AppEvents.NewWebSocketFailed, (e) => Logger.write('failed: ' + e.reason));
+"""
+
+
+async def started(voxsim_api, script: str) -> tuple[str, object]:
+    _, rule_id = await provision_rule(voxsim_api, script, "inbound")
+    reply = await voxsim_api("start_scenarios", rule_id=rule_id)
+    return reply["media_session_access_url"].replace("http://", "ws://"), reply["call_session_history_id"]
+
+
+async def test_a_client_connects_to_the_session_after_allow_web_socket_connections(voxsim_api, voxsim_emulator):
+    url, session_id = await started(voxsim_api, INBOUND % "VoxEngine.allowWebSocketConnections();")
+    session = voxsim_emulator.runtime.session(session_id)
+    await until(lambda: session.state == "running", timeout=5)
+    async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
+        await ws.send_str("hello")
+        reply = await asyncio.wait_for(ws.receive(), 5)
+        assert reply.data == "echo hello"
+    await until(lambda: any("closed" in line for line in session.log.lines), timeout=5)
+    lines = [line[24:] for line in session.log.lines if not line[24:].startswith("[")]
+    assert lines[:2] == ["inbound GET true connecting", "open open"]
+
+
+async def test_without_allow_web_socket_connections_a_client_is_refused(voxsim_api, voxsim_emulator):
+    url, session_id = await started(voxsim_api, INBOUND % "")
+    session = voxsim_emulator.runtime.session(session_id)
+    await until(lambda: session.state == "running", timeout=5)
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.ws_connect(url)
+    assert refused.value.status == 403
+
+
+async def test_more_than_calls_plus_three_sockets_fail(voxsim_api, voxsim_emulator):
+    url, session_id = await started(voxsim_api, INBOUND % "VoxEngine.allowWebSocketConnections();")
+    session = voxsim_emulator.runtime.session(session_id)
+    await until(lambda: session.state == "running", timeout=5)
+    async with aiohttp.ClientSession() as http:
+        sockets = [await http.ws_connect(url) for _ in range(3)]
+        fourth = await http.ws_connect(url)
+        closing = await asyncio.wait_for(fourth.receive(), 5)
+        assert closing.type == aiohttp.WSMsgType.CLOSE and fourth.close_code == 1013
+        for ws in sockets:
+            await ws.close()
+    await until(lambda: any("failed: 3 incoming WebSockets" in line for line in session.log.lines), timeout=5)

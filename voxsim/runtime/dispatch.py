@@ -418,6 +418,10 @@ class Dispatcher:
     def _websocket_clear_media_buffer(self, cmd: Command) -> None:
         self._websockets.clear_media_buffer(str(cmd["websocket"]))
 
+    @_command(Op.WEBSOCKET_ALLOW_INBOUND)
+    def _websocket_allow_inbound(self, cmd: Command) -> None:
+        self._websockets.allow_inbound = True
+
     # ------------------------------------------------------------ ASR
 
     @_command(Op.ASR_CREATE)

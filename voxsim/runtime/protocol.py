@@ -277,6 +277,7 @@ class Op(StrEnum):
     WEBSOCKET_SEND = "websocket.send"    # websocket: str, text: str
     WEBSOCKET_CLOSE = "websocket.close"  # websocket: str, code: int, reason: str
     WEBSOCKET_CLEAR_MEDIA_BUFFER = "websocket.clearMediaBuffer"  # websocket: str, params ({tag?})
+    WEBSOCKET_ALLOW_INBOUND = "websocket.allowInbound"  # (VoxEngine.allowWebSocketConnections)
 
     # ASR (see asr.py); an ASR is a media unit too ({"kind": "asr", "id"}): sendMediaTo(asr) feeds it
     ASR_CREATE = "asr.create"            # asr: str (its id), params: ASRParameters ({profile, interimResults,
@@ -300,6 +301,8 @@ class Op(StrEnum):
 APP_STARTED = "Application.Started"
 APP_CALL_ALERTING = "Application.CallAlerting"
 APP_HTTP_REQUEST = "Application.HttpRequest"
+APP_WEBSOCKET = "AppEvents.NewWebSocketConnection"  # data: the HttpRequest fields + websocket (its id)
+APP_NEW_WEBSOCKET_FAILED = "Application.OnNewWebSocketFailed"  # data: the HttpRequest fields + reason
 APP_TERMINATING = "Application.Terminating"
 APP_TERMINATED = "Application.Terminated"
 

@@ -26,6 +26,7 @@ from voxsim.runtime.net import HttpClient
 from voxsim.runtime.session import FINISH_ADMIN, Session, SessionServices
 from voxsim.runtime.settings import RuntimeSettings
 from voxsim.runtime.virtual import VirtualCaller, VirtualLeg
+from voxsim.runtime.websocket import ServerWebSocket
 
 # Finished sessions stay inspectable (/_voxsim/sessions/<N>) until this many newer ones end.
 KEEP_FINISHED = 1000
@@ -151,6 +152,14 @@ class Runtime:
         if session is None:
             return 404, "text/plain", f"no running session {session_id}"
         return await session.http_request(method, path, body, headers)
+
+    def accept_websocket(self, session_id: int, socket: ServerWebSocket, path: str,
+                         headers: Mapping[str, str] | None = None) -> asyncio.Task[None] | str:
+        """A WebSocket to the session's media_session_access_url: the task that serves it, or why it is refused."""
+        session = self._live.get(session_id)
+        if session is None:
+            return f"no running session {session_id}"
+        return session.accept_websocket(socket, path, headers)
 
     def session(self, session_id: int) -> Session | None:
         """A live session, or a recently finished one."""

@@ -44,9 +44,11 @@ from voxsim.runtime.net import HttpClient, SessionNet
 from voxsim.runtime.protocol import (
     APP_CALL_ALERTING,
     APP_HTTP_REQUEST,
+    APP_NEW_WEBSOCKET_FAILED,
     APP_STARTED,
     APP_TERMINATED,
     APP_TERMINATING,
+    APP_WEBSOCKET,
     CALL_AUDIO_STARTED,
     CALL_CONNECTED,
     CALL_DISCONNECTED,
@@ -67,7 +69,7 @@ from voxsim.runtime.protocol import (
 from voxsim.runtime.settings import RuntimeSettings
 from voxsim.runtime.storage import SessionStorage
 from voxsim.runtime.timers import TimerSet
-from voxsim.runtime.websocket import SessionWebSockets
+from voxsim.runtime.websocket import ServerWebSocket, SessionWebSockets
 
 FINISH_NORMAL = "Normal termination"
 FINISH_JS_ERROR = "JS session error"
@@ -320,6 +322,26 @@ class Session:
             return 504, "text/plain", "the scenario did not reply in time"
         finally:
             self._replies.pop(rid, None)
+
+    def accept_websocket(self, socket: ServerWebSocket, path: str, headers: Mapping[str, str] | None = None
+                         ) -> asyncio.Task[None] | str:
+        """A client opened a WebSocket to the session's access URL: `AppEvents.WebSocket`, then the socket is the
+        scenario's (the task ends when it closes); or why it is refused (the scenario did not allow connections,
+        or has as many as its calls + 3: `AppEvents.NewWebSocketFailed`)."""
+        if self.state != SessionState.RUNNING:
+            return "the session is not running"
+        if not self.websockets.allow_inbound:
+            return "the scenario did not call VoxEngine.allowWebSocketConnections()"
+        x_headers = [{"key": k, "value": v} for k, v in (headers or {}).items() if k.lower().startswith("x-")]
+        data: dict[str, Any] = {"method": "GET", "path": path, "content": "", "headers": x_headers}
+        limit = len(self.calls) + 3
+        if self.websockets.inbound_count() >= limit:
+            reason = f"{limit} incoming WebSockets already (the calls of the session + 3)"
+            self.enqueue(AppEvent(APP_NEW_WEBSOCKET_FAILED, {**data, "reason": reason}))
+            return reason
+        ws_id = self.websockets.next_inbound_id()
+        self.enqueue(AppEvent(APP_WEBSOCKET, {**data, "websocket": ws_id}))
+        return self.websockets.accept(ws_id, path, socket, dict(headers or {}))
 
     def terminate(self, reason: str = FINISH_ADMIN) -> None:
         """Ends the session from outside (admin, idle timeout): Terminating, Terminated."""

@@ -707,6 +707,18 @@
     defineProperty(WebSocket.prototype, name, { get: getter, enumerable: true });
   }
 
+  // A socket a client opened to the session's access URL (AppEvents.WebSocket): Python accepted it already, and
+  // its WebSocket.Open follows the event.
+  function inboundWebSocket(id, url) {
+    const ws = Object.create(WebSocket.prototype);
+    register(ws, 'websocket', String(id));
+    ws._url = String(url);
+    ws._readyState = WebSocketReadyState.CONNECTING;
+    ws._protocol = '';
+    for (const prop of Object.values(WEBSOCKET_HANDLERS)) ws[prop] = null;
+    return ws;
+  }
+
   // The state an event leaves the socket in, then its on* handler, then its listeners (deliverUnit).
   function websocketEvent(ws, ev, payload) {
     if (ev.name === WebSocketEvents.OPEN) {
@@ -918,7 +930,8 @@
     createConference(parameters) { return new Conference(parameters); },
     destroyConference(conference) { unitRef(conference, 'conference'); conference.stop(); },
     createWebSocket(url, parameters) { return new WebSocket(url, parameters); },
-    allowWebSocketConnections: thrower('WebSocket', 'VoxEngine.allowWebSocketConnections'),
+    // Connections to the session's access URL (ws:// or wss://) become AppEvents.WebSocket (websocket.py).
+    allowWebSocketConnections() { push({ op: 'websocket.allowInbound' }); },
     enqueueACDRequest: thrower('Modules.ACD', 'VoxEngine.enqueueACDRequest'),
     enqueueTask: thrower('Modules.SmartQueue', 'VoxEngine.enqueueTask'),
     createStreamingAgent: thrower('Modules.StreamingAgent', 'VoxEngine.createStreamingAgent'),
@@ -1358,6 +1371,9 @@
     if (ev.name === AppEvents.Terminated) stage = 'terminated';
     const payload = Object.assign({ name: ev.name }, ev.data);
     if (ev.call) payload.call = callFromInfo(ev.call);
+    if (ev.name === AppEvents.WebSocket && ev.data && ev.data.websocket !== undefined) {
+      payload.websocket = inboundWebSocket(ev.data.websocket, ev.data.path);
+    }
     const value = emit(appHandlers, ev.name, VoxEngine, payload);
     if (ev.reply !== undefined) reply(ev.reply, value);
   }

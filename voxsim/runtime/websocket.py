@@ -11,6 +11,10 @@ text message that is not a media message, `WebSocket.MediaEventStarted`/`MediaEv
 `WebSocket.Error` ({reason}) when the connection fails, and `WebSocket.Close` ({code, reason, wasClean}) last,
 whoever closed. Messages sent before the socket opened go out once it has. When the session ends every socket is
 closed (1000, "the session ended") without events.
+
+Inbound: once the scenario called `VoxEngine.allowWebSocketConnections()`, a client's WebSocket to the session's
+access URL is `accept`ed (the HTTP door hands over its server socket, `ServerWebSocket`); the session fires
+`AppEvents.WebSocket` with it, and from then on it is a socket like the others (`WebSocket.Open` first).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -29,7 +33,8 @@ from voxsim.runtime.local_socket import ConnectorLink, Connectors, LocalSocket, 
 from voxsim.runtime.media import SessionMedia
 from voxsim.runtime.protocol import Kind, UnitEvent
 
-__all__ = ["CLOSE_ABNORMAL", "WS_CLOSE", "WS_CREATED", "WS_ERROR", "WS_MESSAGE", "WS_OPEN", "SessionWebSockets"]
+__all__ = ["CLOSE_ABNORMAL", "WS_CLOSE", "WS_CREATED", "WS_ERROR", "WS_MESSAGE", "WS_OPEN", "ServerWebSocket",
+           "SessionWebSockets"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,49 @@ MAX_QUEUED = 1500  # messages waiting for the socket (30 s of 20 ms media): beyo
 Emit = Callable[[UnitEvent], None]
 
 
+class ServerWebSocket(Protocol):
+    """The server side of a WebSocket a client opened (aiohttp's `web.WebSocketResponse`)."""
+
+    @property
+    def close_code(self) -> int | None: ...
+    @property
+    def ws_protocol(self) -> str | None: ...
+    async def receive(self) -> aiohttp.WSMessage: ...
+    async def send_str(self, data: str) -> None: ...
+    async def close(self, *, code: int = 1000, message: bytes = b"") -> bool: ...
+    def exception(self) -> BaseException | None: ...
+
+
+class _Accepted:
+    """A `ServerWebSocket` read and written like a client socket."""
+
+    def __init__(self, ws: ServerWebSocket) -> None:
+        self._ws = ws
+        self.protocol = ws.ws_protocol
+
+    async def __aenter__(self) -> _Accepted:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    @property
+    def close_code(self) -> int | None:
+        return self._ws.close_code
+
+    def exception(self) -> BaseException | None:
+        return self._ws.exception()
+
+    async def receive(self) -> aiohttp.WSMessage:
+        return await self._ws.receive()
+
+    async def send_str(self, text: str) -> None:
+        await self._ws.send_str(text)
+
+    async def close(self, *, code: int = 1000, message: bytes = b"") -> bool:
+        return await self._ws.close(code=code, message=message)
+
+
 class _Close:
     def __init__(self, code: int, reason: str) -> None:
         self.code = code
@@ -57,13 +105,14 @@ class _Connection:
     """One scenario WebSocket: its unit in the graph, its connection and writer tasks."""
 
     def __init__(self, ws_id: str, url: str, protocols: list[str], headers: dict[str, str], owner: SessionWebSockets,
-                 chunk_ms: int, vendor: str | None = None) -> None:
+                 chunk_ms: int, vendor: str | None = None, accepted: ServerWebSocket | None = None) -> None:
         self.ws_id = ws_id
         self.url = url
         self.protocols = protocols
         self.headers = headers
         self.owner = owner
         self.vendor = vendor  # `wss://local/<vendor>`: a voice-AI connector inside voxsim serves it
+        self.accepted = _Accepted(accepted) if accepted is not None else None  # a client's socket, already open
         unit_class = ConnectorUnit if vendor is not None else WebSocketUnit
         self.unit = unit_class(self.queue, lambda name, payload: self.event(name, payload), chunk_ms=chunk_ms)
         self.ref = f"websocket:{ws_id}"
@@ -98,7 +147,9 @@ class _Connection:
 
     async def _run(self) -> None:
         try:
-            if self.vendor is not None:
+            if self.accepted is not None:
+                await self._opened(self.accepted)
+            elif self.vendor is not None:
                 await self._opened(self._connect_local())
             else:
                 async with aiohttp.ClientSession() as http:
@@ -138,7 +189,7 @@ class _Connection:
         task.add_done_callback(self.owner.serving.discard)
         return client
 
-    async def _opened(self, ws: aiohttp.ClientWebSocketResponse | LocalSocket | str) -> None:
+    async def _opened(self, ws: aiohttp.ClientWebSocketResponse | LocalSocket | _Accepted | str) -> None:
         if isinstance(ws, str):  # a local socket nobody serves
             self.owner.write_log(f"[voxsim] WebSocket {self.ws_id}: {ws}")
             self.event(WS_ERROR, {"reason": ws})
@@ -161,7 +212,7 @@ class _Connection:
             writer.cancel()
             self._ended(code or ws.close_code or CLOSE_ABNORMAL, reason, (code or ws.close_code) != CLOSE_ABNORMAL)
 
-    async def _read(self, ws: aiohttp.ClientWebSocketResponse | LocalSocket) -> tuple[int | None, str]:
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse | LocalSocket | _Accepted) -> tuple[int | None, str]:
         """Reads until the socket closes: (the close code, reason) the server sent, or (None, why)."""
         while True:
             msg = await ws.receive()
@@ -179,7 +230,7 @@ class _Connection:
             elif msg.type in (aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
                 return None, ""
 
-    async def _write(self, ws: aiohttp.ClientWebSocketResponse | LocalSocket) -> None:
+    async def _write(self, ws: aiohttp.ClientWebSocketResponse | LocalSocket | _Accepted) -> None:
         while True:
             item = await self._outbox.get()
             if isinstance(item, _Close):
@@ -203,6 +254,8 @@ class SessionWebSockets:
         self.session_id = session_id
         self.connectors = connectors
         self.serving: set[asyncio.Task[None]] = set()  # connector tasks (they end with their socket)
+        self.allow_inbound = False  # VoxEngine.allowWebSocketConnections() was called
+        self._inbound = 0
         self.media = media
         self.emit = emit
         self.write_log = write_log
@@ -220,6 +273,20 @@ class SessionWebSockets:
         self._connections[ws_id] = connection
         self.media.add_unit(connection.ref, connection.unit)
         connection.event(WS_CREATED, {})
+
+    def next_inbound_id(self) -> str:
+        self._inbound += 1
+        return f"inbound-ws{self._inbound}"
+
+    def inbound_count(self) -> int:
+        return sum(1 for c in self._connections.values() if c.accepted is not None)
+
+    def accept(self, ws_id: str, path: str, socket: ServerWebSocket, headers: dict[str, str]) -> asyncio.Task[None]:
+        """A client's socket to the access URL becomes the scenario's WebSocket `ws_id`; the task ends with it."""
+        connection = _Connection(ws_id, path, [], headers, self, self.chunk_ms, accepted=socket)
+        self._connections[ws_id] = connection
+        self.media.add_unit(connection.ref, connection.unit)
+        return connection.task
 
     def _live(self, ws_id: str, what: str) -> _Connection | None:
         connection = self._connections.get(ws_id)
