@@ -147,6 +147,12 @@ DEFAULT_ALLOW = ("INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "INFO"
                  "REFER", "NOTIFY")
 # Methods we recognise: one of these that we do not allow gets 405, anything else 501 (RFC 3261 8.2.1).
 KNOWN_METHODS = frozenset(DEFAULT_ALLOW) | {"PRACK", "SUBSCRIBE", "NOTIFY", "PUBLISH", "REFER"}
+# Allow says what its context accepts (RFC 3261 13.2.1, 20.5): a call's requests and responses list what may be
+# sent in its dialog (no REGISTER), an answer outside any dialog what may be sent outside one (no BYE, INFO,
+# UPDATE, PRACK, REFER, NOTIFY: they get 481 there); an OPTIONS outside a dialog asks for everything.
+DIALOG_METHODS = frozenset({"INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "MESSAGE", "UPDATE", "PRACK",
+                            "REFER", "NOTIFY"})
+OUTSIDE_DIALOG_METHODS = frozenset({"INVITE", "ACK", "CANCEL", "OPTIONS", "REGISTER", "MESSAGE"})
 IN_DIALOG_OK = frozenset({"INFO", "MESSAGE", "OPTIONS"})
 # Out of a dialog these get 481: a REFER refers only within a call here, a NOTIFY reports only on a REFER of ours.
 NEEDS_DIALOG = frozenset({"BYE", "INFO", "UPDATE", "PRACK", "REFER", "NOTIFY"})
@@ -267,7 +273,8 @@ class InviteDialog:
             self._respond(make_response(self.invite, 100, reason, headers=list(headers)))
             return
         contact = self.ua.contact(self.flow.transport)
-        extra = [*record_routes(self.invite), ("Contact", contact), ("Allow", ", ".join(self.ua.allow)), *headers]
+        extra = [*record_routes(self.invite), ("Contact", contact), ("Allow", ", ".join(self.ua.dialog_allow)),
+                 *headers]
         tag = self.local_tag
         if sdp:
             extra.append(("Content-Type", "application/sdp"))
@@ -308,7 +315,7 @@ class InviteDialog:
         body = self.ua.sdp if sdp is None else sdp
         contact = self.ua.contact(self.flow.transport)
         timer = self.timer_answer
-        extra = [*record_routes(self.invite), ("Contact", contact), ("Allow", ", ".join(self.ua.allow)),
+        extra = [*record_routes(self.invite), ("Contact", contact), ("Allow", ", ".join(self.ua.dialog_allow)),
                  ("Supported", SUPPORTED_HEADER), *(timer.headers if timer is not None else ()), *headers]
         if body:
             extra.append(("Content-Type", "application/sdp"))
@@ -636,7 +643,10 @@ class UserAgent:
     TLS needs `server_ssl`. Outbound TLS uses `client_ssl` (e.g. a context trusting the peer's
     self-signed certificate). Session timers: `min_se` is the shortest interval we accept (RFC 4028 says
     no less than 90 s; tests go lower), `session_expires` the interval we ask for in our INVITEs and put
-    in 2xx to INVITEs that ask for none (None: a timer only when the peer wants one).
+    in 2xx to INVITEs that ask for none (None: a timer only when the peer wants one). `allow` lists the methods
+    served; the Allow of a call's messages keeps those usable in a dialog (`dialog_allow`), that of an answer
+    outside any dialog those served there (`outside_allow`: `outside_allow` given, else what `allow` has of
+    `OUTSIDE_DIALOG_METHODS`), that of an OPTIONS answer outside a dialog all of them.
     """
 
     def __init__(
@@ -655,6 +665,7 @@ class UserAgent:
         on_invite: InviteHook | None = None,
         on_request: RequestHook | None = None,
         allow: Iterable[str] = DEFAULT_ALLOW,
+        outside_allow: Iterable[str] | None = None,
         user_agent: str = "voxsim",
         idle_timeout: float = 300.0,
         advertised_host: str | None = None,
@@ -677,6 +688,10 @@ class UserAgent:
         self.on_invite = on_invite
         self.on_request = on_request
         self.allow = tuple(allow)
+        # What is served outside a dialog (an `on_request` hook may refuse some of `allow` there).
+        outside = OUTSIDE_DIALOG_METHODS if outside_allow is None else {m.upper() for m in outside_allow}
+        self.outside_allow = tuple(method for method in self.allow if method in outside)
+        self.dialog_allow = tuple(method for method in self.allow if method in DIALOG_METHODS)
         self.user_agent = user_agent
         self.layer = TransactionLayer(timers)
         self.transport = SipTransport(self._on_message, client_ssl=client_ssl, idle_timeout=idle_timeout)
@@ -919,9 +934,9 @@ class UserAgent:
         elif request.method == "MESSAGE" and request.method in self.allow:
             self._reply(request, key, 200)
         elif request.method in KNOWN_METHODS:
-            self._reply(request, key, 405, headers=[("Allow", ", ".join(self.allow))])
+            self._reply(request, key, 405, headers=[("Allow", ", ".join(self.outside_allow))])
         else:
-            self._reply(request, key, 501, headers=[("Allow", ", ".join(self.allow))])
+            self._reply(request, key, 501, headers=[("Allow", ", ".join(self.outside_allow))])
 
     def _reply(self, request: Request, key: TransactionKey, status: int, reason: str | None = None, *,
                headers: Iterable[tuple[str, str]] = (), body: bytes = b"") -> None:
@@ -1023,11 +1038,13 @@ class UserAgent:
             call.on_notify(request, lambda status: self._reply(request, key, status))
         elif request.method == "REFER" and "REFER" in self.allow:
             self._on_refer(call, request, key)
+        elif request.method == "OPTIONS":
+            self._reply(request, key, 200, headers=self.capabilities(self.dialog_allow))
         elif request.method in IN_DIALOG_OK:
             self._reply(request, key, 200)
         else:
             self._reply(request, key, 405 if request.method in KNOWN_METHODS else 501,
-                        headers=[("Allow", ", ".join(self.allow))])
+                        headers=[("Allow", ", ".join(self.dialog_allow))])
 
     def _on_refer(self, call: InviteDialog, request: Request, key: TransactionKey) -> None:
         """A REFER in a call (RFC 3515 2.4): 400 without one readable Refer-To, 491 while the last one we accepted
@@ -1086,9 +1103,11 @@ class UserAgent:
     def _on_options(self, request: Request, key: TransactionKey, source: Address) -> None:
         self._reply(request, key, 200, headers=self.capabilities())
 
-    def capabilities(self) -> list[tuple[str, str]]:
-        """The Allow/Accept/Supported headers of an OPTIONS answer (RFC 3261 11.2)."""
-        return [("Allow", ", ".join(self.allow)), ("Accept", "application/sdp"), ("Supported", SUPPORTED_HEADER),
+    def capabilities(self, allow: Iterable[str] | None = None) -> list[tuple[str, str]]:
+        """The Allow/Accept/Supported headers of an OPTIONS answer (RFC 3261 11.2); `allow`: the methods of its
+        context (in a dialog, `dialog_allow`), else all."""
+        methods = self.allow if allow is None else allow
+        return [("Allow", ", ".join(methods)), ("Accept", "application/sdp"), ("Supported", SUPPORTED_HEADER),
                 ("Contact", self.contact()), ("User-Agent", self.user_agent)]
 
     def _on_register(self, request: Request, key: TransactionKey, source: Address) -> None:
@@ -1322,7 +1341,7 @@ class UserAgent:
         def build(cseq: int, extra: list[tuple[str, str]]) -> Request:
             request = self._build("INVITE", uri, dest, from_addr=f"{from_value};tag={tag}", to_addr=to or f"<{uri}>",
                                   call_id=call_id, cseq=cseq, body=body, content_type="application/sdp",
-                                  headers=[("Allow", ", ".join(self.allow)), *timer_headers, *headers, *extra])
+                                  headers=[("Allow", ", ".join(self.dialog_allow)), *timer_headers, *headers, *extra])
             if max_forwards is not None:
                 request.headers.set("Max-Forwards", str(max_forwards))
             return request

@@ -222,11 +222,41 @@ async def test_options_and_method_handling(agents) -> None:
     assert "Supported" in response.headers
     assert (await uac.request("FOO", target(uas))).status == 501
     not_allowed = await uac.request("SUBSCRIBE", target(uas))
-    assert not_allowed.status == 405 and "BYE" in not_allowed.headers.get("Allow")
+    assert not_allowed.status == 405 and "OPTIONS" in not_allowed.headers.get("Allow")
     assert (await uac.request("BYE", target(uas))).status == 481
     assert (await uac.request("MESSAGE", target(uas), body=b"hi", content_type="text/plain")).status == 200
     unsupported = await uac.request("OPTIONS", target(uas), headers=[("Require", "100rel")])
     assert unsupported.status == 420 and unsupported.headers.get("Unsupported") == "100rel"
+
+
+def allow_of(message: Request | Response) -> list[str]:
+    return [method.strip() for method in message.headers.get("Allow", "").split(",") if method.strip()]
+
+
+async def test_allow_lists_what_its_context_accepts(agents) -> None:
+    uas, uac = await agents(), await agents()
+    everything = list(uas.allow)
+    # Outside a dialog: OPTIONS asks for all; a refusal lists only what is served there (BYE & co. get 481 there).
+    assert allow_of(await uac.request("OPTIONS", target(uas))) == everything
+    outside = allow_of(await uac.request("SUBSCRIBE", target(uas)))
+    assert outside == ["INVITE", "ACK", "CANCEL", "OPTIONS", "REGISTER", "MESSAGE"]
+    assert (await uac.request("BYE", target(uas))).status == 481
+    # In a call: what its dialog takes (no REGISTER), in the INVITE, the 2xx and in-dialog answers.
+    in_dialog = ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "MESSAGE", "UPDATE", "PRACK", "REFER", "NOTIFY"]
+    call = await uac.invite(target(uas))
+    incoming = next(iter(uas.calls.values()))
+    assert allow_of(incoming.invite) == allow_of(call.response) == in_dialog
+    options = await call.request("OPTIONS")
+    assert options.status == 200 and allow_of(options) == in_dialog and options.headers.get("Accept")
+    register = await call.request("REGISTER")
+    assert register.status == 405 and allow_of(register) == in_dialog  # never lists what it refuses
+    await call.bye()
+
+
+async def test_a_user_agent_told_what_it_serves_outside_dialogs_says_so(agents) -> None:
+    uas, uac = await agents(outside_allow=("INVITE", "ACK", "CANCEL", "OPTIONS")), await agents()
+    assert allow_of(await uac.request("SUBSCRIBE", target(uas))) == ["INVITE", "ACK", "CANCEL", "OPTIONS"]
+    assert uas.dialog_allow == tuple(m for m in uas.allow if m != "REGISTER")
 
 
 async def test_cancel_before_the_answer(agents, sip_peer) -> None:

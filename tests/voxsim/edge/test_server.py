@@ -100,8 +100,10 @@ async def test_other_requests_get_honest_final_responses(edge: SipEdge, phone: U
     assert register.status == 501 and "registration is not emulated" in register.reason
     assert (await phone.request("BYE", udp)).status == 481
     unknown = await phone.request("FROB", udp)
-    assert unknown.status == 501 and unknown.headers.get("Allow") == "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE"
-    assert (await phone.request("MESSAGE", udp, body=b"hi", content_type="text/plain")).status == 501
+    # Outside a dialog the Allow says what is served there (BYE, UPDATE get 481 there: they are a call's).
+    assert unknown.status == 501 and unknown.headers.get("Allow") == "INVITE, ACK, CANCEL, OPTIONS"
+    message = await phone.request("MESSAGE", udp, body=b"hi", content_type="text/plain")
+    assert message.status == 501 and "MESSAGE" not in message.headers.get("Allow")
     assert (await phone.request("INFO", udp)).status == 481
 
 
@@ -285,6 +287,19 @@ async def test_trunk_call_runs_the_rule_and_the_scenario_hangs_up(emulator: Emul
     snapshot = session.snapshot()["calls"][0]
     assert snapshot["client_type"] == "sip" and snapshot["code"] == 200
     await session.wait_finished(3)
+
+
+async def test_allow_says_what_each_context_accepts(emulator: Emulator, pbx: UserAgent) -> None:
+    app, _ = provision(emulator)
+    call = await call_edge(emulator, pbx, f"sip:1@{app.domain}")
+    in_call = call.response.headers.get("Allow")
+    assert "REFER" in in_call and "PRACK" in in_call and "REGISTER" not in in_call  # a call's methods only
+    await call.wait_ended(3)
+    edge_uri = f"sip:127.0.0.1:{emulator.listeners['sip_udp']['port']}"
+    outside = await pbx.request("SUBSCRIBE", edge_uri)
+    assert outside.status == 501 and outside.headers.get("Allow") == "INVITE, ACK, CANCEL, OPTIONS, REGISTER"
+    everything = (await pbx.request("OPTIONS", edge_uri)).headers.get("Allow")
+    assert "REGISTER" in everything and "UPDATE" in everything
 
 
 async def test_the_id_form_of_the_request_uri_routes_too(emulator: Emulator, pbx: UserAgent) -> None:
