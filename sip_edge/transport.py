@@ -89,6 +89,8 @@ class Address:
 
 
 MessageHandler = Callable[[Message, Address], None]
+TraceHandler = Callable[[str, Message, bytes, Address], None]
+"""`(direction, message, data, address)`: "in" for a message parsed from `address`, "out" for one sent to it."""
 
 
 class SipTransportError(OSError):
@@ -305,6 +307,8 @@ class SipTransport:
 
     `on_message(message, source)` is called for every parsed message; `source` is the Address it
     came from (for a stream: the connection's key, so `send(..., source)` answers on it).
+    `on_trace`, when set, sees every message as it went over the wire: each one parsed ("in") and each one
+    `send` sent ("out", retransmissions included), with its bytes (a SIP ladder, a capture).
     `client_ssl` is the context for TLS connections we open (the server context is given to
     `listen_tls`). Port 0 binds any free port; `ports` tells which.
     """
@@ -322,6 +326,7 @@ class SipTransport:
         tls_handshake_timeout: float = 10.0,
     ) -> None:
         self.on_message = on_message
+        self.on_trace: TraceHandler | None = None
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
         self.max_connections_per_source = max_connections_per_source
@@ -419,7 +424,16 @@ class SipTransport:
         if dest is None:
             raise SipTransportError("no destination for the message")
         await self.send_bytes(data, dest)
+        self._trace("out", message, data, dest)
         return dest
+
+    def _trace(self, direction: str, message: Message, data: bytes, address: Address) -> None:
+        if self.on_trace is None:
+            return
+        try:
+            self.on_trace(direction, message, data, address)
+        except Exception:  # a tracer's bug must not lose the message
+            log.exception("SIP trace handler failed")
 
     def response_destination(self, response: Response, source: Address | None) -> Address | None:
         """Where a response goes (RFC 3261 18.2.2, RFC 3581): the request's connection while it is
@@ -541,6 +555,7 @@ class SipTransport:
             if stream is not None:
                 self._alias(message, stream)
             stamp_received(message, source.host, source.port)
+        self._trace("in", message, data, source)
         try:
             self.on_message(message, source)
         except Exception:

@@ -41,6 +41,7 @@ from voxsim.runtime.host import OutboundDialer
 from voxsim.runtime.media import MediaServices, RecordFiles, RecordMade
 from voxsim.scripted_caller import Conversations
 from voxsim.session_starter import SessionStarter
+from voxsim.sip_journal import SipJournal
 from voxsim.store import Store
 from voxsim.voice_ai import VoiceAI
 
@@ -150,6 +151,7 @@ class Emulator:
         self.voice_ai: VoiceAI | None = None  # the scripted agents behind wss://local/<vendor>
         self.conversations: Conversations | None = None  # scripted callers (simulate/call with a script)
         self.recorder: StoreRecorder | None = None
+        self.sip_journal: SipJournal | None = None
         self.session_starter: SessionStarter
         self._tempdir: str | None = None
         self._lock: StateLock | None = None
@@ -246,6 +248,9 @@ class Emulator:
         if self.recorder is not None:
             self.recorder.close()
             self.recorder = None
+        if self.sip_journal is not None:
+            self.sip_journal.close()
+            self.sip_journal = None
         if getattr(self, "store", None) is not None:
             self.store.close()
         if self._tempdir:
@@ -323,7 +328,8 @@ class Emulator:
     async def _start_sip(self) -> None:
         assert self.runtime is not None
         edge_settings = self._edge_settings()
-        services = EdgeServices(self.store, self.session_starter)
+        self.sip_journal = SipJournal(self.store)
+        services = EdgeServices(self.store, self.session_starter, sip_journal=self.sip_journal)
         self.sip = SipEdge(self.settings.host, self.settings.sip_port, self.settings.sips_port,
                            self.server_ssl_context(), advertised_host=self.settings.advertised_host,
                            settings=edge_settings, services=services, media_clock=self.media_clock)

@@ -119,9 +119,11 @@ def live_calls(services: Any, session_id: int) -> list[dict[str, Any]]:
 
 def timeline(store: Store, services: Any, row: CallSession) -> dict[str, Any]:
     session_id = row.call_session_history_id
-    recorder = getattr(services, "recorder", None)
+    recorder, journal = getattr(services, "recorder", None), getattr(services, "sip_journal", None)
     if recorder is not None:
         recorder.flush(session_id)  # the lines the runtime wrote and has not flushed yet
+    if journal is not None:
+        journal.flush()  # and the SIP messages the edge handed over
     calls = store.calls_of([session_id])[session_id]
     summary = session_summary(services, row, calls)
     summary["error"] = session_error(summary)

@@ -4,12 +4,15 @@ updates live, and keeps a screenshot in tmp_path."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright, expect
+
+from voxsim.testing import TestPhone
 
 CHROMIUM = "/usr/bin/chromium"
 # As root (CI) Chromium needs --no-sandbox; the call's audio plays without a click on a real speaker.
@@ -109,3 +112,25 @@ async def test_a_call_from_the_browser_with_keys_speech_and_audio(emulator, api,
     await routing.click()
     await expect(routing.locator("pre")).to_contain_text(r"sales: /1\d\d/ except /199/ -> match")
     await screenshot(page, tmp_path / "session.png")
+
+
+async def test_a_sip_call_shows_its_ladder_with_each_message_openable(emulator, api, page, tmp_path):
+    await shop(api)
+    phone = TestPhone(emulator, "alice")
+    try:
+        await phone.ua.start(udp=0, tcp=None)
+        call = await phone.call("150", "shop")
+        await asyncio.wait_for(call.bye(), 10)
+    finally:
+        await phone.stop()
+    await page.goto(f"{emulator.listeners['api_http']['url']}/_voxsim/console#/sessions/1")
+    timeline = page.locator("#timeline")
+    invite = timeline.locator(".entry[data-kind='sip']", has_text="INVITE sip:150@shop.voxsim.voximplant.com")
+    await expect(invite).to_contain_text("<- udp 127.0.0.1:")
+    await expect(timeline.locator(".entry[data-kind='sip']", has_text="SIP/2.0 200 OK").first).to_be_visible()
+    await expect(timeline.locator(".entry[data-kind='sip']", has_text="BYE sip:").first).to_be_visible()
+    await invite.click()
+    await expect(invite.locator("pre")).to_contain_text("Call-ID: ")
+    await expect(invite.locator("pre")).to_contain_text("m=audio")
+    await expect(page.locator("#session-state")).to_contain_text("finished")
+    await screenshot(page, tmp_path / "ladder.png")

@@ -11,6 +11,9 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from voxsim.store.history import HistoryQuery
+from voxsim.testing import TestPhone
+
 pytestmark = pytest.mark.asyncio(loop_scope="module")  # the module's emulator (conftest.py) runs on that loop
 
 IVR = """
@@ -168,3 +171,49 @@ async def test_a_timeline_is_read_from_the_store_and_bad_ids_are_404(emulator, a
         assert status == 404
     status, _ = await get(f"{base}/_voxsim/calls/nope/audio.ws")
     assert status == 404
+
+
+FORWARD = """
+VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
+  e.call.answer();
+  e.call.addEventListener(CallEvents.Connected, () => {
+    const out = VoxEngine.callSIP('sip:bob@127.0.0.1:' + e.headers['X-Port']);
+    out.addEventListener(CallEvents.Connected, () => { out.hangup(); e.call.hangup(); VoxEngine.terminate(); });
+  });
+});
+"""
+
+
+async def test_the_timeline_joins_the_sip_ladder_of_every_leg(emulator, api):
+    app_id = (await api("add_application", application_name="relay"))["application_id"]
+    scenario = await api("add_scenario", scenario_name="relay", application_id=app_id, scenario_script=FORWARD)
+    await api("add_rule", application_id=app_id, rule_name="all", rule_pattern=".*",
+              scenario_id=scenario["scenario_id"])
+    alice, bob = TestPhone(emulator, "alice"), TestPhone(emulator, "bob")
+    try:
+        await alice.ua.start(udp=0, tcp=None)
+        bob_port = (await bob.ua.start(udp=0, tcp=None))["udp"]
+        call = await alice.call("300", "relay", headers=[("X-Port", str(bob_port))])
+        await asyncio.wait_for(call.ended.wait(), 10)
+        session_id = emulator.store.find_sessions(emulator.account.account_id, HistoryQuery(desc_order=True), 1,
+                                                  0)[1][0].call_session_history_id
+        await emulator.runtime.session(session_id).wait_finished(5)
+        await asyncio.sleep(0.3)  # the last 200 OK to the BYEs
+        status, data = await get(f"{base_of(emulator)}/_voxsim/console/api/sessions/{session_id}/timeline")
+    finally:
+        await alice.stop()
+        await bob.stop()
+    assert status == 200
+    sip = [e for e in data["entries"] if e["kind"] == "sip"]
+    lines = [(e["direction"], e["title"]) for e in sip]
+    assert ("in", "INVITE sip:300@relay.voxsim.voximplant.com SIP/2.0") in lines
+    assert ("out", "SIP/2.0 200 OK") in lines
+    assert ("out", f"INVITE sip:bob@127.0.0.1:{bob_port} SIP/2.0") in lines
+    assert ("in", "SIP/2.0 200 OK") in lines
+    assert sum(1 for _, title in lines if title.startswith("BYE ")) == 2
+    assert len({e["sip_call_id"] for e in sip}) == 2  # the two legs, one ladder
+    invite = next(e for e in sip if e["title"].startswith("INVITE sip:300@"))
+    assert "Call-ID: " in invite["detail"] and "X-Port: " in invite["detail"] and "v=0" in invite["detail"]
+    assert invite["peer"].startswith("<- udp 127.0.0.1:")
+    order = [e["kind"] for e in data["entries"]]
+    assert order.index("sip") < order.index("event")  # the INVITE came before the scenario's first event
