@@ -50,6 +50,7 @@ from voxsim.edge.media_port import MediaPorts
 from voxsim.edge.outbound_registrations import normal_host
 from voxsim.edge.router import Inbound, InboundRouter, RegistrationMatcher, RouterStore
 from voxsim.edge.settings import EdgeSettings
+from voxsim.edge.sip_trace import SipMessageSink, SipTracer
 from voxsim.edge.user_registrar import UserDirectory, UserRegistrar
 from voxsim.errors import VoxError
 from voxsim.media.clock import MediaClock
@@ -87,10 +88,12 @@ class EdgeStore(RouterStore, UserDirectory, Protocol):
 
 @dataclass
 class EdgeServices:
-    """The core the edge routes calls into (given by the composition root)."""
+    """The core the edge routes calls into (given by the composition root); `sip_journal` keeps each session's
+    SIP messages (`sip_trace.SipTracer` tells whose they are)."""
 
     store: EdgeStore
     starter: SessionStarter
+    sip_journal: SipMessageSink | None = None
 
 
 class SipEdge:
@@ -125,6 +128,7 @@ class SipEdge:
                                       media_timeout=self.settings.media_timeout)
         self.legs: set[SipLeg] = set()
         self.session_legs: dict[int, SipInboundLeg] = {}  # session id -> its first inbound leg
+        self.tracer: SipTracer | None = None
         if services is not None:
             self.serve(services)
 
@@ -134,6 +138,8 @@ class SipEdge:
         self.services = services
         self.registrar = UserRegistrar.from_settings(services.store, settings)
         self.router = InboundRouter(services.store, self.registrar, settings, is_own_address=self.is_own_address)
+        if services.sip_journal is not None:
+            self.tracer = SipTracer(services.sip_journal, self._session_of_dialog)
 
     def route_registrations(self, registrations: RegistrationMatcher) -> None:
         """Calls arriving through our outbound SIP registrations run their bound rule or reach their user."""
@@ -160,6 +166,8 @@ class SipEdge:
             await ua.stop()
             raise
         self.ua = ua
+        if self.tracer is not None:
+            ua.transport.on_trace = self.tracer.trace
         self.listeners = self._describe(ua.ports)
         log.info("SIP edge listening: %s", ", ".join(v["url"] for v in self.listeners.values()))
         return self.listeners
@@ -219,6 +227,17 @@ class SipEdge:
         if user:
             leg.session.outbound_callerid(leg.call_id, user)
 
+    def _session_of_dialog(self, sip_call_id: str) -> int | None:
+        """The session whose outbound leg sent the INVITE of `sip_call_id` (inbound calls are attributed when
+        their session starts, in `_route`)."""
+        for leg in self.legs:
+            if not isinstance(leg, SipOutboundLeg) or leg.session is None:
+                continue
+            dialogs = [h.request.call_id for h in leg.handles if h.request is not None]
+            if sip_call_id in dialogs or (leg.sip is not None and leg.sip.call_id == sip_call_id):
+                return leg.session.session_id
+        return None
+
     def forget(self, leg: SipLeg) -> None:
         self.legs.discard(leg)
         for session_id, inbound in list(self.session_legs.items()):
@@ -269,6 +288,8 @@ class SipEdge:
                 raise Refusal(416, "Unsupported URI Scheme")
             inbound = self.router.classify(request, source)
             session = await self._start_session(inbound, source)
+            if self.tracer is not None:
+                self.tracer.attribute(call.call_id, session.session_id)
         except Refusal as refusal:
             log.info("INVITE %s from %s: %s %s", request.uri, source, refusal.status, refusal.reason)
             call.reject(refusal.status, refusal.reason, headers=refusal.headers)
