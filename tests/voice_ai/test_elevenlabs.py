@@ -210,3 +210,9 @@ VoxEngine.terminate();
 """)
     await session.wait_until(lambda: any(line.startswith("ERR") for line in user_lines(session)), timeout=5)
     assert "ERR ElevenLabs.createRealtimeTTSPlayer is not emulated by voxsim" in user_lines(session)
+
+
+async def test_dynamic_variables_fill_in_the_agents_lines(runtime: Runtime, voice_ai: VoiceAI):
+    script(voice_ai, {**ADA, "greeting": "Hi {{caller}}, this is Ada ({{system__agent_id}}); {{unknown}} stays."})
+    session, _ = await connected(runtime)
+    assert responses(session) == ["Hi Sam, this is Ada (agent_7101); {{unknown}} stays."]

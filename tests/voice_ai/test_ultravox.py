@@ -212,3 +212,13 @@ async def test_the_scenario_hangs_up_through_the_agent(runtime: Runtime, voice_a
     await session.wait_until(lambda: any(line.startswith("closed") for line in user_lines(session)), timeout=8)
     assert "closed 1000 Normal connection close" in user_lines(session)
     assert transcripts(session, "agent")[-1]["text"] == "See you"
+
+
+async def test_a_hang_up_tool_result_ends_the_call_after_the_agents_turn(runtime: Runtime, voice_ai: VoiceAI):
+    script(voice_ai, MARK)
+    session, call_id = await connected(runtime, invocation="invocationId, responseType: 'hang-up'")
+    await session.wait_until(lambda: "WebSocketMediaEnded" in names(session), timeout=5)
+    assert await runtime.caller_says(call_id, "book a visit")
+    await session.wait_until(lambda: any(line.startswith("closed") for line in user_lines(session)), timeout=8)
+    assert "closed 1000 Normal connection close" in user_lines(session)
+    assert transcripts(session, "agent")[-1]["text"] == 'Booked: {"booked":"Monday"}'

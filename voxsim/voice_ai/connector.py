@@ -274,6 +274,7 @@ class ScriptedConnector:
         return True
 
     async def _say(self, text: str) -> None:
+        text = self.dialect.line(text)
         pcm = await self.speak(text)
         before, after = self.dialect.say(text, len(pcm) // 8)
         self.send(before)
@@ -321,6 +322,8 @@ class ScriptedConnector:
             self._tool = None
         self.agent.last_result = got.result
         self._record("user", got.result, tool_result=action.tool, call_id=call_id, is_error=got.is_error)
+        if got.end_call:  # after what the turn still has to do
+            self._enqueue([Action("hangup")])
         if self.dialect.explicit_response:
             await self._response_request(timeout)
 

@@ -62,6 +62,7 @@ class ClientInput:
     is_error: bool = False
     replies: list[Frame] = field(default_factory=list)
     warning: str = ""  # a mistake the scenario made, for the session log
+    end_call: bool = False  # tool_result: the agent ends the call once its turn is done
 
 
 class Dialect:
@@ -95,6 +96,10 @@ class Dialect:
     def client(self, name: str, payload: Any) -> ClientInput:
         """A frame the scenario sent (its `customEvent` name and payload)."""
         return ClientInput()
+
+    def line(self, text: str) -> str:
+        """A line of the script as this vendor's agent says it (ElevenLabs fills in its dynamic variables)."""
+        return text
 
     def say(self, text: str, duration_ms: int) -> tuple[list[Frame], list[Frame]]:
         """The agent says `text`: frames before its audio, frames after."""

@@ -15,6 +15,7 @@ is the client message with or without its `type` (`clientToolResult({tool_call_i
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ from voxsim.voice_ai.dialect import ClientInput, Dialect, Frame
 __all__ = ["ElevenLabsAgents"]
 
 AUDIO_FORMAT = "pcm_16000"  # what Voximplant needs the agent to be set to, both ways
+_VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
 
 class ElevenLabsAgents(Dialect):
@@ -64,6 +66,13 @@ class ElevenLabsAgents(Dialect):
         return [("ConversationInitiationMetadata", {
             "conversation_id": self.conversation_id, "agent_output_audio_format": AUDIO_FORMAT,
             "user_input_audio_format": AUDIO_FORMAT})]
+
+    def line(self, text: str) -> str:
+        """`{{name}}` is the initiation data's dynamic variable (or a system one); an unknown one stays."""
+        given = self.client_data.get("dynamic_variables")
+        variables = {"system__agent_id": self.agent_id, "system__conversation_id": self.conversation_id,
+                     **(given if isinstance(given, Mapping) else {})}
+        return _VARIABLE.sub(lambda m: str(variables[m.group(1)]) if m.group(1) in variables else m.group(0), text)
 
     def say(self, text: str, duration_ms: int) -> tuple[list[Frame], list[Frame]]:
         self._event_id += 1

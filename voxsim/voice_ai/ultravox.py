@@ -167,8 +167,7 @@ class UltravoxWebSocketAPI(Dialect):
                           is_error=error_type not in ("", "undefined"))
         if not invocation:
             got.warning = f"{name[:1].lower() + name[1:]} without an invocationId: no tool call can take it"
-        elif body.get("responseType") == "hang-up":
-            got.warning = "a tool result with responseType 'hang-up' is not emulated: the agent goes on"
+        got.end_call = body.get("responseType") == "hang-up"  # the agent ends the call after its reaction
         return got
 
 
