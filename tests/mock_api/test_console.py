@@ -217,3 +217,19 @@ async def test_the_timeline_joins_the_sip_ladder_of_every_leg(emulator, api):
     assert invite["peer"].startswith("<- udp 127.0.0.1:")
     order = [e["kind"] for e in data["entries"]]
     assert order.index("sip") < order.index("event")  # the INVITE came before the scenario's first event
+
+
+async def test_a_registered_user_shows_its_contact(emulator, api, shop):
+    await api("add_user", application_id=shop["application_id"], user_name="carol", user_display_name="Carol",
+              user_password="Secret123")
+    phone = TestPhone(emulator, "carol")
+    try:
+        await phone.ua.start(udp=0, tcp=None)
+        assert (await phone.register("carol", "Secret123", "shop", expires=600)).status == 200
+        _, data = await get(f"{base_of(emulator)}/_voxsim/console/api/overview")
+    finally:
+        await phone.stop()
+    [user] = data["applications"][0]["users"]
+    [contact] = user["contacts"]
+    assert contact["contact"].startswith("sip:carol@127.0.0.1:") and contact["source"].startswith("udp 127.0.0.1:")
+    assert contact["expires_at"] > 0 and "expires_in" not in contact
