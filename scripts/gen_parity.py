@@ -94,7 +94,8 @@ media-inactivity timeout (`media_timeout`, off by default) hangs up a silent cal
 
 Not emulated yet: codecs beyond G.711 (Opus, G.722, G.729 are left out of the answer); relaying a re-INVITE
 or a hold to the other leg of a bridge (voxsim answers it itself); REFER outside a dialog (481); NOTIFYs of a
-transfer after its call ended; DNS SRV/NAPTR (targets are IP addresses or names with ports); MESSAGE outside a
+transfer after its call ended; an attended transfer the far end asks for (its REFER with `Replaces`: 501);
+DNS SRV/NAPTR (targets are IP addresses or names with ports); MESSAGE outside a
 dialog (501); `callUserDirect` behaves like `callUser`.
 """
 

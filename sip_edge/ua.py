@@ -158,6 +158,7 @@ IN_DIALOG_OK = frozenset({"INFO", "MESSAGE", "OPTIONS"})
 NEEDS_DIALOG = frozenset({"BYE", "INFO", "UPDATE", "PRACK", "REFER", "NOTIFY"})
 SUPPORTED = frozenset({TIMER})  # option tags a Require may name (RFC 3261 8.2.2.3)
 INVITE_SUPPORTED = SUPPORTED | {REL100}  # and an INVITE's: only its provisional responses can go reliably
+REFER_REPLACES_REFUSED = "Not Implemented - attended transfer (Refer-To with Replaces)"
 SUPPORTED_HEADER = f"{REL100}, {TIMER}"  # what our 2xx and OPTIONS answers say we support
 NO_PRACK = "no PRACK"  # InviteDialog.end_reason when a reliable provisional response was never PRACKed
 SESSION_EXPIRED = "session timer expired"  # InviteDialog.end_reason when the session timer ended the call
@@ -646,7 +647,9 @@ class UserAgent:
     in 2xx to INVITEs that ask for none (None: a timer only when the peer wants one). `allow` lists the methods
     served; the Allow of a call's messages keeps those usable in a dialog (`dialog_allow`), that of an answer
     outside any dialog those served there (`outside_allow`: `outside_allow` given, else what `allow` has of
-    `OUTSIDE_DIALOG_METHODS`), that of an OPTIONS answer outside a dialog all of them.
+    `OUTSIDE_DIALOG_METHODS`), that of an OPTIONS answer outside a dialog all of them. `refer_replaces`: a REFER
+    whose Refer-To carries Replaces (an attended transfer the far end asks for) reaches `on_refer`; otherwise
+    it is answered 501 (`REFER_REPLACES_REFUSED`).
     """
 
     def __init__(
@@ -666,6 +669,7 @@ class UserAgent:
         on_request: RequestHook | None = None,
         allow: Iterable[str] = DEFAULT_ALLOW,
         outside_allow: Iterable[str] | None = None,
+        refer_replaces: bool = False,
         user_agent: str = "voxsim",
         idle_timeout: float = 300.0,
         advertised_host: str | None = None,
@@ -692,6 +696,7 @@ class UserAgent:
         outside = OUTSIDE_DIALOG_METHODS if outside_allow is None else {m.upper() for m in outside_allow}
         self.outside_allow = tuple(method for method in self.allow if method in outside)
         self.dialog_allow = tuple(method for method in self.allow if method in DIALOG_METHODS)
+        self.refer_replaces = refer_replaces
         self.user_agent = user_agent
         self.layer = TransactionLayer(timers)
         self.transport = SipTransport(self._on_message, client_ssl=client_ssl, idle_timeout=idle_timeout)
@@ -1047,13 +1052,18 @@ class UserAgent:
                         headers=[("Allow", ", ".join(self.dialog_allow))])
 
     def _on_refer(self, call: InviteDialog, request: Request, key: TransactionKey) -> None:
-        """A REFER in a call (RFC 3515 2.4): 400 without one readable Refer-To, 491 while the last one we accepted
-        still runs, else what the call's `on_refer` says (603 Decline without one). A 2xx accepts it: the NOTIFY
+        """A REFER in a call (RFC 3515 2.4): 400 without one readable Refer-To, 501 for one with Replaces (an attended
+        transfer) unless `refer_replaces`, 491 while the last one we accepted still runs, else what the call's
+        `on_refer` says (603 Decline without one). A 2xx accepts it: the NOTIFY
         `SIP/2.0 100 Trying` follows at once (2.4.4), the final one is the hook's owner's (`notify_refer`)."""
         try:
-            refer_target(request)
+            target = refer_target(request)
         except DialogError as exc:
             self._reply(request, key, 400, f"Bad Request - {exc}")
+            return
+        if any(name.lower() == "replaces" for name in target.uri.headers) and not self.refer_replaces:
+            # An attended transfer asked of us (RFC 5589 7): calling the target blind would not replace its call.
+            self._reply(request, key, 501, REFER_REPLACES_REFUSED)
             return
         if call.notifier is not None and not call.notifier.done:
             self._reply(request, key, 491, "Request Pending - a transfer is under way")

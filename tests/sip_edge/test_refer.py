@@ -24,7 +24,7 @@ from sip_edge.dialog import (
 )
 from sip_edge.headers import NameAddr
 from sip_edge.message import Request, Response, make_response
-from sip_edge.ua import DEFAULT_ALLOW, InviteDialog
+from sip_edge.ua import DEFAULT_ALLOW, REFER_REPLACES_REFUSED, InviteDialog
 from tests.sip_edge.conftest import target
 
 
@@ -219,6 +219,23 @@ async def test_a_refer_refused_405_by_a_peer_without_refer_makes_no_subscription
     call = await (await agents()).invite(target(callee))
     response, progress = await transfer(call)
     assert response.status == 405 and progress == [] and "REFER" not in response.headers.get("Allow", "")
+
+
+async def test_an_attended_transfer_asked_of_us_is_refused_501_unless_taken(agents) -> None:
+    # A Refer-To with Replaces asks us to call the target so that it replaces one of its calls with ours: a blind
+    # call would not do that, so a UA that does not handle it says so instead of passing it on as blind.
+    attended = "<sip:carol@example.org?Replaces=c1%40host%3Bto-tag%3Da%3Bfrom-tag%3Db>"
+    far = Transferee(final=200)
+    callee, caller = await agents(on_invite=far.on_invite), await agents()
+    call = await caller.invite(target(callee))
+    response, progress = await transfer(call, attended)
+    assert (response.status, response.reason) == (501, REFER_REPLACES_REFUSED) and progress == []
+    assert far.refers == []  # the hook never saw it
+    assert (await transfer(call))[0].status == 202  # a blind one still goes through
+    taking = Transferee(final=200)
+    callee2 = await agents(on_invite=taking.on_invite, refer_replaces=True)
+    response, _ = await transfer(await caller.invite(target(callee2)), attended)
+    assert response.status == 202 and "Replaces=" in taking.refers[0].headers.get("Refer-To")
 
 
 async def test_without_an_on_refer_hook_a_refer_is_declined(agents) -> None:

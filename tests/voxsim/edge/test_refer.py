@@ -76,7 +76,7 @@ class Transferee:
 
 @pytest.fixture
 async def pbx():
-    ua = UserAgent(user="pbx", timers=TimerConfig(trying_delay=0))
+    ua = UserAgent(user="pbx", timers=TimerConfig(trying_delay=0), refer_replaces=True)  # it does attended transfers
     await ua.start(tcp=None)
     yield ua
     await ua.stop()
@@ -155,6 +155,18 @@ async def test_a_refer_from_the_far_end_is_a_blind_transfer_request_the_scenario
     await log_line(session, 'asked alice {"X-Desk":"7"}')
     status, progress = await blind_transfer(call, "sip:busy@example.org")  # the first one is over: a new one
     assert status == 202 and progress[-1] == TransferProgress(486, "Busy Here", True)
+    await call.bye()
+
+
+async def test_an_attended_transfer_the_far_end_asks_for_is_refused_not_emulated(
+        emulator: Emulator, pbx: UserAgent) -> None:
+    app, _ = provision(emulator, BLIND_TRANSFER)
+    call = await call_edge(emulator, pbx, f"sip:1@{app.domain}")
+    status, progress = await blind_transfer(call, "sip:alice@example.org?Replaces=x%40y%3Bto-tag%3Da%3Bfrom-tag%3Db")
+    assert status == 501 and progress == []  # not offered to the scenario as a blind transfer
+    session = await last_session(emulator)
+    assert not any(event["name"] == "Call.BlindTransferRequested" for event in session.events)
+    assert (await blind_transfer(call, "sip:alice@example.org"))[0] == 202  # the call goes on; blind ones work
     await call.bye()
 
 
