@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -261,3 +262,73 @@ async def test_the_enums_are_the_typings(runtime: Runtime):
         assert sum(len(v) for v in expected["profiles"].values()) > 300
         for key in ("profiles", "models", "language", "model", "dictionary"):
             assert enums[key] == expected[key], key
+
+
+@pytest.fixture
+async def recognising(request) -> AsyncIterator[Runtime]:
+    """A fast runtime whose ASR sends speech with no text to the recogniser the test names."""
+    clock = MediaClock(ptime=0.0025)
+    rt = Runtime(replace(FAST, **request.param), recorder=InMemoryRecorder(), media=MediaServices(clock=clock))
+    await rt.start()
+    yield rt
+    await rt.shutdown(grace=1.0)
+    await clock.stop()
+
+
+HEARD = ("import sys, wave; w = wave.open(sys.stdin.buffer); "
+         "print('heard', w.getframerate(), 'Hz', w.getnframes() // 800, 'tenths')")
+
+
+@pytest.mark.parametrize("recognising", [{"asr_command": f'{sys.executable} -c "{HEARD}"'}], indirect=True)
+async def test_a_configured_command_recognises_speech_with_no_text(recognising: Runtime):
+    session, call_id = await listening(recognising, listen())
+    caller = recognising.virtual_caller(call_id)
+    assert caller is not None and caller.speak(tone(0.6), None)
+    await session.wait_until(lambda: results(session), timeout=10)
+    [result] = results(session)
+    assert result["text"].startswith("heard 8000 Hz") and result["confidence"] == 1
+    assert 6 <= int(result["text"].split()[3]) <= 14  # the utterance: ~0.6 s of tone and the VAD's hangover
+
+
+@pytest.mark.parametrize("recognising", [{"asr_command": "exit 3", "asr_default_transcript": "fallback"}],
+                         indirect=True)
+async def test_a_failing_recogniser_gives_the_default_transcript_and_says_why(recognising: Runtime):
+    session, call_id = await listening(recognising, listen())
+    caller = recognising.virtual_caller(call_id)
+    assert caller is not None and caller.speak(tone(0.6), None)
+    await session.wait_until(lambda: results(session), timeout=10)
+    assert results(session)[0]["text"] == "fallback"
+    assert any("the recogniser failed" in line and "exited with 3" in line for line in session.log.lines)
+
+
+async def test_an_http_endpoint_recognises_like_a_whisper_server(unused_tcp_port: int):
+    from aiohttp import web
+
+    got: list[tuple[str, int]] = []
+
+    async def inference(request: web.Request) -> web.Response:
+        form = await request.post()
+        audio = form["file"]
+        got.append((str(form["response_format"]), len(audio.file.read())))  # type: ignore[union-attr]
+        return web.json_response({"text": " book a table "})
+
+    app = web.Application()
+    app.router.add_post("/inference", inference)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", unused_tcp_port).start()
+    clock = MediaClock(ptime=0.0025)
+    rt = Runtime(replace(FAST, asr_endpoint=f"http://127.0.0.1:{unused_tcp_port}/inference"),
+                 recorder=InMemoryRecorder(), media=MediaServices(clock=clock))
+    await rt.start()
+    try:
+        session, call_id = await listening(rt, listen())
+        caller = rt.virtual_caller(call_id)
+        assert caller is not None and caller.speak(tone(0.6), None)
+        await session.wait_until(lambda: results(session), timeout=10)
+        assert results(session)[0]["text"] == "book a table"
+        assert got[0][0] == "json" and got[0][1] > 8000  # a WAV of the utterance
+    finally:
+        await rt.shutdown(grace=1.0)
+        await clock.stop()
+        await runner.cleanup()

@@ -12,6 +12,8 @@
 2. Otherwise an energy voice-activity detector (`VoiceActivity`): `CaptureStarted` once 60 ms of speech came,
    `SpeechCaptured` after 500 ms of silence, then `Result` with `transcript` (a runtime setting, empty by default;
    confidence 0 for an empty text). That is what audio from outside phones (SIP, RTP) gets.
+3. With a recogniser (`recognize`, given by the runtime when the user configured one), the utterance's audio goes
+   to it at `SpeechCaptured`, and `Result` comes when its text does (`recognized(text)`).
 
 Without `singleUtterance` the ASR goes on and reports every utterance; with it, the ASR stops after its first
 `Result` (`Stopped` follows). `stop()` ends it: `Stopped` with the seconds of audio it heard; what was being
@@ -27,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from voxsim.media.call_audio import CallAudio, Prompt
-from voxsim.media.graph import Frame, MediaUnit
+from voxsim.media.graph import FRAME_SAMPLES, Frame, MediaUnit
 
 __all__ = ["ASR_CAPTURE_STARTED", "ASR_ERROR", "ASR_INTERIM_RESULT", "ASR_RESULT", "ASR_SPEECH_CAPTURED",
            "ASR_STARTED", "ASR_STOPPED", "AsrUnit", "VoiceActivity", "partial_text"]
@@ -42,6 +44,7 @@ ASR_STOPPED = "ASR.Stopped"
 ASR_ERROR = "ASR.Error"
 
 Emit = Callable[[str, dict[str, Any]], None]
+MAX_UTTERANCE_FRAMES = 3000  # 60 s: a recogniser gets at most this much of one utterance
 
 
 class VoiceActivity:
@@ -95,9 +98,13 @@ class AsrUnit(MediaUnit):
     rank = 2  # after the calls: their `out` and `ticks` are this tick's
 
     def __init__(self, emit: Emit, *, interim_results: bool = False, single_utterance: bool = False,
-                 transcript: str = "", vad: VoiceActivity | None = None) -> None:
+                 transcript: str = "", vad: VoiceActivity | None = None,
+                 recognize: Callable[[Frame], None] | None = None) -> None:
         super().__init__()
         self._emit = emit
+        self.recognize = recognize
+        self._utterance: list[Frame] = []  # what the VAD hears as speech, for the recogniser
+        self._preroll: list[Frame] = []  # the frames before the VAD's start (it needs a few to decide)
         self.interim_results = interim_results
         self.single_utterance = single_utterance
         self.transcript = transcript
@@ -187,17 +194,43 @@ class AsrUnit(MediaUnit):
 
     def _hear_voice(self, frame: Frame | None) -> None:
         event = self.vad.feed(frame)
+        if self.recognize is not None:
+            self._keep(frame, event)
         if event == VoiceActivity.START:
             self._emit(ASR_CAPTURE_STARTED, {})
         elif event == VoiceActivity.END:
             self._emit(ASR_SPEECH_CAPTURED, {})
+            self._utterance_ended()
+
+    def _keep(self, frame: Frame | None, event: str | None) -> None:
+        """Keeps the utterance's audio (with the frames that started it), at most MAX_UTTERANCE_FRAMES."""
+        heard = frame if frame is not None else np.zeros(FRAME_SAMPLES, dtype=np.int16)
+        if self.vad.speaking or event == VoiceActivity.END:
+            if event == VoiceActivity.START:
+                self._utterance = list(self._preroll)
+            if len(self._utterance) < MAX_UTTERANCE_FRAMES:
+                self._utterance.append(heard)
+            return
+        self._preroll = [*self._preroll[-(self.vad.start_frames - 1):], heard] if self.vad.start_frames > 1 else []
+
+    def _utterance_ended(self) -> None:
+        if self.recognize is None:
             self._result(self.transcript)
+            return
+        audio = np.concatenate(self._utterance) if self._utterance else np.zeros(0, dtype=np.int16)
+        self._utterance = []
+        self.recognize(audio)
+
+    def recognized(self, text: str) -> None:
+        """The recogniser's text for the utterance it was given."""
+        if not self.stopped:
+            self._result(text)
 
     def _end_capture(self) -> None:
         if self.vad.speaking:
             self.vad.reset()
             self._emit(ASR_SPEECH_CAPTURED, {})
-            self._result(self.transcript)
+            self._utterance_ended()
 
     def _result(self, text: str) -> None:
         self._emit(ASR_RESULT, {"text": text, "confidence": 1.0 if text else 0.0})

@@ -66,6 +66,7 @@ from voxsim.runtime.protocol import (
     TimerFired,
     UnitEvent,
 )
+from voxsim.runtime.recognizer import recognizer_from
 from voxsim.runtime.settings import RuntimeSettings
 from voxsim.runtime.storage import SessionStorage
 from voxsim.runtime.timers import TimerSet
@@ -154,7 +155,9 @@ class Session:
         self.net = SessionNet(services.http, self.settings, self._http_result)
         self.websockets = SessionWebSockets(info.session_id, self.media, self.emit, self.write_log,
                                             connectors=services.connectors)
-        self.asrs = SessionASRs(self.media, self.emit, self.settings.asr_default_transcript, self.write_log)
+        self.asrs = SessionASRs(self.media, self.emit, self.settings.asr_default_transcript, self.write_log,
+                                recognizer_from(self.settings.asr_command, self.settings.asr_endpoint,
+                                                self.settings.asr_timeout))
         self.storage = SessionStorage(services.key_values, info.account_id, info.application_id, self.enqueue)
         self.call_list = SessionCallList(services.call_lists, info.session_id, self.enqueue, self.write_log)
         self._dispatcher = Dispatcher(self, media=self.media, timers=self.timers, net=self.net,

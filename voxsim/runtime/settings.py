@@ -43,6 +43,12 @@ class RuntimeSettings:
     # What an ASR reports for speech that carries no text (an outside phone's audio): voice-activity detection finds
     # the utterance, this is its Result's text.
     asr_default_transcript: str = ""
+    # A recogniser for that speech instead (voxsim/runtime/recognizer.py): a shell command that reads the utterance
+    # as WAV on stdin and prints its text, or an HTTP endpoint that takes it as the multipart field `file` (a
+    # whisper.cpp server's /inference); asr_timeout seconds each.
+    asr_command: str = ""
+    asr_endpoint: str = ""
+    asr_timeout: float = 30.0
     # Net limits, as VoxEngine documents them (see docs/choices.md).
     http_max_concurrent: int = 3
     http_max_pending: int = 35
