@@ -60,12 +60,15 @@ class Seen:
 
 
 class Kamailio:
-    """One Kamailio process on a loopback ephemeral port, relaying new calls to voxsim's UDP port."""
+    """One Kamailio process on a loopback ephemeral port, running `config` (by default the record-routing proxy
+    that relays new calls to voxsim's UDP port) with its @NAME@ placeholders filled from `values`."""
 
-    def __init__(self, folder: Path, voxsim_port: int) -> None:
+    def __init__(self, folder: Path, voxsim_port: int, config: Path = CONFIG, **values: str) -> None:
         self.folder = folder
         self.voxsim_port = voxsim_port
         self.port = free_port_pair()
+        self.config = config
+        self.values = {"LISTEN_PORT": str(self.port), "VOXSIM_PORT": str(voxsim_port), **values}
         self.log = folder / "kamailio.log"
         self.process: asyncio.subprocess.Process | None = None
 
@@ -76,8 +79,10 @@ class Kamailio:
     async def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         config = self.folder / "kamailio.cfg"
-        config.write_text(CONFIG.read_text().replace("@LISTEN_PORT@", str(self.port))
-                          .replace("@VOXSIM_PORT@", str(self.voxsim_port)))
+        text = self.config.read_text()
+        for name, value in self.values.items():
+            text = text.replace(f"@{name}@", value)
+        config.write_text(text)
         (self.folder / "run").mkdir(exist_ok=True)
         with self.log.open("wb") as log:
             self.process = await asyncio.create_subprocess_exec(
