@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mock_api import auth
+from mock_api import auth, scenario_api
 from mock_api.methods import Context, lookup
 from mock_api.official_methods import OFFICIAL_METHODS
 from mock_api.params import Params
@@ -95,7 +95,11 @@ async def dispatch(request: web.Request, name: str, values: dict[str, str]) -> w
                            VoxError(UNKNOWN_COMMAND, "Unknown command"))
     store = request.app[STORE]
     try:
-        account, how = auth.authenticate(store, values, request.headers.get("Authorization"))
+        access = request.headers.get(scenario_api.ACCESS_HEADER)
+        if access is not None:  # a scenario's VoximplantAPI module, as its session's account
+            account, how = scenario_api.scenario_account(store, request.app[SERVICES], access), "scenario"
+        else:
+            account, how = auth.authenticate(store, values, request.headers.get("Authorization"))
         ctx = Context(store=store, account=account, remote=request.remote or "",
                       services=request.app[SERVICES], auth=how)
         reply = spec.handler(ctx, Params(values))

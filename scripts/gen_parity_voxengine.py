@@ -377,6 +377,8 @@ NOTES: dict[str, tuple[str | None, str]] = {
                                 "is configured"),
     "Net.sendMailAsync": (SIMULATED, "as Net.sendMail"),
     "VoiceList": (None, "voices are opaque values; any path works"),
+    "VoximplantAPI.Client": (None, "calls this emulator's Management API as the session's account, while a "
+                                   "service-account key is bound to the rule (bind_key_id); camelCase both ways"),
     "Crypto.md5": (None, "lowercase hex of the UTF-8 bytes (or of bytes, or of strings hashed as one)"),
     "RecorderProfile": (None, "recordings are audio only: video parameters are accepted and ignored"),
 }
