@@ -13,6 +13,7 @@ import pytest
 
 from voxsim.runtime import (
     FINISH_ADMIN,
+    FINISH_JS_ERROR,
     FINISH_NORMAL,
     Call,
     DialError,
@@ -564,3 +565,31 @@ async def test_array_buffers_count_against_a_limit_of_their_own(runtime: Runtime
     await thrifty.wait_finished(8)
     assert thrifty.finish_reason == FINISH_NORMAL
     assert logged(thrifty, "typed true true")  # instanceof still works through the wrapped constructors
+
+
+async def test_a_session_whose_handlers_cannot_keep_up_ends_alone():
+    runtime = Runtime(dataclasses.replace(FAST, max_queued_events=50))
+    await runtime.start()
+    try:
+        healthy = await start(runtime, "VoxEngine.addEventListener(AppEvents.HttpRequest, () => 'fine');")
+        slow = await start(runtime, """
+        VoxEngine.addEventListener(AppEvents.HttpRequest, () => {
+          const until = Date.now() + 20; while (Date.now() < until) {}
+          return 'slow';
+        });""")
+        replies = []
+        for i in range(200):  # arriving while a handler runs: the session ends under it
+            replies.append(asyncio.ensure_future(runtime.http_request(slow.session_id, "POST", "/", "x")))
+            if i == 30:
+                call = asyncio.ensure_future(runtime.simulate_call(slow, callerid="1", destination="2"))
+            await asyncio.sleep(0.002)
+        await slow.wait_finished(5)
+        caller = await asyncio.wait_for(call, 5)  # its CallAlerting was queued: the caller is answered, not left
+        assert caller.leg.rejected_code is not None or caller.leg.hung_up
+        assert slow.finish_reason == FINISH_JS_ERROR
+        assert any("events wait for the scenario's handlers (max_queued_events)" in line for line in slow.log.lines)
+        statuses = [status for status, _, _ in await asyncio.gather(*replies)]
+        assert len(statuses) == 200 and set(statuses) <= {200, 404, 500}  # every caller got an answer
+        assert await runtime.http_request(healthy.session_id, "POST", "/", "") == (200, "text/plain", "fine")
+    finally:
+        await runtime.shutdown()

@@ -174,6 +174,13 @@ class Bridge:
             raise await self._memory_error() from None
         except JSEvalException as exc:
             raise self._eval_error(str(exc)) from None
+        except asyncio.CancelledError:
+            # close() cancelled the eval (the session was aborted under it): an error of this session, not a
+            # cancellation of the task waiting for it, which would otherwise die without settling its queue.
+            task = asyncio.current_task()
+            if self._ctx is None and (task is None or not task.cancelling()):
+                raise ScenarioError("the session's isolate was closed under a running handler") from None
+            raise
 
     async def _timeout_error(self, timeout: float, continuations: bool) -> ScenarioTimeout:
         scenario, line = await self._locate_current()

@@ -427,8 +427,15 @@ class Session:
             self.enqueue(event)
 
     def enqueue(self, event: Event) -> asyncio.Future[None]:
-        """Queues an event for the scenario; the future is done once its handlers have run."""
+        """Queues an event for the scenario; the future is done once its handlers have run.
+
+        A session whose handlers fall `max_queued_events` behind what arrives (a WebSocket server flooding
+        messages, say) ends: the queue would otherwise grow without bound."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.state != SessionState.FINISHED and self._queue.qsize() >= self.settings.max_queued_events:
+            self.write_log(f"[error] {self._queue.qsize()} events wait for the scenario's handlers "
+                           f"(max_queued_events): they cannot keep up, the session ends")
+            self.abort(FINISH_JS_ERROR)
         if self.state == SessionState.FINISHED:
             done.set_result(None)
         else:

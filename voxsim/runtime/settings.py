@@ -65,3 +65,5 @@ class RuntimeSettings:
     # clipped, the oldest entries dropped: one HTTP result may carry 2 MB); finished sessions keep theirs too.
     max_journal: int = 10_000
     max_journal_bytes: int = 1024 * 1024
+    # Events waiting for the scenario's handlers at most; past it the session ends (not a platform figure).
+    max_queued_events: int = 10_000
