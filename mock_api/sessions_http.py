@@ -7,7 +7,8 @@
   logic can be exercised with no SIP at all. With `"script"` (a caller script, voxsim/scripted_caller.py) a
   scripted caller holds the conversation; its transcript is at `/_voxsim/calls/<call_id>/transcript`. `"to"` may
   be one of the account's phone numbers (`+12125550100`): a call from the PSTN (`clientType()` "pstn", `callerid`
-  the `"from"` number without `+`).
+  the `"from"` number without `+`). With `"speed": N` (1 to 100) the session runs in virtual time: its timers
+  and its media N times faster (docs/testing.md).
 - `/_voxsim/sessions` (the list, newest first: `?state=running|finished`, `?application=` id or short or full
   name, `?count=` (default 20, at most 1000), `?offset=`), `/_voxsim/sessions/<N>` (state and events while the
   runtime holds the session; afterwards, and after a restart, what the store kept: its history row, calls,
@@ -90,6 +91,10 @@ def _uri_user(uri: str) -> str:
     return text.split("@", 1)[0] if "@" in text else ""
 
 
+MAX_SPEED = 100
+"""The fastest virtual time of a simulated call (its 20 ms media ticks every 0.2 ms)."""
+
+
 async def simulate_call(request: web.Request) -> web.Response:
     body = await _json_body(request)
     to_uri, from_uri = str(body.get("to") or ""), str(body.get("from") or "sip:caller@127.0.0.1")
@@ -102,10 +107,15 @@ async def simulate_call(request: web.Request) -> web.Response:
             script = parse_caller_script(body["script"], "script")
         except CallerScriptError as error:
             return _error(400, str(error))
+    speed = body.get("speed", 1)
+    if isinstance(speed, bool) or not isinstance(speed, int | float) or not 1 <= speed <= MAX_SPEED:
+        return _error(400, f"'speed' (virtual time: how many times faster the session runs) is a number from 1 "
+                           f"to {MAX_SPEED}")
     services = _services(request)
     try:
         route = services.session_starter.route(to_uri)
-        session = await services.session_starter.start_for_call(route, initiator_address=SIMULATED_SOURCE)
+        session = await services.session_starter.start_for_call(route, initiator_address=SIMULATED_SOURCE,
+                                                                time_scale=float(speed))
     except Refusal as error:
         return _error(error.status, error.reason)
     callerid = caller_number(from_uri) if route.phone_number else _uri_user(from_uri)

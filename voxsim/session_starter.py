@@ -67,14 +67,14 @@ class SessionStarter:
     # -- sessions -----------------------------------------------------------------------------
     async def start(self, account: Account, application: Application, rule: Rule, *, custom_data: str = "",
                     user_id: int | None = None, initiator_address: str = "127.0.0.1",
-                    conference_name: str = "") -> Session:
+                    conference_name: str = "", time_scale: float = 1.0) -> Session:
         scenarios = self.store.rule_scenarios(rule.rule_id)
         if not scenarios:
             raise VoxError(NO_SCENARIO_BOUND, "No scenario is bound to the rule")
         return await self._launch(account, application, rule.rule_id, rule.rule_name,
                                   [(s.scenario_name, s.scenario_script) for s in scenarios],
                                   custom_data=custom_data, user_id=user_id, initiator_address=initiator_address,
-                                  conference_name=conference_name)
+                                  conference_name=conference_name, time_scale=time_scale)
 
     async def conference(self, account: Account, application: Application, rule: Rule, name: str, *,
                          custom_data: str = "", user_id: int | None = None,
@@ -108,7 +108,7 @@ class SessionStarter:
 
     async def _launch(self, account: Account, application: Application, rule_id: int | None, rule_name: str,
                       scenarios: list[tuple[str, str]], *, custom_data: str, user_id: int | None,
-                      initiator_address: str, conference_name: str = "") -> Session:
+                      initiator_address: str, conference_name: str = "", time_scale: float = 1.0) -> Session:
         try:  # before the history row exists: a session refused at the cap leaves no trace
             self.runtime.check_capacity(account.account_id)
         except SessionLimitReached as exc:
@@ -123,16 +123,18 @@ class SessionStarter:
             account_id=account.account_id, application_id=application.application_id,
             application_name=application.application_name, rule_id=rule_id, rule_name=rule_name,
             scenarios=scenarios, session_id=session_id, custom_data=custom_data, access_url=http_url,
-            access_secure_url=https_url, log_url=self.log_url(session_id), conference_name=conference_name)
+            access_secure_url=https_url, log_url=self.log_url(session_id), conference_name=conference_name,
+            time_scale=time_scale)
 
     async def start_for_call(self, route: Route, *, user_id: int | None = None,
-                             initiator_address: str = "127.0.0.1", refusal_status: int = 404) -> Session:
+                             initiator_address: str = "127.0.0.1", refusal_status: int = 404,
+                             time_scale: float = 1.0) -> Session:
         """A new session for one inbound call (one session per call, as on the platform); `user_id` is
         the calling user's. A rule that cannot start (no scenario bound) is a Refusal with
-        `refusal_status`."""
+        `refusal_status`. `time_scale` > 1: the session runs in virtual time (simulated callers only)."""
         try:
             return await self.start(route.account, route.application, route.rule, user_id=user_id,
-                                    initiator_address=initiator_address)
+                                    initiator_address=initiator_address, time_scale=time_scale)
         except VoxError as error:
             raise self.refusal_for(error, refusal_status, f"rule {route.rule.rule_name}") from error
 

@@ -358,17 +358,21 @@ async def voxsim_conversation(voxsim_emulator: Emulator) -> Conversation:
     """`await voxsim_conversation(destination, application, caller=SCRIPT, agent=SCRIPT, timeout=60)`: a simulated
     call to `destination@application` held by a scripted caller (voxsim/scripted_caller.py) until its script
     ends; returns the transcript (turns, latency_ms, tool_calls, barge_ins, done, error). `agent` (a voice-AI
-    agent script, data or a file) is tried first for the emulator's voice-AI clients from then on."""
+    agent script, data or a file) is tried first for the emulator's voice-AI clients from then on. `speed` > 1 runs
+    the call in virtual time (its session's timers and media that many times faster; times in the transcript are
+    the call's own)."""
 
     async def converse(destination: str, application: str, *, caller: Any,
-                       agent: Mapping[str, Any] | Path | str | None = None, timeout: float = 60.0) -> dict[str, Any]:
+                       agent: Mapping[str, Any] | Path | str | None = None, timeout: float = 60.0,
+                       speed: float = 1.0) -> dict[str, Any]:
         if agent is not None and voxsim_emulator.voice_ai is not None:
             voxsim_emulator.voice_ai.add_script(
                 load_script(Path(agent)) if isinstance(agent, Path | str) else parse_script(agent, "agent"))
         to = f"sip:{destination}@{application}.{voxsim_emulator.account.account_name}.voximplant.com"
         base = voxsim_emulator.listeners["api_http"]["url"]
         async with aiohttp.ClientSession() as http:
-            async with http.post(f"{base}/_voxsim/simulate/call", json={"to": to, "script": _script(caller)}) as r:
+            body = {"to": to, "script": _script(caller), "speed": speed}
+            async with http.post(f"{base}/_voxsim/simulate/call", json=body) as r:
                 started = await r.json()
                 if r.status != 200:
                     raise AssertionError(f"simulate/call answered {r.status}: {started}")

@@ -87,3 +87,29 @@ async def test_a_caller_presses_keys_in_an_ivr_with_no_connector(runtime: Runtim
 def test_a_wrong_caller_script_says_where(raw: dict, message: str):
     with pytest.raises(CallerScriptError, match=message):
         parse_caller_script(raw, "caller.yaml")
+
+
+async def test_a_conversation_in_virtual_time_gives_the_same_transcript(voxsim_api, voxsim_conversation):
+    """speed=20: the session's media and timers run 20 times faster; the transcript's times are the call's own."""
+    from tests.voxsim.test_testing import provision
+    from examples.pytest.test_voice_agent import AGENT, CALLER
+    from examples.pytest.test_voice_agent import SCENARIO as BOOKING_SCENARIO
+
+    await provision(voxsim_api, BOOKING_SCENARIO, "fast")
+    got = await voxsim_conversation("100", "fast", caller=CALLER, agent=AGENT, speed=20)
+    assert got["error"] == ""
+    assert [t["who"] for t in got["turns"]] == ["agent", "caller", "agent", "caller", "agent"]
+    assert got["turns"][-1]["text"] == "Goodbye!"
+    caller_turn = got["turns"][1]
+    assert caller_turn["end_ms"] - caller_turn["start_ms"] > 1000  # a second of speech on the call's timeline
+
+
+async def test_a_speed_out_of_range_is_refused(voxsim_emulator):
+    import aiohttp
+
+    base = voxsim_emulator.listeners["api_http"]["url"]
+    async with aiohttp.ClientSession() as http:
+        for speed in (0, 101, "fast", True):
+            async with http.post(f"{base}/_voxsim/simulate/call", json={"to": "sip:1@x.voxsim.voximplant.com",
+                                                                       "speed": speed}) as resp:
+                assert resp.status == 400 and "'speed'" in (await resp.json())["error"]

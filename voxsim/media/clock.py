@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import secrets
 from collections.abc import Callable
@@ -38,6 +39,7 @@ PTIME = 0.02
 FRAME_SAMPLES = 160
 """Samples per packet at 8 kHz."""
 _MAX_LATE_TICKS = 5
+_MAX_BURST = 50  # ticks a virtual clock runs at once to catch up
 
 Frame = npt.NDArray[np.int16]
 Send = Callable[[bytes, tuple[str, int]], None]
@@ -94,15 +96,57 @@ class RtpSender:
         self.send(packet, self.remote)
 
 
-class MediaClock:
-    """The one 20 ms tick of the emulator's media; `add`/`remove` senders, `start`/`stop` the clock."""
+class VirtualTimer:
+    """A callback due at a tick of a virtual clock; `cancel()` drops it."""
 
-    def __init__(self, ptime: float = PTIME) -> None:
+    _made = 0
+
+    def __init__(self, due: int, callback: Callable[[], None]) -> None:
+        self.due = due
+        self.callback = callback
+        self.cancelled = False
+        VirtualTimer._made += 1
+        self.order = VirtualTimer._made  # timers due at the same tick fire in the order they were set
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def __lt__(self, other: VirtualTimer) -> bool:
+        return (self.due, self.order) < (other.due, other.order)
+
+
+class MediaClock:
+    """The one 20 ms tick of the emulator's media; `add`/`remove` senders, `start`/`stop` the clock.
+
+    A **virtual** clock (`virtual=True`: a session in virtual time) ticks every `ptime` of real time but each tick
+    is 20 ms of the session's time; it catches up after a stall instead of skipping (no real peer hears it), and
+    its timers (`call_later`) are due at ticks, so a session's timers and media share one timeline whatever the
+    machine's speed."""
+
+    def __init__(self, ptime: float = PTIME, *, virtual: bool = False) -> None:
         self.ptime = ptime
+        self.virtual = virtual
         self.graph = MediaGraph()
         self.senders: set[RtpSender] = set()
         self.ticks = 0
         self._task: asyncio.Task[None] | None = None
+        self._timers: list[VirtualTimer] = []  # a heap by due tick
+
+    def call_later(self, seconds: float, callback: Callable[[], None]) -> VirtualTimer:
+        """`callback` after `seconds` of this clock's time (whole ticks; at least the next one)."""
+        timer = VirtualTimer(self.ticks + max(1, round(seconds / PTIME)), callback)
+        heapq.heappush(self._timers, timer)
+        return timer
+
+    def _fire_due(self) -> None:
+        while self._timers and self._timers[0].due <= self.ticks:
+            timer = heapq.heappop(self._timers)
+            if timer.cancelled:
+                continue
+            try:
+                timer.callback()
+            except Exception:
+                log.exception("a timer of a virtual media clock failed")
 
     def add(self, sender: RtpSender) -> None:
         self.senders.add(sender)
@@ -132,6 +176,8 @@ class MediaClock:
         the others."""
         self.ticks += 1
         self.graph.tick()
+        if self._timers:
+            self._fire_due()
         for sender in list(self.senders):
             try:
                 sender.tick()
@@ -146,6 +192,11 @@ class MediaClock:
             deadline += self.ptime
             await asyncio.sleep(max(0.0, deadline - loop.time()))
             late = loop.time() - deadline
+            if self.virtual:  # catch up, a burst at a time, yielding between bursts
+                for _ in range(min(_MAX_BURST, 1 + max(0, int(late / self.ptime)))):
+                    self.tick()
+                deadline = max(deadline, loop.time() - self.ptime)
+                continue
             if late > _MAX_LATE_TICKS * self.ptime:  # the loop was blocked: skip ahead, do not burst
                 deadline = loop.time()
             self.tick()

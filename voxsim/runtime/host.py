@@ -178,6 +178,7 @@ class SessionInfo:
     access_secure_url: str
     log_url: str
     conference_name: str = ""  # a conference session's name (StartConference, callConference): in Started
+    time_scale: float = 1.0  # virtual time: the session's timers and media run this many times faster
 
 
 @dataclass

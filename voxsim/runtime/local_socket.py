@@ -157,6 +157,7 @@ class ConnectorLink:
     unit: ConnectorMedia
     write_log: Callable[[str], None] = lambda _: None
     extra: dict[str, Any] = field(default_factory=dict)
+    time_scale: float = 1.0  # the session's virtual time: the connector's own clock runs this much faster
 
 
 class Connectors(Protocol):

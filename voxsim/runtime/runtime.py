@@ -87,8 +87,10 @@ class Runtime:
         access_secure_url: str = "",
         log_url: str = "",
         conference_name: str = "",
+        time_scale: float = 1.0,
     ) -> Session:
-        """Loads the scenarios (in order, one context) and delivers Application.Started.
+        """Loads the scenarios (in order, one context) and delivers Application.Started. With `time_scale` > 1 the
+        session runs in virtual time: its timers and its media (a media clock of its own) that many times faster.
 
         A scenario that fails to load ends the session at once ("JS session error"); the
         session is returned all the same, finished.
@@ -101,7 +103,7 @@ class Runtime:
             application_name=application_name, rule_id=rule_id, rule_name=rule_name,
             started_at=datetime.now(UTC), custom_data=custom_data, access_url=access_url,
             access_secure_url=access_secure_url, log_url=log_url,
-            conference_name=conference_name,
+            conference_name=conference_name, time_scale=time_scale,
         )
         services = SessionServices(
             settings=self.settings, recorder=self.recorder, dialer=lambda: self.dialer,

@@ -15,13 +15,14 @@ import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from sip_edge.message import REASON_PHRASES
 from voxsim.media.call_audio import CallAudio
+from voxsim.media.clock import MediaClock
 from voxsim.runtime.asr import SessionASRs
 from voxsim.runtime.bridge import Bridge, ScenarioError
 from voxsim.runtime.call_list import SessionCallList
@@ -150,11 +151,17 @@ class Session:
         self.log = SessionLog(info.session_id, services.recorder, on_write=self._changed_now,
                               max_bytes=self.settings.max_log_bytes)
         self._timers_queued: set[int] = set()  # timers whose firing waits in the queue
-        self.timers = TimerSet(self._timer_due)
-        self.media = SessionMedia(info.session_id, self.settings, self.emit, services.media, self.write_log)
+        # Virtual time: the session's media and timers on a faster clock of its own (one timeline for both).
+        self._own_clock: MediaClock | None = None
+        media_services = services.media
+        if info.time_scale != 1.0:
+            self._own_clock = MediaClock(ptime=services.media.clock.ptime / info.time_scale, virtual=True)
+            media_services = replace(services.media, clock=self._own_clock)
+        self.timers = TimerSet(self._timer_due, self._own_clock)
+        self.media = SessionMedia(info.session_id, self.settings, self.emit, media_services, self.write_log)
         self.net = SessionNet(services.http, self.settings, self._http_result)
         self.websockets = SessionWebSockets(info.session_id, self.media, self.emit, self.write_log,
-                                            connectors=services.connectors)
+                                            connectors=services.connectors, time_scale=info.time_scale)
         self.asrs = SessionASRs(self.media, self.emit, self.settings.asr_default_transcript, self.write_log,
                                 recognizer_from(self.settings.asr_command, self.settings.asr_endpoint,
                                                 self.settings.asr_timeout))
@@ -190,6 +197,9 @@ class Session:
             f"[session] started: session {self.session_id}, application {self.info.application_name} "
             f"({self.application_id}), rule {self.info.rule_name!r}"
         )
+        if self._own_clock is not None:  # virtual time runs from the start, media or not
+            self._own_clock.start()
+            self.write_log(f"[session] virtual time: timers and media run {self.info.time_scale:g} times faster")
         try:
             await self._load()
         except ScenarioError as err:
@@ -684,6 +694,8 @@ class Session:
         self.timers.clear_all()
         self.media.close()
         self.websockets.close_all()  # after media: a stream's `stop` goes out before the close
+        if self._own_clock is not None:
+            self._track(asyncio.get_running_loop().create_task(self._own_clock.stop()))
 
     def _finalize(self, reason: str) -> None:
         self.state = SessionState.FINISHED

@@ -8,15 +8,29 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Protocol
 
 # A setInterval of 0 ms would flood the session's queue; browsers clamp too.
 MIN_INTERVAL_MS = 10.0
 
 
+class Handle(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Clock(Protocol):
+    """What schedules a session's timers in virtual time (its own `MediaClock`)."""
+
+    def call_later(self, seconds: float, callback: Callable[[], None]) -> Handle: ...
+
+
 class TimerSet:
-    def __init__(self, fire: Callable[[int], None]) -> None:
+    """Timers on the event loop, or on `clock` (a session in virtual time: its media clock's timeline)."""
+
+    def __init__(self, fire: Callable[[int], None], clock: Clock | None = None) -> None:
         self._fire = fire
-        self._handles: dict[int, asyncio.TimerHandle] = {}
+        self.clock = clock
+        self._handles: dict[int, Handle] = {}
 
     def __len__(self) -> int:
         return len(self._handles)
@@ -27,6 +41,9 @@ class TimerSet:
         self._arm(timer_id, delay / 1000.0, repeat)
 
     def _arm(self, timer_id: int, delay: float, repeat: bool) -> None:
+        if self.clock is not None:
+            self._handles[timer_id] = self.clock.call_later(delay, lambda: self._due(timer_id, delay, repeat))
+            return
         loop = asyncio.get_running_loop()
         self._handles[timer_id] = loop.call_later(delay, self._due, timer_id, delay, repeat)
 

@@ -183,7 +183,7 @@ class _Connection:
         client, server = socket_pair()
         assert isinstance(self.unit, ConnectorUnit)
         link = ConnectorLink(self.vendor or "", self.url, dict(self.headers), self.owner.session_id, server, self.unit,
-                             self.owner.write_log)
+                             self.owner.write_log, time_scale=self.owner.time_scale)
         task = connectors.serve(link)
         self.owner.serving.add(task)
         task.add_done_callback(self.owner.serving.discard)
@@ -250,8 +250,9 @@ class SessionWebSockets:
 
     def __init__(self, session_id: int, media: SessionMedia, emit: Emit,
                  write_log: Callable[[str], None] = lambda _: None, chunk_ms: int = 20,
-                 connectors: Connectors | None = None) -> None:
+                 connectors: Connectors | None = None, time_scale: float = 1.0) -> None:
         self.session_id = session_id
+        self.time_scale = time_scale
         self.connectors = connectors
         self.serving: set[asyncio.Task[None]] = set()  # connector tasks (they end with their socket)
         self.allow_inbound = False  # VoxEngine.allowWebSocketConnections() was called

@@ -230,7 +230,7 @@ class ScriptedConnector:
             if self._busy or self.link.unit.playing or self._caller_speaking or not self._greeted:
                 self._quiet_since = now
                 continue
-            self._enqueue(self.agent.quiet(now - self._quiet_since))
+            self._enqueue(self.agent.quiet((now - self._quiet_since) * self.link.time_scale))
 
     # ------------------------------------------------------------ what the agent does
 
