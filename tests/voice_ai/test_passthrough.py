@@ -13,9 +13,9 @@ from tests.runtime.conftest import start, user_lines
 from tests.voice_ai.conftest import events, names
 from tests.voice_ai.test_openai import SCENARIO
 from voxsim.runtime import Runtime
+from voxsim.settings_sources import SettingError
 from voxsim.voice_ai import VoiceAI, VoiceAISettings, parse_script
 from voxsim.voice_ai.serve import AgentServer
-from voxsim.settings_sources import SettingError
 
 REMOTE = {"greeting": "This is the remote agent", "turns": [{"said": ".*", "say": "Remote heard you"}]}
 

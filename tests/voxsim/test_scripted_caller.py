@@ -3,11 +3,15 @@ barge-ins), an IVR with no connector, and scripts that are wrong."""
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 
+from examples.pytest.test_voice_agent import AGENT, CALLER
+from examples.pytest.test_voice_agent import SCENARIO as BOOKING_SCENARIO
 from tests.runtime.conftest import start
 from tests.voice_ai.conftest import runtime, script, voice_ai  # noqa: F401 (fixtures)
 from tests.voice_ai.test_openai import BELLA, SCENARIO
+from tests.voxsim.test_testing import provision
 from voxsim.runtime import Runtime
 from voxsim.scripted_caller import CallerScriptError, ScriptedCaller, parse_caller_script
 from voxsim.voice_ai import VoiceAI
@@ -21,11 +25,11 @@ BOOKING = {"name": "booking", "steps": [
 ]}
 
 
-async def converse(runtime: Runtime, voice_ai: VoiceAI, scenario: str, steps: dict) -> dict:
-    session = await start(runtime, scenario)
-    caller = await runtime.simulate_call(session, callerid="100", destination="200")
-    scripted = ScriptedCaller(runtime, caller.call_id, parse_caller_script(steps),
-                              lambda: voice_ai.transcripts(session.session_id))
+async def converse(rt: Runtime, agents: VoiceAI, scenario: str, steps: dict) -> dict:
+    session = await start(rt, scenario)
+    caller = await rt.simulate_call(session, callerid="100", destination="200")
+    scripted = ScriptedCaller(rt, caller.call_id, parse_caller_script(steps),
+                              lambda: agents.transcripts(session.session_id))
     return (await scripted.run()).as_dict()
 
 
@@ -91,10 +95,6 @@ def test_a_wrong_caller_script_says_where(raw: dict, message: str):
 
 async def test_a_conversation_in_virtual_time_gives_the_same_transcript(voxsim_api, voxsim_conversation):
     """speed=20: the session's media and timers run 20 times faster; the transcript's times are the call's own."""
-    from tests.voxsim.test_testing import provision
-    from examples.pytest.test_voice_agent import AGENT, CALLER
-    from examples.pytest.test_voice_agent import SCENARIO as BOOKING_SCENARIO
-
     await provision(voxsim_api, BOOKING_SCENARIO, "fast")
     got = await voxsim_conversation("100", "fast", caller=CALLER, agent=AGENT, speed=20)
     assert got["error"] == ""
@@ -105,8 +105,6 @@ async def test_a_conversation_in_virtual_time_gives_the_same_transcript(voxsim_a
 
 
 async def test_a_speed_out_of_range_is_refused(voxsim_emulator):
-    import aiohttp
-
     base = voxsim_emulator.listeners["api_http"]["url"]
     async with aiohttp.ClientSession() as http:
         for speed in (0, 101, "fast", True):
