@@ -106,7 +106,8 @@ class SipDialer:
             for target in targets:
                 target.max_forwards = max(inbound.max_forwards - 1, 0)
         leg = SipOutboundLeg(edge.ua, targets, advertised_host=edge.advertised_host, open_media=edge.media_ports.open,
-                             on_closed=edge.forget, request_timeout=edge.settings.request_timeout, timeout=timeout)
+                             on_closed=edge.forget, request_timeout=edge.settings.request_timeout, timeout=timeout,
+                             dtmf_send=edge.settings.dtmf_send)
         leg.bind(session, call.id)
         edge.track(leg)
         try:

@@ -170,9 +170,10 @@ class SipLeg:
     def __init__(self, ua: UserAgent, *, advertised_host: str,
                  open_media: OpenMedia | None = None,
                  on_closed: Callable[[SipLeg], None] | None = None,
-                 request_timeout: float = 2.0) -> None:
+                 request_timeout: float = 2.0, dtmf_send: str = "auto") -> None:
         self.ua = ua
         self.advertised_host = advertised_host
+        self.dtmf_send = dtmf_send  # EdgeSettings.dtmf_send: auto, rfc4733 or info
         self.open_media = open_media
         self.on_closed = on_closed
         self.request_timeout = request_timeout
@@ -303,12 +304,17 @@ class SipLeg:
 
     async def send_digits(self, digits: str) -> None:
         """RFC 4733 telephone-events in the call's RTP when the SDPs agreed on telephone-event, else SIP INFO
-        (`application/dtmf-relay`, one per key); `p` pauses 500 ms. Returns once the digits are out."""
+        (`application/dtmf-relay`, one per key); `p` pauses 500 ms. `dtmf_send` "info" always sends INFO,
+        "rfc4733" never does. Returns once the digits are out."""
         seconds = None
-        if self.media is not None and self._dtmf_pt is not None:
+        if self.dtmf_send != "info" and self.media is not None and self._dtmf_pt is not None:
             seconds = self.media.send_digits(digits, self._dtmf_pt)
         if seconds is not None:
             await asyncio.sleep(seconds)
+            return
+        if self.dtmf_send == "rfc4733":
+            log.info("sendDigits on call %s dropped: no telephone-event was negotiated (dtmf_send=rfc4733)",
+                     self.call_id)
             return
         for key in digits:
             if key.lower() == "p":
@@ -555,9 +561,9 @@ class SipInboundLeg(SipLeg):
     def __init__(self, ua: UserAgent, sip: InviteDialog, *, advertised_host: str,
                  open_media: OpenMedia | None = None,
                  on_closed: Callable[[SipLeg], None] | None = None,
-                 request_timeout: float = 2.0, ack_timeout: float = 32.0) -> None:
+                 request_timeout: float = 2.0, ack_timeout: float = 32.0, dtmf_send: str = "auto") -> None:
         super().__init__(ua, advertised_host=advertised_host, open_media=open_media, on_closed=on_closed,
-                         request_timeout=request_timeout)
+                         request_timeout=request_timeout, dtmf_send=dtmf_send)
         self.sip = sip
         self.ack_timeout = ack_timeout
         self.offer = parse_sdp(sip.invite.body) if sip.invite.body else None
@@ -714,9 +720,9 @@ class SipOutboundLeg(SipLeg):
     def __init__(self, ua: UserAgent, targets: list[DialTarget], *, advertised_host: str,
                  open_media: OpenMedia | None = None,
                  on_closed: Callable[[SipLeg], None] | None = None,
-                 request_timeout: float = 2.0, timeout: float | None = None) -> None:
+                 request_timeout: float = 2.0, timeout: float | None = None, dtmf_send: str = "auto") -> None:
         super().__init__(ua, advertised_host=advertised_host, open_media=open_media, on_closed=on_closed,
-                         request_timeout=request_timeout)
+                         request_timeout=request_timeout, dtmf_send=dtmf_send)
         self.targets = targets
         self.timeout = timeout
         self.handles: list[InviteHandle] = []

@@ -296,7 +296,7 @@ class SipEdge:
             return
         leg = SipInboundLeg(self.ua, call, advertised_host=self.advertised_host, open_media=self.media_ports.open,
                             on_closed=self.forget, request_timeout=self.settings.request_timeout,
-                            ack_timeout=self.ua.layer.timers.timeout)
+                            ack_timeout=self.ua.layer.timers.timeout, dtmf_send=self.settings.dtmf_send)
         leg.max_forwards = request.max_forwards if request.max_forwards is not None else 70
         if not leg.closed:
             self.track(leg)

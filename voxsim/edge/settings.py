@@ -61,6 +61,10 @@ class EdgeSettings:
     """RFC 4028 Min-SE: a Session-Expires below it from a peer that supports timers gets 422 (RFC 4028's 90 s)."""
     session_expires: int | None = None
     """The Session-Expires voxsim asks for on its own calls (callSIP); None: no session timer asked for."""
+    dtmf_send: str = "auto"
+    """How `call.sendDigits` sends keys: auto (RFC 4733 events when the SDPs agreed on telephone-event, else SIP
+    INFO), rfc4733 (never INFO: without telephone-event the keys are dropped, with a log line) or info (SIP INFO
+    `application/dtmf-relay` always, for PBXs that want INFO)."""
     media_timeout: float = 0.0
     """Seconds an answered call may go without RTP or RTCP from its peer before voxsim hangs it up (BYE,
     `Disconnected` 408); 0: never (SIPp scenarios without RTP must keep their calls)."""

@@ -332,6 +332,34 @@ async def test_send_message_info_and_digits_reach_the_caller(pair) -> None:
     await call.bye()
 
 
+async def test_dtmf_send_info_sends_info_even_with_telephone_event(pair) -> None:
+    edge, phone, incoming = pair
+    session, leg, task, _ = await inbound(edge, phone, incoming)  # telephone-event 96 offered, media open
+    leg.dtmf_send = "info"  # EdgeSettings.dtmf_send
+    await leg.answer({}, {})
+    call = await task
+    seen: list[Request] = []
+    call.on_request = seen.append
+    assert leg.media is not None and leg._dtmf_pt is not None
+    await leg.send_digits("7")
+    assert [(r.method, r.body) for r in seen] == [("INFO", b"Signal=7\r\nDuration=160\r\n")]
+    await call.bye()
+
+
+async def test_dtmf_send_rfc4733_never_falls_back_to_info(pair) -> None:
+    edge, phone, incoming = pair
+    offer = b"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\n"  # no telephone-event
+    session, leg, task, _ = await inbound(edge, phone, incoming, sdp=offer)
+    leg.dtmf_send = "rfc4733"
+    await leg.answer({}, {})
+    call = await task
+    seen: list[Request] = []
+    call.on_request = seen.append
+    await leg.send_digits("7")
+    assert seen == []
+    await call.bye()
+
+
 async def test_a_200_never_acked_is_hung_up_and_reported_408(sip_peer) -> None:
     incoming: asyncio.Queue[InviteDialog] = asyncio.Queue()
     edge = UserAgent(on_invite=incoming.put_nowait, timers=TimerConfig(t1=0.02, t2=0.05, trying_delay=0))
