@@ -17,7 +17,7 @@ from tests.mock_api.test_start_scenarios import provision as provision_rule
 from tests.runtime.test_websocket import Server, best_match, tone, until
 from tests.voxsim.test_testing import provision
 from voxsim.media.decode import resample
-from voxsim.media.g711 import CODECS, ulaw_decode
+from voxsim.media.g711 import CODECS, alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 
 STREAM = """
 VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
@@ -25,7 +25,7 @@ VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {
   call.addEventListener(CallEvents.Connected, () => {
     const ws = VoxEngine.createWebSocket('%s');
     ws.addEventListener(WebSocketEvents.OPEN, () => {
-      call.sendMediaTo(ws, {encoding: WebSocketAudioEncoding.ULAW, tag: 'phone'});
+      call.sendMediaTo(ws, {encoding: '%s', tag: 'phone'});
       ws.sendMediaTo(call);
     });
     ws.addEventListener(WebSocketEvents.MEDIA_ENDED, () => Logger.write('agent done'));
@@ -52,35 +52,64 @@ async def server() -> AsyncIterator[Server]:
     await runner.cleanup()
 
 
+RATES = {"ULAW": 8000, "ALAW": 8000, "PCM8": 8000, "PCM16": 16000}
+
+
+def encode(pcm: np.ndarray, encoding: str) -> bytes:
+    if encoding == "ULAW":
+        return ulaw_encode(pcm)
+    if encoding == "ALAW":
+        return alaw_encode(pcm)
+    return pcm.astype("<i2").tobytes()
+
+
+def decode(data: bytes, encoding: str) -> np.ndarray:
+    if encoding == "ULAW":
+        return ulaw_decode(data)
+    if encoding == "ALAW":
+        return alaw_decode(data)
+    return np.frombuffer(data, dtype="<i2").astype(np.int16)
+
+
+@pytest.mark.parametrize("encoding", ["ULAW", "ALAW", "PCM8", "PCM16"])
 async def test_a_sip_callers_audio_reaches_the_server_and_the_server_is_heard(voxsim_emulator, voxsim_api,
-                                                                             voxsim_phone, server: Server):
-    agent = tone(0.4, hz=700, rate=16000)
+                                                                             voxsim_phone, server: Server,
+                                                                             encoding: str):
+    """Each WebSocketAudioEncoding both ways: the phone's RTP reaches the server in the stream's encoding, and the
+    server's answer in the same encoding reaches the phone."""
+    rate = RATES[encoding]
+    agent = tone(0.4, hz=700, rate=rate)
 
     async def answer(ws: web.WebSocketResponse) -> None:
         await until(lambda: server.events("start"))
         await ws.send_str(json.dumps({"event": "start", "sequenceNumber": 0,
-                                      "start": {"mediaFormat": {"encoding": "PCM16", "sampleRate": 16000}}}))
-        for n, at in enumerate(range(0, len(agent), 320)):
-            payload = base64.b64encode(agent[at:at + 320].astype("<i2").tobytes()).decode()
+                                      "start": {"mediaFormat": {"encoding": encoding, "sampleRate": rate}}}))
+        step = rate // 50
+        for n, at in enumerate(range(0, len(agent), step)):
+            payload = base64.b64encode(encode(agent[at:at + step], encoding)).decode()
             await ws.send_str(json.dumps({"event": "media", "sequenceNumber": n + 1, "media": {"payload": payload}}))
 
     server.on_connect = answer
-    await provision(voxsim_api, STREAM % server.url, "stream")
+    await provision(voxsim_api, STREAM % (server.url, encoding), "stream")
     phone = await voxsim_phone()
     call = await phone.call("100", "stream")
     peer = phone.media_of(call)
     await until(lambda: server.events("start"), timeout=5)
-    assert server.events("start")[0]["start"]["mediaFormat"] == {"encoding": "ULAW", "sampleRate": 8000,
+    assert server.events("start")[0]["start"]["mediaFormat"] == {"encoding": encoding, "sampleRate": rate,
                                                                  "channels": 1}
     said = tone(0.4, hz=400)
     peer.send_audio(said)
     await peer.wait_for_audio(0.3, timeout=5)
     await until(lambda: len(server.events("media")) >= 40, timeout=5)
     codec = CODECS[peer.encoding]
-    expected = ulaw_decode(CODECS["PCMU"][0](codec[1](codec[0](said))))  # RTP's G.711, then the stream's µ-law
-    assert best_match(ulaw_decode(server.media_payload()), expected[:1600]) > 0.99
+    over_rtp = codec[1](codec[0](said))  # what voxsim decoded of the phone's G.711
+    expected = resample(over_rtp, 8000, rate) if rate != 8000 else decode(encode(over_rtp, encoding), encoding)
+    got = decode(server.media_payload(), encoding)
+    assert best_match(got, expected[: rate // 5]) > 0.98
     heard = peer.heard()
-    assert best_match(heard, codec[1](codec[0](resample(agent, 16000, 8000)))[200:2400]) > 0.98
+    played = decode(encode(agent, encoding), encoding)
+    at_8k = resample(played, rate, 8000) if rate != 8000 else played
+    assert best_match(heard, codec[1](codec[0](at_8k))[200:2400]) > 0.98
     session, = voxsim_emulator.runtime.live_sessions()
     await session.wait_until(lambda: "agent done" in session.log.text(), timeout=5)
     await call.bye()
