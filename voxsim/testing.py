@@ -4,7 +4,8 @@
 (`voxsim_settings` may be overridden to change its settings); `voxsim_api` is the official Python
 client pointed at its HTTPS listener (synchronous, so it is called off the loop:
 `await voxsim_api("add_application", application_name="shop")`); `voxsim_phone` makes SIP phones
-that call the emulator and are called by it (`phone = await voxsim_phone("alice")`); `voxsim_conversation`
+that call the emulator and are called by it (`phone = await voxsim_phone("alice")`); `voxsim_server` is the
+same emulator for sync tests (a thread of its own; `.client` is the official client); `voxsim_conversation`
 holds a conversation with a scripted caller and gives its transcript
 (`await voxsim_conversation("100", "booking", caller={...}, agent={...})`, docs/voice-ai.md).
 """
@@ -15,7 +16,8 @@ import asyncio
 import contextlib
 import os
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +79,40 @@ class ApiCaller:
 @pytest.fixture
 def voxsim_api(voxsim_emulator: Emulator) -> ApiCaller:
     return ApiCaller(voxsim_emulator)
+
+
+class BackgroundEmulator:
+    """An emulator on an event loop of its own thread, for sync tests (and for code that runs its own loop):
+    `client` is the official Python client, `base_url` the HTTP API, `run(coro)` runs a coroutine on its loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="voxsim", daemon=True)
+        self._thread.start()
+        self.emulator = Emulator(settings)
+        self.run(self.emulator.start())
+        self.base_url: str = self.emulator.listeners["api_http"]["url"]
+        self.client = ApiCaller(self.emulator).client
+
+    def run(self, coro: Any, timeout: float = 30.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.run(self.emulator.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def voxsim_server(voxsim_settings: Settings) -> Iterator[BackgroundEmulator]:
+    """For sync tests: an emulator running in a background thread (`.client` is the official Python client,
+    `.base_url` the HTTP API, `.emulator` the Emulator, `.run(coro)` runs on its loop)."""
+    server = BackgroundEmulator(voxsim_settings)
+    try:
+        yield server
+    finally:
+        server.close()
 
 
 async def expect_api_error(api: ApiCaller, code: int, method: str, **kwargs: Any) -> str:
