@@ -1,16 +1,17 @@
-"""One Management API sequence through the official Node client, @voximplant/apiclient-nodejs.
+"""Management API sequences through the official Node client, @voximplant/apiclient-nodejs.
 
-scripts/test.sh installs node and the client (into .cache/node, which git ignores); this test never skips:
-without them it fails and says to run that script. The script, tests/mock_api/node/sequence.js, is the
-example of docs/clients.md: the client posts multipart form-data with a `cmd` field to
-https://<host>/platform_api, signs a JWT whose `iss` is a number and sends booleans as "true"/"false".
-"""
+scripts/test.sh installs node and the client (into .cache/node, which git ignores); these tests never skip:
+without them they fail and say to run that script. The script tests/mock_api/node/sequence.js and the
+example of docs/clients.md run against the emulator's HTTPS listener: the client posts multipart form-data
+with a `cmd` field to https://<host>/platform_api, signs a JWT whose `iss` is a number and sends booleans
+as "true"/"false"."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 NODE_MODULES = REPO / ".cache" / "node" / "node_modules"
 CLIENT_VERSION = "4.11.0"
 SCRIPT = Path(__file__).parent / "node" / "sequence.js"
+CLIENTS_DOC = REPO / "docs" / "clients.md"
 INSTALL_HINT = "run scripts/test.sh, which installs node, npm and @voximplant/apiclient-nodejs into .cache/node"
 
 
@@ -40,23 +42,32 @@ def node_and_client() -> str:
     return node
 
 
-async def run_sequence(emulator: Emulator) -> dict[str, dict[str, Any]]:
-    """Runs the script as a subprocess (the emulator keeps serving on this loop); returns its steps by name."""
+async def run_node(emulator: Emulator, script: Path, *args: str) -> tuple[str, str]:
+    """Runs a script with the client as a subprocess (the emulator keeps serving on this loop); its output."""
     node = node_and_client()
-    port = emulator.listeners["api_https"]["port"]
     env = {**os.environ, "NODE_PATH": str(NODE_MODULES), "NODE_EXTRA_CA_CERTS": str(emulator.files.ca)}
     env.pop("VOXIMPLANT_CREDENTIALS", None)  # it would win over the file the script names
     process = await asyncio.create_subprocess_exec(
-        node, str(SCRIPT), str(emulator.files.credentials), f"127.0.0.1:{port}", env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        node, str(script), *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         out, err = await asyncio.wait_for(process.communicate(), 120)
     except TimeoutError:
         process.kill()
         await process.wait()
         raise
-    steps = {line["step"]: line for line in map(json.loads, out.decode().splitlines())}
-    assert process.returncode == 0 and "done" in steps, (out.decode(), err.decode())
+    assert process.returncode == 0, (out.decode(), err.decode())
+    return out.decode(), err.decode()
+
+
+def host(emulator: Emulator) -> str:
+    return f"127.0.0.1:{emulator.listeners['api_https']['port']}"
+
+
+async def run_sequence(emulator: Emulator) -> dict[str, dict[str, Any]]:
+    """The steps of tests/mock_api/node/sequence.js by name: {step, reply, raw}."""
+    out, err = await run_node(emulator, SCRIPT, str(emulator.files.credentials), host(emulator))
+    steps = {line["step"]: line for line in map(json.loads, out.splitlines())}
+    assert "done" in steps, (out, err)
     return steps
 
 
@@ -99,3 +110,14 @@ async def test_a_management_api_sequence_with_the_node_client(voxsim_emulator: E
     assert reply["DelApplication"] == {"result": 1}
     assert reply["GetApplicationsAfter"] == {"result": [], "totalCount": 0, "count": 0}
     assert voxsim_emulator.store.find_application(voxsim_emulator.account.account_id, application_id=app_id) is None
+
+
+async def test_the_example_of_docs_clients_runs_as_written(voxsim_emulator: Emulator, tmp_path: Path) -> None:
+    blocks = re.findall(r"```js\n(.*?)```", CLIENTS_DOC.read_text(), re.S)
+    assert blocks, "docs/clients.md has a Node example"
+    code = blocks[0].replace("'.voxsim/credentials.json'", json.dumps(str(voxsim_emulator.files.credentials)))
+    code = code.replace("'127.0.0.1:8443'", json.dumps(host(voxsim_emulator)))
+    script = tmp_path / "provision.js"
+    script.write_text(code)
+    out, _ = await run_node(voxsim_emulator, script)
+    assert "ruleName: 'all-numbers'" in out and "rulePattern: '\\\\d+'" in out
