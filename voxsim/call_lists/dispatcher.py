@@ -41,6 +41,8 @@ CAPACITY_RETRY = 1.0
 MAX_SLEEP = 60.0
 INTERRUPTED_NOTE = "The emulator stopped during the attempt"
 OK = json.dumps({"result": True})
+STARTING = 0
+"""The session id of an attempt whose session is starting (no session id yet): running, for the store."""
 
 
 class StartedSession(Protocol):
@@ -136,6 +138,7 @@ class CallListDispatcher:
         self._starting: set[int] = set()  # tasks whose session is starting now
         self._started = asyncio.Event()  # set (and replaced) each time a start is over
         self._wakeup = asyncio.Event()
+        self._stopping = False
         self._loop: asyncio.Task[None] | None = None
         self._watchers: set[asyncio.Task[None]] = set()
 
@@ -146,6 +149,8 @@ class CallListDispatcher:
 
     async def stop(self) -> None:
         """Stops starting attempts; those running stay in the store as running, for the next start to settle."""
+        self._stopping = True
+        self.wake()  # the loop ends at its next turn even if a session's start swallowed the cancellation
         tasks = [t for t in (self._loop, *self._watchers) if t is not None]
         for task in tasks:
             task.cancel()
@@ -171,15 +176,23 @@ class CallListDispatcher:
 
     # -- the loop ---------------------------------------------------------------------------------
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wakeup.clear()
             try:
                 delay = await self._pass()
             except Exception:  # a voxsim bug must not stop every list for good
                 log.exception("call list pass failed")
                 delay = CAPACITY_RETRY
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), min(delay, MAX_SLEEP))
+            await self._sleep(min(delay, MAX_SLEEP))
+
+    async def _sleep(self, delay: float) -> None:
+        """Until `wake()` or `delay` seconds. asyncio.wait, not wait_for: Python 3.11's wait_for can swallow the
+        cancellation that `stop` sends when the event is set at the same moment (CPython gh-86296)."""
+        waiter = asyncio.ensure_future(self._wakeup.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=delay)
+        finally:
+            waiter.cancel()
 
     async def _pass(self) -> float:
         """Starts what is due; returns the seconds until something else is (MAX_SLEEP when nothing is)."""
@@ -191,7 +204,7 @@ class CallListDispatcher:
                 continue
             free = call_list.max_simultaneous - self._busy(call_list.list_id)
             for task in self.store.waiting_tasks(call_list):
-                if free <= 0:
+                if free <= 0 or self._stopping:
                     break
                 if task.task_id in self._starting:
                     continue
@@ -224,7 +237,10 @@ class CallListDispatcher:
             started.set()
 
     async def _start_session(self, call_list: CallList, task: CallListTask) -> bool:
+        """The attempt is in the store before its session starts, so that what the session shows (and reports, from
+        its Started handler on) finds the task in progress."""
         now = self.clock()
+        self.store.begin_attempt(task.task_id, STARTING, now)
         try:
             account = self.store.get_account(call_list.account_id)
             application = self.store.get_application(call_list.account_id, application_id=call_list.application_id)
@@ -232,12 +248,13 @@ class CallListDispatcher:
             session = await self.sessions.start(account, application, rule, custom_data=task.custom_data)
         except VoxError as err:
             if err.code == RATE_LIMIT_EXCEEDED:
+                self.store.undo_attempt(task)
                 return False
-            self.store.begin_attempt(task.task_id, None, now)  # an attempt all the same: the rule cannot run
+            # an attempt all the same: the rule cannot run (no scenario bound, rule deleted...)
             self.store.finish_attempt(task.task_id, succeeded=False, now=now, next_at=now + call_list.interval_seconds,
                                       note=f"The session could not start: {err.msg}")
             return True
-        self.store.begin_attempt(task.task_id, session.session_id, now)
+        self.store.attach_session(task.task_id, session.session_id)
         self._running[session.session_id] = Attempt(call_list.list_id, task.task_id)
         watcher = asyncio.get_running_loop().create_task(self._watch(session))
         self._watchers.add(watcher)

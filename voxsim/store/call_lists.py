@@ -138,7 +138,7 @@ class CallListTask(Record):
     last_attempt: str = ""
     result_data: str = ""
     session_id: int | None = None
-    """The call_session_history_id of the attempt running now."""
+    """The call_session_history_id of the attempt running now (0 while its session starts)."""
     stopped: bool = False
 
     @property
@@ -416,13 +416,25 @@ class CallListsMixin(StoreBase):
         return [CallListTask(**r) for r in self.db.all(
             "SELECT * FROM call_list_tasks WHERE session_id IS NOT NULL ORDER BY task_id")]
 
-    def begin_attempt(self, task_id: int, session_id: int | None, now: float) -> None:
-        """An attempt started as session `session_id` (None: it could not start): one attempt fewer left, and the
-        result data is this attempt's from now on."""
+    def begin_attempt(self, task_id: int, session_id: int, now: float) -> None:
+        """An attempt starts as session `session_id` (0 while the session is starting: `attach_session` gives the
+        id): one attempt fewer left, and the result data is this attempt's from now on."""
         self.db.execute(
             "UPDATE call_list_tasks SET status_id = ?, session_id = ?, attempts_made = attempts_made + 1, "
             "attempts_left = MAX(attempts_left - 1, 0), last_attempt = ?, result_data = '' WHERE task_id = ?",
             (TASK_IN_PROGRESS, session_id, _moment(now), task_id))
+
+    def attach_session(self, task_id: int, session_id: int) -> None:
+        """The attempt `begin_attempt` recorded runs as session `session_id`."""
+        self.db.execute("UPDATE call_list_tasks SET session_id = ? WHERE task_id = ?", (session_id, task_id))
+
+    def undo_attempt(self, before: CallListTask) -> None:
+        """The attempt did not start after all (the runtime took no session): the task as it was."""
+        self.db.execute(
+            "UPDATE call_list_tasks SET status_id = ?, attempts_left = ?, attempts_made = ?, last_attempt = ?, "
+            "result_data = ?, session_id = NULL WHERE task_id = ?",
+            (before.status_id, before.attempts_left, before.attempts_made, before.last_attempt, before.result_data,
+             before.task_id))
 
     def set_result_data(self, task_id: int, text: str) -> None:
         self.db.execute("UPDATE call_list_tasks SET result_data = ? WHERE task_id = ?", (text, task_id))
