@@ -6,6 +6,8 @@ import asyncio
 import csv
 import io
 import json
+import time
+from datetime import datetime
 
 import pytest
 
@@ -97,3 +99,49 @@ async def test_errors(api):
                            num_attempts=1, name="x", file_content="phone;name\n")
     await expect_api_error(api, 251, "get_call_list_details", list_id=999999)
     await expect_api_error(api, 251, "stop_call_list_processing", list_id=999999)
+
+
+async def test_append_edit_cancel_delete_and_filters(api):
+    app_id, rule_id = await provision(api)
+    later = int(time.time()) + 86_400  # nothing runs: the list starts tomorrow
+    reply = await create(api, rule_id, start_at=later, name="tomorrow")
+    list_id = reply["list_id"]
+    appended = await api("append_to_call_list", list_id=list_id, file_content="phone,name\n+15550102,Carol\n",
+                         delimiter=",")
+    assert appended["result"] is True and appended["count"] == 1 and appended["batch_id"] != reply["batch_id"]
+    batch = (await api("get_call_list_details", list_id=list_id, output="json", batch_id=appended["batch_id"]))
+    assert [json.loads(t["custom_data"])["name"] for t in batch["result"]] == ["Carol"]
+
+    first, second, third = await details(api, list_id)
+    assert [t["status"] for t in (first, second, third)] == ["New"] * 3
+    edited = await api("edit_call_list_task", list_id=list_id, task_id=first["task_id"], attempts_left=5,
+                       custom_data='{"phone": "+15550199"}', start_at=datetime(2030, 1, 1, 9, 0),
+                       min_execution_time=datetime(2030, 1, 1, 9, 0), max_execution_time=datetime(2030, 1, 1, 18, 0))
+    assert edited["result"] is True
+    first = (await details(api, list_id))[0]
+    assert (first["attempts_left"], first["custom_data"]) == (5, '{"phone": "+15550199"}')
+    assert first["start_execution_time"].strftime("%H:%M:%S") == "09:00:00"  # the client's datetime
+    assert first["finish_execution_time"].strftime("%H:%M:%S") == "18:00:00"
+
+    canceled = await api("cancel_call_list_task", account_id=api.client.account_id, list_id=list_id,
+                         tasks_ids=[second["task_id"]])
+    assert canceled == {"result": True, "task_id": second["task_id"], "task_uuid": second["task_uuid"]}
+    again = await api("cancel_call_list_task", account_id=api.client.account_id, list_id=list_id,
+                      tasks_uuids=[second["task_uuid"]])
+    assert again["result"] is False and "Canceled" in again["error_msg"]
+    assert (await api("cancel_call_list_batch", list_id=list_id, batch_ids=appended["batch_id"]))["result"] is True
+    assert [t["status"] for t in await details(api, list_id)] == ["New", "Canceled", "Canceled"]
+
+    other = (await create(api, rule_id, start_at=later, name="other list"))["list_id"]
+    names = [c["list_name"] for c in (await api("get_call_lists", application_id=app_id))["result"]]
+    assert names == ["other list", "tomorrow"]  # newest first
+    assert [c["list_id"] for c in (await api("get_call_lists", name="other"))["result"]] == [other]
+    assert (await api("get_call_lists", is_active=False))["result"] == []
+    assert (await api("get_call_lists", rule_name="dialer", count=1))["total_count"] == 2
+
+    deleted = await api("delete_call_list", list_id=other)
+    assert deleted["result"] is True and deleted["msg"]
+    await expect_api_error(api, 251, "get_call_list_details", list_id=other)
+    await expect_api_error(api, 496, "get_call_list_details", list_id=list_id, output="xls")
+    await expect_api_error(api, 496, "edit_call_list_task", list_id=list_id, task_id=999999, attempts_left=1)
+    await expect_api_error(api, 115, "cancel_call_list_task", account_id=1, list_id=list_id, tasks_ids=[1])
