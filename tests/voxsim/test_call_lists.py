@@ -12,8 +12,20 @@ from typing import Any
 import aiohttp
 
 from voxsim.app import Emulator
+from voxsim.pstn import PstnSettings
 from voxsim.runtime import RuntimeSettings, SessionState
 from voxsim.testing import ApiCaller, ephemeral_settings
+
+CALLS_THE_ROW = """
+VoxEngine.addEventListener(AppEvents.Started, () => {
+  const row = JSON.parse(VoxEngine.customData());
+  const call = VoxEngine.callPSTN(row.phone, '+15550199');
+  call.addEventListener(CallEvents.Connected, () => call.say('Hello ' + row.name));
+  call.addEventListener(CallEvents.PlaybackFinished, () =>
+    CallList.reportResult({result: true}, VoxEngine.terminate));
+  call.addEventListener(CallEvents.Failed, (e) => CallList.reportError({code: e.code}, VoxEngine.terminate));
+});
+"""
 
 REPORTS_RESULT = """
 VoxEngine.addEventListener(AppEvents.Started, () => {
@@ -231,3 +243,19 @@ async def test_a_restart_resumes_the_list(tmp_path):
         assert (task["status"], task["result_data"]) == ("Processed", "done")
     finally:
         await second.stop()
+
+
+async def test_the_documented_scenario_calls_each_row(tmp_path):
+    settings = ephemeral_settings(tmp_path / "state", pstn=PstnSettings(
+        callerid_check=False, answer_after=0.1, numbers=[{"pattern": r"\+15550101", "behaviour": "busy"}]))
+    emulator = Emulator(settings)
+    await emulator.start()
+    try:
+        api = ApiCaller(emulator)
+        _, rule_id = await provision(api, CALLS_THE_ROW)
+        list_id = await create(api, rule_id, "phone;name\n+15550100;Alice\n+15550101;Bob\n", max_simultaneous=2)
+        answered, busy = await settled(api, list_id)
+        assert (answered["status"], json.loads(answered["result_data"])) == ("Processed", {"result": True})
+        assert (busy["status"], json.loads(busy["result_data"])) == ("Error", {"code": 486})
+    finally:
+        await emulator.stop()

@@ -4,8 +4,9 @@ Dependency direction: `sip_edge` and `mock_api` implement these; the runtime nev
 them. A `CallLeg` is a call's signalling (a SIP dialog, or a simulated caller); it reports
 what the far end does through `SessionPort.call_event`. An `OutboundDialer` turns
 `VoxEngine.callSIP/callUser/...` into legs. A `SessionRecorder` persists sessions, logs and
-calls (the composition root wires it to the SQLite store), and a `KeyValueStore` keeps what
-`ApplicationStorage` puts (the store too).
+calls (the composition root wires it to the SQLite store), a `KeyValueStore` keeps what
+`ApplicationStorage` puts (the store too), and `CallListReports` takes what a call list's sessions report (the
+call lists' dispatcher).
 """
 
 from __future__ import annotations
