@@ -12,6 +12,7 @@ import pytest
 
 from sip_edge.dialog import build_request
 from sip_edge.message import Request
+from sip_edge.rtp import build_rtp
 from sip_edge.sdp import parse_sdp
 from sip_edge.transaction import TimerConfig
 from sip_edge.transport import Address
@@ -329,6 +330,21 @@ async def test_send_message_info_and_digits_reach_the_caller(pair) -> None:
         ("MESSAGE", b"hi"), ("INFO", b"{}"), ("INFO", b"Signal=1\r\nDuration=160\r\n"),
         ("INFO", b"Signal=#\r\nDuration=160\r\n")]
     assert seen[1].headers.get("X-Info") == "1" and seen[2].content_type == "application/dtmf-relay"
+    await call.bye()
+
+
+async def test_comfort_noise_is_accepted_and_not_played(pair) -> None:
+    """PT 13 (RFC 3389 comfort noise) between two G.711 packets: taken without error, never decoded as audio."""
+    edge, phone, incoming = pair
+    session, leg, task, _ = await inbound(edge, phone, incoming)
+    await leg.answer({}, {})
+    call = await task
+    audio = leg._audio()
+    assert audio is not None
+    leg._on_rtp(build_rtp(0, 1, 0, 7, b"\xff" * 160))   # PCMU silence
+    leg._on_rtp(build_rtp(13, 2, 160, 7, b"\x40"))      # comfort noise: a noise level
+    leg._on_rtp(build_rtp(0, 3, 320, 7, b"\xff" * 160))
+    assert sorted(audio.jitter._packets) == [1, 3]
     await call.bye()
 
 
