@@ -154,8 +154,9 @@ realtime TTS players, VoximplantAvatar, `AI.createDialogflow`,
 `new VoximplantApi.Client()`, the Node client's groups): it calls this API as the session's account, only while a
 service-account key is bound to the rule (`bind_key_id`; else error 100). `Crypto` is real (`md5`, `sha1`,
 `sha256`, `hmac_sha256` as lowercase hex of the UTF-8 bytes). `callPSTN`
-reaches the built-in PSTN simulator (virtual phones: answer, busy, reject, ring out, speak, press keys;
-docs/pstn.md) unless a PSTN gateway is configured (see SIP above).
+reaches the built-in PSTN simulator (virtual phones: answer, busy, reject, ring out, speak, press keys, answering
+machines; docs/pstn.md) unless a PSTN gateway is configured (see SIP above). `AMD` detectors report what the
+simulator's number is configured to be (HUMAN, VOICEMAIL, TIMEOUT, CALL_ENDED); on other calls, DetectionError.
 `transferTo` and blind transfers are real on SIP calls (see SIP above); a simulated caller's transfer succeeds at
 once, a conference call's fails 501. Re-INVITE methods, mic status and beep detection only log a line.
 """

@@ -187,6 +187,11 @@ def test_the_first_entry_that_matches_wins():
     ({"pattern": "1", "hangup_after": "soon"}, "hangup_after must be a number of seconds"),
     ({"pattern": "1", "say": [1, 2]}, "say must be a line or a list of lines"),
     ("busy", "is not a table"),
+    ({"pattern": "1", "answering_machine": "yes"}, "answering_machine must be true or false"),
+    ({"pattern": "1", "amd_result": "fax"}, "amd_result 'fax' is not one of human, voicemail, timeout"),
+    ({"pattern": "1", "amd_subtype": "robot"}, "amd_subtype 'robot' is not one of none, mimic"),
+    ({"pattern": "1", "amd_confidence": 101}, "amd_confidence must be a whole number from 0 to 100"),
+    ({"pattern": "1", "amd_after": -1}, "amd_after must be a number of seconds"),
 ])
 def test_a_bad_entry_is_a_setting_error_naming_it(entry: Any, message: str):
     with pytest.raises(SettingError, match=r"pstn\.numbers\[1\]") as error:
@@ -202,6 +207,18 @@ def test_numbers_come_from_voxsim_toml_as_an_array_of_tables(tmp_path: Path):
     assert settings.pstn.behaviour_for("+15550186").behaviour == "busy"
     speaking = settings.pstn.behaviour_for("+15550199")
     assert (speaking.say, speaking.hangup_after, speaking.answer_after) == (("Hello",), 5.0, 2.0)
+
+
+def test_an_answering_machine_from_voxsim_toml(tmp_path: Path):
+    path = tmp_path / "voxsim.toml"
+    path.write_text('[[pstn.numbers]]\npattern = "+15550170"\nanswering_machine = true\namd_after = 2.5\n')
+    settings = config.load({}, {}, path)
+    verdict = settings.pstn.behaviour_for("+15550170").amd_verdict()
+    assert (verdict.result_class, verdict.subtype, verdict.confidence, verdict.after) == ("VOICEMAIL", "NONE", 95, 2.5)
+    assert settings.pstn.behaviour_for("+15550171").amd_verdict().result_class == "HUMAN"
+    override = PstnSettings(numbers=[{"answering_machine": True, "amd_result": "human", "amd_subtype": "mimic"}])
+    assert (override.behaviour_for("1").amd_verdict().result_class,
+            override.behaviour_for("1").amd_verdict().subtype) == ("HUMAN", "MIMIC")
 
 
 def test_numbers_come_from_the_environment_as_json():

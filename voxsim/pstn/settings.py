@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from voxsim import patterns
+from voxsim.runtime.amd import HUMAN, RESULT_CLASSES, SUBTYPES, VOICEMAIL, AmdVerdict
 from voxsim.settings_sources import SettingError
 
 __all__ = ["ANSWER", "BEHAVIOURS", "BUSY", "FAILURES", "REJECT", "RING_OUT", "UNREACHABLE", "Behaviour",
@@ -59,6 +60,22 @@ class Behaviour:
     """Keys it presses once answered (Call.ToneReceived, type "1", for a scenario that called handleTones(true))."""
     digits_after: float = 1.0
     """Seconds after answering that it presses `digits` (the scenario's Connected handler runs first)."""
+    answering_machine: bool = False
+    """An answering machine answers: a detector (AMD.create, the `amd` parameter of callPSTN) reports VOICEMAIL,
+    else HUMAN."""
+    amd_result: str = ""
+    """What the detector reports, overriding `answering_machine`: human, voicemail or timeout ("" as it says)."""
+    amd_subtype: str = ""
+    """The detector's resultSubtype: none (the default) or mimic."""
+    amd_confidence: int = 95
+    """The detector's confidence (0 to 100)."""
+    amd_after: float = 1.5
+    """Seconds after the detector starts (at Connected) that it concludes; past its timeout it reports TIMEOUT."""
+
+    def amd_verdict(self) -> AmdVerdict:
+        """What an answering machine detector listening to this phone concludes."""
+        result = self.amd_result.upper() or (VOICEMAIL if self.answering_machine else HUMAN)
+        return AmdVerdict(result, self.amd_subtype.upper() or "NONE", self.amd_confidence, self.amd_after)
 
     def matches(self, number: str) -> bool:
         if not self.pattern or self.pattern == number:
@@ -78,11 +95,12 @@ def behaviour_of(entry: Any, where: str, answer_after: float) -> Behaviour:
     if unknown:
         raise SettingError(f"{where}: {', '.join(unknown)} is not a key of a number ({', '.join(sorted(known))})")
     values = {"answer_after": answer_after, **entry}
-    for name in ("pattern", "behaviour", "play", "voice", "digits"):
+    for name in ("pattern", "behaviour", "play", "voice", "digits", "amd_result", "amd_subtype"):
         if not isinstance(values.get(name, ""), str):
             raise SettingError(f"{where}: {name} must be a string, not {values[name]!r}")
-    for name in ("answer_after", "ring_time", "hangup_after", "digits_after"):
+    for name in ("answer_after", "ring_time", "hangup_after", "digits_after", "amd_after"):
         _seconds(values, name, where)
+    _check_amd(values, where)
     behaviour = Behaviour(**{**values, "say": _lines(values.get("say", ()), where)})
     if behaviour.behaviour not in BEHAVIOURS:
         raise SettingError(f"{where}: behaviour {behaviour.behaviour!r} is not one of {', '.join(BEHAVIOURS)}")
@@ -91,6 +109,19 @@ def behaviour_of(entry: Any, where: str, answer_after: float) -> Behaviour:
         raise SettingError(f"{where}: pattern {behaviour.pattern!r} is neither a number nor a regular expression "
                            f"({error})")
     return behaviour
+
+
+def _check_amd(values: dict[str, Any], where: str) -> None:
+    if not isinstance(values.get("answering_machine", False), bool):
+        raise SettingError(f"{where}: answering_machine must be true or false, not {values['answering_machine']!r}")
+    result, subtype = values.get("amd_result", ""), values.get("amd_subtype", "")
+    if result and result.upper() not in RESULT_CLASSES:
+        raise SettingError(f"{where}: amd_result {result!r} is not one of human, voicemail, timeout")
+    if subtype and subtype.upper() not in SUBTYPES:
+        raise SettingError(f"{where}: amd_subtype {subtype!r} is not one of none, mimic")
+    confidence = values.get("amd_confidence", 95)
+    if isinstance(confidence, bool) or not isinstance(confidence, int) or not 0 <= confidence <= 100:
+        raise SettingError(f"{where}: amd_confidence must be a whole number from 0 to 100, not {confidence!r}")
 
 
 def _seconds(values: dict[str, Any], name: str, where: str) -> None:
@@ -116,7 +147,8 @@ class PstnSettings:
 
     numbers: Sequence[Mapping[str, Any]] = ()
     """The virtual phones: a list of {pattern, behaviour, answer_after, ring_time, hangup_after, play, say, voice,
-    digits, digits_after}; the first entry whose pattern matches the number wins (docs/pstn.md)."""
+    digits, digits_after, answering_machine, amd_result, amd_subtype, amd_confidence, amd_after}; the first entry
+    whose pattern matches the number wins (docs/pstn.md)."""
     answer_after: float = 1.0
     """Seconds a number rings before it answers when its entry (or no entry) says nothing else."""
     callerid_check: bool = True

@@ -12,7 +12,8 @@ answered its call's `CallAudio` runs on the media clock (as a simulated caller's
 the phone speaks its file and lines into it, with their text on the side (`CallAudio.said`), presses its digits
 (Call.ToneReceived, type "1") and hangs up after `hangup_after` (Call.Disconnected 200). What the scenario plays
 to it is kept as what the call heard. One task per call carries out the ringing and the speech; the other steps
-are loop timers; hanging up cancels them all.
+are loop timers; hanging up cancels them all. It is a `voxsim.runtime.amd.AnsweringMachine`: a scenario's answering
+machine detector reports the verdict its number is configured with (`Behaviour.amd_verdict`).
 
 The session records the call with client_type "pstn", so GetCallHistory lists it with remote_number_type "pstn"
 and the dialed number as remote_number.
@@ -29,6 +30,7 @@ from voxsim.media.call_audio import CallAudio
 from voxsim.media.decode import AudioError, load_audio
 from voxsim.media.speech import SpeechRenderer
 from voxsim.pstn.settings import FAILURES, RING_OUT, RING_OUT_CODE, Behaviour, PstnSettings
+from voxsim.runtime.amd import AmdVerdict
 from voxsim.runtime.host import CallLeg, DialError, OutboundDialer, ScenarioHeaders, SessionPort, Untransferable
 from voxsim.runtime.protocol import (
     CALL_CONNECTED,
@@ -158,6 +160,10 @@ class PstnLeg(Untransferable):
     def _hang_up(self, code: int) -> None:
         self.report(CALL_DISCONNECTED, {"internalCode": code, "headers": {}})
         self.close()
+
+    def amd_verdict(self) -> AmdVerdict:
+        """What the scenario's answering machine detector concludes about this phone (voxsim.runtime.amd)."""
+        return self.behaviour.amd_verdict()
 
     # ------------------------------------------------------------ CallLeg (what the scenario does)
 

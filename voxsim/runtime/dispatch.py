@@ -11,6 +11,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from voxsim.runtime.amd import SessionAMDs
 from voxsim.runtime.asr import SessionASRs
 from voxsim.runtime.call_list import SessionCallList
 from voxsim.runtime.calls import Call, CallState
@@ -124,6 +125,7 @@ class Dispatcher:
         self._asrs = asrs
         self._storage = storage
         self._call_list = call_list
+        self._amds = SessionAMDs(session.emit, session.live_call, session.write_log)
 
     def apply_all(self, commands: list[Command]) -> None:
         for cmd in commands:
@@ -461,6 +463,12 @@ class Dispatcher:
             self.session.write_log("[voxsim] CallList: no call list service in this runtime")
             return
         self._call_list.report(int(cmd["id"]), str(cmd.get("report")), cmd.get("data"))
+
+    # ------------------------------------------------------------ AMD
+
+    @_command(Op.AMD_DETECT)
+    def _amd_detect(self, cmd: Command) -> None:
+        self._amds.detect(str(cmd["amd"]), str(cmd["call"]), cmd.get("timeout"))
 
 
 for _op in _NOT_EMULATED_CALL_OPS:

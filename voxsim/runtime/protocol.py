@@ -57,10 +57,12 @@ class Kind(StrEnum):
     ASR = "asr"
     STORAGE = "storage"
     CALL_LIST = "callList"
+    AMD = "amd"
 
 
-# The kinds whose events target a media unit (a Call, Player, Recorder, Conference, WebSocket or ASR in JS) by id.
-UnitKind = Literal[Kind.CALL, Kind.PLAYER, Kind.RECORDER, Kind.CONFERENCE, Kind.WEBSOCKET, Kind.ASR]
+# The kinds whose events target a unit (a Call, Player, Recorder, Conference, WebSocket, ASR or answering machine
+# detector in JS) by id.
+UnitKind = Literal[Kind.CALL, Kind.PLAYER, Kind.RECORDER, Kind.CONFERENCE, Kind.WEBSOCKET, Kind.ASR, Kind.AMD]
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +296,9 @@ class Op(StrEnum):
     CALL_LIST_REPORT = "callList.report"  # id: int, report: result | error | progress | nextAttempt, data: str
     #                                      (the text reported) | object (requestNextAttempt's changes)
 
+    # AMD (see amd.py): an AMD.AnsweringMachineDetector's detection on its call; answered by AMD.Events
+    AMD_DETECT = "amd.detect"            # amd: str (the detector's id), call: str, model: str, timeout: int (ms)
+
 
 # ---------------------------------------------------------------- event names Python fires
 
@@ -323,3 +328,12 @@ CALL_PLAYBACK_STARTED = "Call.PlaybackStarted"
 CALL_PLAYBACK_FINISHED = "Call.PlaybackFinished"
 CALL_RECORD_STARTED = "Call.RecordStarted"
 CALL_RECORD_STOPPED = "Call.RecordStopped"
+
+# What a call reports while an answering machine detector listens to it (see amd.py).
+CALL_AUDIO_IDENTIFICATION_STARTED = "Call.AudioIdentificationStarted"
+CALL_AUDIO_IDENTIFICATION_RESULT = "Call.AudioIdentificationResult"
+CALL_AUDIO_IDENTIFICATION_STOPPED = "Call.AudioIdentificationStopped"
+
+# AMD.Events values (an answering machine detector's events, see amd.py).
+AMD_DETECTION_COMPLETE = "AMD.Events.DetectionComplete"
+AMD_DETECTION_ERROR = "AMD.Events.DetectionError"

@@ -1423,7 +1423,12 @@
       if (ev.name === 'Conference.EndpointRemoved') unit._endpoints.delete(ev.data.endpointId);
     }
     emit(listeners(unit), ev.name, unit, payload);
+    if (ev.kind === 'call') for (const watch of callWatchers) if (!fatal) watch(unit, ev.name, payload);
   }
+
+  // What files of shim/ watch on every call (kit.watchCalls(fn)): fn(call, name, payload) after the call's own
+  // listeners have run (shim/amd.js starts a detector on Connected and ends it on Disconnected).
+  const callWatchers = [];
 
   function dispatch(ev) {
     switch (ev.kind) {
@@ -1550,6 +1555,7 @@
     markAsync() { asyncSeen = true; },
     defineModule(key, installer) { moduleInstallers[String(key)] = installer; },
     defineKind(kind, deliver) { kindDeliverers[String(kind)] = deliver; },
+    watchCalls(watch) { callWatchers.push(watch); },
   });
   defineProperty(global, '__voxKit', { value: kit, writable: false, configurable: true, enumerable: false });
 })(globalThis);
