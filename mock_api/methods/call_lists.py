@@ -1,5 +1,5 @@
 """CallLists methods: CreateCallList, AppendToCallList, GetCallLists, GetCallListDetails, StopCallListProcessing,
-RecoverCallList, EditCallListTask, CancelCallListTask, CancelCallListBatch, DeleteCallList.
+RecoverCallList, EditCallList, EditCallListTask, CancelCallListTask, CancelCallListBatch, DeleteCallList.
 
 The lists and their tasks are in the store (voxsim/store/call_lists.py), their CSV in voxsim/call_lists/rows.py;
 the dispatcher of the composition root runs the tasks (voxsim/call_lists/dispatcher.py). Each change here wakes
@@ -9,7 +9,7 @@ it (`services.call_lists_changed()`). docs/call-lists.md tells the whole story.
 from __future__ import annotations
 
 import time
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from aiohttp import web
 
@@ -36,6 +36,8 @@ from voxsim.store.call_lists import (
     TaskChanges,
 )
 from voxsim.store.db import TIMESTAMP_FORMAT
+
+T = TypeVar("T")
 
 DETAILS_DEFAULT_COUNT, DETAILS_MAX_COUNT = 1000, 10000
 MAX_CANCEL = 1000
@@ -102,6 +104,33 @@ def create_call_list(ctx: Context, p: Params) -> Reply:
     call_list, batch_id = ctx.store.create_call_list(ctx.account.account_id, rule, settings, tasks, time.time())
     _changed(ctx)
     return {"result": True, "count": len(tasks), "list_id": call_list.list_id, "batch_id": batch_id}
+
+
+@method("EditCallList", notes="""
+    Changes what it is given of `name`, `priority`, `max_simultaneous`, `num_attempts`, `interval_seconds`,
+    `start_at`, `task_priority_strategy` and `list_custom_data`, with CreateCallList's checks; the dispatcher goes
+    by the new values from its next pass (tasks keep the attempts they have left). The other options are accepted
+    and ignored. Returns `result: true`.
+""")
+def edit_call_list(ctx: Context, p: Params) -> Reply:
+    current = _call_list(ctx, p)
+    start_at = p.text("start_at")
+    settings = ListSettings(
+        name=p.text("name") or current.list_name,
+        priority=_or(p.integer("priority", code=INVALID_PRIORITY), current.priority),
+        max_simultaneous=_or(p.integer("max_simultaneous", code=INVALID_MAX_SIMULTANEOUS), current.max_simultaneous),
+        num_attempts=_or(p.integer("num_attempts", code=INVALID_NUM_ATTEMPTS), current.num_attempts),
+        interval_seconds=_or(p.integer("interval_seconds"), current.interval_seconds),
+        start_at=current.start_at if start_at is None else parse_moment(start_at, "start_at"),
+        task_priority_strategy=p.text("task_priority_strategy") or current.task_priority_strategy,
+        list_custom_data=_or(p.text("list_custom_data"), current.list_custom_data))
+    ctx.store.edit_call_list(ctx.account.account_id, current.list_id, settings)
+    _changed(ctx)
+    return {"result": True}
+
+
+def _or(given: T | None, current: T) -> T:
+    return current if given is None else given
 
 
 @method("AppendToCallList", notes=CSV_NOTE + """

@@ -145,3 +145,15 @@ async def test_append_edit_cancel_delete_and_filters(api):
     await expect_api_error(api, 496, "get_call_list_details", list_id=list_id, output="xls")
     await expect_api_error(api, 496, "edit_call_list_task", list_id=list_id, task_id=999999, attempts_left=1)
     await expect_api_error(api, 115, "cancel_call_list_task", account_id=1, list_id=list_id, tasks_ids=[1])
+
+
+async def test_edit_call_list(api):
+    _, rule_id = await provision(api)
+    list_id = (await create(api, rule_id, start_at=int(time.time()) + 86_400))["list_id"]
+    assert (await api("edit_call_list", list_id=list_id, name="renamed", max_simultaneous=5,
+                      interval_seconds=30))["result"] is True
+    (info,) = (await api("get_call_lists", list_id=list_id))["result"]
+    assert (info["list_name"], info["max_simultaneous"], info["interval_seconds"], info["num_attempts"]) == \
+        ("renamed", 5, 30, 2)
+    await expect_api_error(api, 249, "edit_call_list", list_id=list_id, num_attempts=0)
+    await expect_api_error(api, 251, "edit_call_list", list_id=999999, name="x")

@@ -235,6 +235,20 @@ class CallListsMixin(StoreBase):
             batch_id = self._add_tasks(list_id, settings.num_attempts, rows)
         return self.get_call_list(account_id, list_id), batch_id
 
+    def edit_call_list(self, account_id: int, list_id: int, settings: ListSettings) -> CallList:
+        """New settings for the list (the tasks keep the attempts they have left)."""
+        self.get_call_list(account_id, list_id)
+        settings = settings.checked()
+        with self.db.tx():
+            self.db.execute(
+                "UPDATE call_lists SET list_name = ?, priority = ?, max_simultaneous = ?, num_attempts = ?, "
+                "interval_seconds = ?, start_at = ?, task_priority_strategy = ?, list_custom_data = ? "
+                "WHERE list_id = ?",
+                (settings.name, settings.priority, settings.max_simultaneous, settings.num_attempts,
+                 settings.interval_seconds, max(settings.start_at, 0), settings.task_priority_strategy,
+                 settings.list_custom_data, list_id))
+        return self.get_call_list(account_id, list_id)
+
     def append_to_call_list(self, account_id: int, list_id: int, rows: Sequence[Row]) -> tuple[CallList, str]:
         """More tasks for the list (a completed list is in progress again; a stopped one stays stopped)."""
         call_list = self.get_call_list(account_id, list_id)
