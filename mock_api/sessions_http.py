@@ -7,7 +7,7 @@
   logic can be exercised with no SIP at all. With `"script"` (a caller script, voxsim/scripted_caller.py) a
   scripted caller holds the conversation; its transcript is at `/_voxsim/calls/<call_id>/transcript`. `"to"` may
   be one of the account's phone numbers (`+12125550100`): a call from the PSTN (`clientType()` "pstn", `callerid`
-  the `"from"` number without `+`). With `"speed": N` (1 to 100) the session runs in virtual time: its timers
+  the `"from"` number without `+`). With `"speed": N` (1 to 1000) the session runs in virtual time: its timers
   and its media N times faster (docs/testing.md).
 - `/_voxsim/sessions` (the list, newest first: `?state=running|finished`, `?application=` id or short or full
   name, `?count=` (default 20, at most 1000), `?offset=`), `/_voxsim/sessions/<N>` (state and events while the
@@ -91,8 +91,8 @@ def _uri_user(uri: str) -> str:
     return text.split("@", 1)[0] if "@" in text else ""
 
 
-MAX_SPEED = 100
-"""The fastest virtual time of a simulated call (its 20 ms media ticks every 0.2 ms)."""
+MAX_SPEED = 1000
+"""The fastest virtual time of a simulated call (its 20 ms media ticks every 20 µs, in bursts)."""
 
 
 async def simulate_call(request: web.Request) -> web.Response:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 
+import pytest
+
 from tests.runtime.conftest import FAST, logged
 from voxsim.media.clock import MediaClock
 from voxsim.runtime import InMemoryRecorder, Runtime, Session
@@ -32,11 +34,12 @@ async def start(runtime: Runtime, script: str, time_scale: float) -> Session:
         scenarios=[("ivr", script)], session_id=session_id, time_scale=time_scale)
 
 
-async def test_a_scaled_session_runs_a_30_second_wait_and_its_prompt_in_virtual_time():
+@pytest.mark.parametrize("time_scale", [100, 1000])
+async def test_a_scaled_session_runs_a_30_second_wait_and_its_prompt_in_virtual_time(time_scale: float):
     runtime = Runtime(FAST, recorder=InMemoryRecorder())
     await runtime.start()
     try:
-        session = await start(runtime, IVR, time_scale=100)
+        session = await start(runtime, IVR, time_scale=time_scale)
         caller = await runtime.simulate_call(session, callerid="1", destination="2")
         await session.wait_until(lambda: logged(session, "finished"), timeout=5)  # ~31 s of the call's time
         audio = runtime.call_audio(caller.call_id)
