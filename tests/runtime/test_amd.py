@@ -56,6 +56,7 @@ NUMBERS: list[dict[str, Any]] = [
     {"pattern": "+15550172", "answer_after": 0, "amd_after": 5},
     {"pattern": "+15550173", "answer_after": 0, "amd_result": "timeout"},
     {"pattern": "+15550174", "answer_after": 0, "hangup_after": 0.1, "amd_after": 2},
+    {"pattern": "+15550175", "behaviour": "busy"},
 ]
 
 
@@ -151,3 +152,20 @@ async def test_bad_parameters_throw_clear_errors(runtime: Runtime) -> None:
     assert lines[3] == "TypeError: VoxEngine.callPSTN: amd must be an AMD.AnsweringMachineDetector (AMD.create)"
     assert lines[4].startswith("alone AMD.Events.DetectionError AMD: no call to listen to")
     assert session.finish_reason == FINISH_NORMAL
+
+
+async def test_a_call_that_fails_settles_detect_with_an_error(runtime: Runtime) -> None:
+    script = """
+    VoxEngine.addEventListener(AppEvents.Started, async () => {
+      const amd = AMD.create({ model: AMD.Model.MX });
+      const call = VoxEngine.callPSTN(VoxEngine.customData(), '+15550001', { amd: amd });
+      call.addEventListener(CallEvents.Failed, (e) => Logger.write('failed ' + e.code));
+      const e = await amd.detect();
+      Logger.write('settled ' + e.name + ' ' + e.message);
+      VoxEngine.terminate();
+    });
+    """
+    session = await detect(runtime, "+15550175", "failed 486",
+                           "settled AMD.Events.DetectionError AMD: the call ended before it was answered",
+                           script=script)
+    await session.wait_finished(3)

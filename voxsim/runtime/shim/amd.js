@@ -119,6 +119,14 @@
       start(detector);
     } else if (name === 'Call.Disconnected' || name === 'Call.Failed') {
       byCall.delete(call._vox_id);
+      if (detector._state === ARMED) {
+        // Never answered: nothing was detected. The call's Failed says why; a detect() promise still settles.
+        detector._state = IDLE;
+        if (detector._waiters.length > 0) {
+          finish(detector, Events.DetectionError, { callId: call._vox_id,
+            message: 'AMD: the call ended before it was answered' });
+        }
+      }
       if (detector._state === DETECTING) {
         finish(detector, Events.DetectionComplete, { callId: call._vox_id, resultClass: ResultClass.CALL_ENDED,
           resultSubtype: ResultSubtype.NONE });
