@@ -27,10 +27,25 @@ VoxEngine.addEventListener(AppEvents.Started, () => {
 """
 
 
+DETECTS_VOICEMAIL = """
+VoxEngine.addEventListener(AppEvents.Started, () => {
+  const amd = AMD.create({ model: AMD.Model.US });
+  const call = VoxEngine.callPSTN('+15550170', '+12125550100', { amd });
+  amd.addEventListener(AMD.Events.DetectionComplete, (e) => {
+    Logger.write('amd ' + e.resultClass);
+    call.hangup();
+    VoxEngine.terminate();
+  });
+});
+"""
+
+
 @pytest.fixture
 def voxsim_settings(tmp_path: Path) -> Settings:
     phone = {"pattern": r"\+1555010\d", "say": "Thank you for calling", "hangup_after": 1.5}
-    return ephemeral_settings(tmp_path / "state", pstn=PstnSettings(numbers=[phone]))
+    machine = {"pattern": "+15550170", "answer_after": 0.2, "answering_machine": True, "amd_after": 0.3,
+               "say": "Please leave a message after the tone"}
+    return ephemeral_settings(tmp_path / "state", pstn=PstnSettings(numbers=[phone, machine]))
 
 
 async def start_scenario(api: ApiCaller, script: str) -> int:
@@ -66,6 +81,16 @@ async def test_call_pstn_reaches_a_virtual_phone_that_speaks(voxsim_emulator: Em
     assert (row["remote_number_type"], row["remote_number"], row["local_number"]) == ("pstn", "+15550100",
                                                                                       "+12125550100")
     assert row["successful"] and not row["incoming"]
+
+
+async def test_an_answering_machine_is_detected_as_voicemail(voxsim_emulator: Emulator, voxsim_api: ApiCaller):
+    session_id = await start_scenario(voxsim_api, DETECTS_VOICEMAIL)
+    runtime = voxsim_emulator.runtime
+    assert runtime is not None
+    session = runtime.session(session_id)
+    assert session is not None
+    await session.wait_finished(5)
+    assert "amd VOICEMAIL" in session.log.text()
 
 
 class Gateway(asyncio.DatagramProtocol):
