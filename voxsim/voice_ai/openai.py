@@ -274,6 +274,16 @@ class OpenAIWire(Wire):
             return [], _pcm(event.get("delta")), []
         return [(event_name(wire_type) if wire_type else "Unknown", event)], None, []
 
+    @classmethod
+    def serve_parameters(cls, query: Mapping[str, str], headers: Mapping[str, str]) -> dict[str, Any]:
+        params: dict[str, Any] = dict(query)
+        token = headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if token:
+            params["apiKey"] = token
+        if headers.get("OpenAI-Beta"):
+            params["beta"] = True
+        return params
+
     def serve_frame(self, frame: Frame) -> list[Message]:
         name, payload = frame
         if name == "ConnectorInformation":  # the platform's connector says this, not OpenAI

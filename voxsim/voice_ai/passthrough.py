@@ -65,6 +65,8 @@ class PassthroughConnector:
                 self.link.server.close(1011, reason)
                 return
             async with vendor:
+                for frame in self.wire.reported(url):
+                    self._to_scenario(frame_text(frame))
                 await self._relay(vendor)
 
     async def _relay(self, vendor: aiohttp.ClientWebSocketResponse) -> None:

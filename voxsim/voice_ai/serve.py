@@ -157,19 +157,21 @@ class AgentServer:
         return app
 
     def parameters(self, request: web.Request) -> dict[str, Any]:
-        params: dict[str, Any] = dict(request.query)
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if token:
-            params["apiKey"] = token
-        if request.headers.get("OpenAI-Beta"):
-            params["beta"] = True
-        return params
+        """The client parameters the connection gives (its vendor's `Wire.serve_parameters`)."""
+        return WIRES[self.vendor].serve_parameters(request.query, request.headers)
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         params = self.parameters(request)
-        dialect, wire = DIALECTS[self.vendor](params), WIRES[self.vendor](params)
+        wire = WIRES[self.vendor](params)
+        if wire.setup_first:  # the session's configuration is the client's first message
+            first = await ws.receive()
+            if first.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                return ws
+            params.update(wire.serve_setup(first.data))
+            wire = WIRES[self.vendor](params)
+        dialect = DIALECTS[self.vendor](params)
         media = WireMedia(wire.input_rate)
         end = WireEnd(ws, wire, media, dialect.audio_rate)
         self._sessions += 1

@@ -13,14 +13,19 @@ without its `type` (`clientToolResult({invocationId, result})` -> `ClientToolRes
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from voxsim.voice_ai.dialect import ClientInput, Dialect, Frame, pascal, words
+import numpy as np
 
-__all__ = ["UltravoxWebSocketAPI"]
+from voxsim.media.graph import Frame as Pcm
+from voxsim.voice_ai.dialect import ClientInput, Dialect, Frame, pascal, words
+from voxsim.voice_ai.wire import Message, Wire
+
+__all__ = ["UltravoxWebSocketAPI", "UltravoxWire"]
 
 DEFAULT_MODEL = "fixie-ai/ultravox"
 DEFAULT_VOICE = "Mark"
@@ -176,3 +181,80 @@ def _user_speaks_first(body: Mapping[str, Any]) -> bool:
     if isinstance(settings, Mapping) and "user" in settings:
         return True
     return body.get("firstSpeaker") == "FIRST_SPEAKER_USER"
+
+
+# ---------------------------------------------------------------- Ultravox's own wire (passthrough, serve)
+
+def _snake(name: str) -> str:
+    """A connector frame's name as an Ultravox message type: `ClientToolResult` -> `client_tool_result`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class UltravoxWire(Wire):
+    """An Ultravox call's `serverWebSocket`: binary messages are raw s16le PCM at 16 kHz both ways (the sample
+    rates Voximplant's connector needs the call's medium to have), text messages are the data messages, JSON
+    with a `type`. The configured endpoint is the WebSocket the connector joins (a call's `joinUrl`): voxsim
+    makes no create-call request, so its `HTTPResponse` is only `{joinUrl}`; the client's `authorizations` go
+    as headers all the same (a mock of yours can check them)."""
+
+    vendor = "ultravox"
+    input_rate = SAMPLE_RATE
+    output_rate = SAMPLE_RATE
+
+    def connect(self, endpoint: str) -> tuple[str, dict[str, str]]:
+        given = self.parameters.get("authorizations")
+        headers = {str(k): str(v) for k, v in given.items()} if isinstance(given, Mapping) else {}
+        return endpoint, headers
+
+    def reported(self, url: str) -> list[Frame]:
+        if str(self.parameters.get("endpoint") or CREATE_CALL) == JOIN_CALL:
+            return []  # joining a call makes no request
+        return [("HTTPResponse", {"joinUrl": url})]
+
+    def client_frame(self, name: str, payload: Any) -> list[Message]:
+        body = dict(payload) if isinstance(payload, dict) else {}
+        given = body.get("type")
+        body["type"] = given if isinstance(given, str) and given else _snake(name)
+        return [json.dumps(body)]
+
+    def caller_audio(self, pcm: Pcm) -> list[Message]:
+        return [np.asarray(pcm, dtype="<i2").tobytes()]
+
+    def server_message(self, message: Message) -> tuple[list[Frame], Pcm | None, list[Message]]:
+        if isinstance(message, bytes):
+            return [], _pcm(message), []
+        data = _json(message)
+        if data is None:
+            return [], None, []
+        wire_type = data.get("type")
+        return [(pascal(wire_type) if isinstance(wire_type, str) and wire_type else "Unknown", data)], None, []
+
+    def serve_frame(self, frame: Frame) -> list[Message]:
+        payload = frame[1]
+        if not isinstance(payload.get("type"), str):  # the connector's own frames (HTTPResponse, errors)
+            return []
+        return [json.dumps(payload)]
+
+    def serve_audio(self, pcm: Pcm) -> list[Message]:
+        return [np.asarray(pcm, dtype="<i2").tobytes()]
+
+    def client_message(self, message: Message) -> tuple[Frame | None, Pcm | None]:
+        if isinstance(message, bytes):
+            return None, _pcm(message)
+        data = _json(message)
+        wire_type = data.get("type") if data is not None else None
+        if data is None or not isinstance(wire_type, str) or not wire_type:
+            return None, None
+        return (pascal(wire_type), data), None
+
+
+def _pcm(raw: bytes) -> Pcm:
+    return np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.int16)
+
+
+def _json(message: str | bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(message)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

@@ -26,6 +26,8 @@ class Wire:
     input_rate = 16000
     output_rate = 16000
 
+    setup_first = False  # agent serve: the client's first message configures the session (Gemini's `setup`)
+
     def __init__(self, parameters: Mapping[str, Any]) -> None:
         self.parameters = dict(parameters)
 
@@ -34,6 +36,11 @@ class Wire:
     def connect(self, endpoint: str) -> tuple[str, dict[str, str]]:
         """The URL and headers to open the vendor's socket with, from the configured endpoint."""
         return endpoint, {}
+
+    def reported(self, url: str) -> list[Frame]:
+        """What the platform's connector reports itself once the vendor's socket at `url` is open, before the
+        vendor's messages (the HTTP response of the request that gave it the socket's URL)."""
+        return []
 
     def opening(self) -> list[Message]:
         """What the client sends first, before any of the scenario's frames."""
@@ -53,6 +60,17 @@ class Wire:
         return [], None, []
 
     # ------------------------------------------------------------ agent serve: voxsim as the vendor
+
+    @classmethod
+    def serve_parameters(cls, query: Mapping[str, str], headers: Mapping[str, str]) -> dict[str, Any]:
+        """The client parameters (as a scenario's factory takes them) that a vendor client's connection gives:
+        its query string, and the credentials in its headers."""
+        return dict(query)
+
+    def serve_setup(self, message: Message) -> dict[str, Any]:
+        """With `setup_first`: the client parameters the client's first message gives (they update those of
+        `serve_parameters` before the dialect is made)."""
+        return {}
 
     def serve_frame(self, frame: Frame) -> list[Message]:
         """A frame the scripted agent made, as the vendor's server message(s)."""
