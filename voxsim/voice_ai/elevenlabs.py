@@ -14,14 +14,21 @@ is the client message with or without its `type` (`clientToolResult({tool_call_i
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
-from voxsim.voice_ai.dialect import ClientInput, Dialect, Frame
+import numpy as np
 
-__all__ = ["ElevenLabsAgents"]
+from voxsim.media.graph import Frame as Pcm
+from voxsim.voice_ai.dialect import ClientInput, Dialect, Frame, pascal
+from voxsim.voice_ai.wire import Message, Wire, snake
+
+__all__ = ["ElevenLabsAgents", "ElevenLabsWire"]
 
 AUDIO_FORMAT = "pcm_16000"  # what Voximplant needs the agent to be set to, both ways
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
@@ -142,3 +149,126 @@ def _dig(value: Any, *keys: str) -> Any:
     for key in keys:
         value = value.get(key) if isinstance(value, Mapping) else None
     return value
+
+
+# ---------------------------------------------------------------- ElevenLabs' own wire (passthrough, serve)
+
+BODIES = {
+    "conversation_initiation_metadata": "conversation_initiation_metadata_event",
+    "user_transcript": "user_transcription_event", "agent_response": "agent_response_event",
+    "agent_response_correction": "agent_response_correction_event",
+    "internal_tentative_agent_response": "tentative_agent_response_internal_event",
+    "interruption": "interruption_event", "ping": "ping_event", "audio": "audio_event",
+    "client_tool_call": "client_tool_call", "vad_score": "vad_score_event",
+    "agent_tool_response": "agent_tool_response",
+}
+"""A server message's type -> the member its body is under (`{type, <member>: {...}}`)."""
+
+
+class ElevenLabsWire(Wire):
+    """The Agents WebSocket (`/v1/convai/conversation?agent_id=...`): JSON messages; a server message is
+    `{type, <type>_event: {...}}` (the frame's payload is the inner object), the agent's audio is `audio` events
+    with `audio_base_64` PCM16 at 16 kHz, and the caller's is `{user_audio_chunk}` at 16 kHz. The connector
+    answers `ping` with `pong` itself (the scenario still sees `Ping`). voxsim asks for no signed URL: the
+    configured endpoint gets the client's `agentId` as `agent_id` and its `xiApiKey` as the `xi-api-key`
+    header, and `HTTPResponse` reports `{signed_url}` as the URL connected to."""
+
+    vendor = "elevenlabs"
+    input_rate = 16000
+    output_rate = 16000
+
+    def __init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__init__(parameters)
+        self._event_id = 0  # of the agent's responses: its audio events carry it, as an interruption names it
+
+    def connect(self, endpoint: str) -> tuple[str, dict[str, str]]:
+        agent_id = str(self.parameters.get("agentId") or "")
+        url = endpoint
+        if agent_id and "agent_id=" not in endpoint:
+            url = f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode({'agent_id': agent_id})}"
+        key = self.parameters.get("xiApiKey")
+        return url, ({"xi-api-key": str(key)} if key else {})
+
+    def reported(self, url: str) -> list[Frame]:
+        return [("HTTPResponse", {"signed_url": url})]
+
+    def client_frame(self, name: str, payload: Any) -> list[Message]:
+        body = dict(payload) if isinstance(payload, dict) else {}
+        given = body.get("type")
+        body["type"] = given if isinstance(given, str) and given else snake(name)
+        return [json.dumps(body)]
+
+    def caller_audio(self, pcm: Pcm) -> list[Message]:
+        return [json.dumps({"user_audio_chunk": _b64(pcm)})]
+
+    def server_message(self, message: Message) -> tuple[list[Frame], Pcm | None, list[Message]]:
+        data = _json(message)
+        wire_type = data.get("type") if data is not None else None
+        if data is None or not isinstance(wire_type, str) or not wire_type:
+            return [], None, []
+        body = data.get(BODIES.get(wire_type, f"{wire_type}_event"))
+        if wire_type == "agent_tool_response" and not isinstance(body, dict):
+            body = data.get("agent_tool_response_event")
+        if not isinstance(body, dict):
+            body = {k: v for k, v in data.items() if k != "type"}
+        if wire_type == "audio":  # the socket's media stream, never an event
+            return [], _pcm(body.get("audio_base_64")), []
+        answers: list[Message] = []
+        if wire_type == "ping":
+            answers.append(json.dumps({"type": "pong", "event_id": body.get("event_id")}))
+        return [(pascal(wire_type), body)], None, answers
+
+    @classmethod
+    def serve_parameters(cls, query: Mapping[str, str], headers: Mapping[str, str]) -> dict[str, Any]:
+        params: dict[str, Any] = dict(query)
+        if "agent_id" in query:
+            params["agentId"] = query["agent_id"]
+        if headers.get("xi-api-key"):
+            params["xiApiKey"] = headers["xi-api-key"]
+        return params
+
+    def serve_frame(self, frame: Frame) -> list[Message]:
+        name, payload = frame
+        if name in ("ConnectorInformation", "HTTPResponse", "WebSocketError"):  # the connector's, not ElevenLabs'
+            return []
+        if name == "AgentResponse":
+            self._event_id += 1
+        wire_type = snake(name)
+        return [json.dumps({"type": wire_type, BODIES.get(wire_type, f"{wire_type}_event"): payload})]
+
+    def serve_audio(self, pcm: Pcm) -> list[Message]:
+        return [json.dumps({"type": "audio", "audio_event": {"audio_base_64": _b64(pcm),
+                                                             "event_id": self._event_id}})]
+
+    def client_message(self, message: Message) -> tuple[Frame | None, Pcm | None]:
+        data = _json(message)
+        if data is None:
+            return None, None
+        if "user_audio_chunk" in data:
+            return None, _pcm(data["user_audio_chunk"])
+        wire_type = data.get("type")
+        if not isinstance(wire_type, str) or not wire_type:
+            return None, None
+        return (pascal(wire_type), data), None
+
+
+def _b64(pcm: Pcm) -> str:
+    return base64.b64encode(np.asarray(pcm, dtype="<i2").tobytes()).decode("ascii")
+
+
+def _pcm(data: object) -> Pcm | None:
+    if not isinstance(data, str):
+        return None
+    try:
+        raw = base64.b64decode(data)
+    except (binascii.Error, ValueError):
+        return None
+    return np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.int16)
+
+
+def _json(message: Message) -> dict[str, Any] | None:
+    try:
+        value = json.loads(message)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

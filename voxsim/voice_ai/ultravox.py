@@ -13,7 +13,6 @@ without its `type` (`clientToolResult({invocationId, result})` -> `ClientToolRes
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ import numpy as np
 
 from voxsim.media.graph import Frame as Pcm
 from voxsim.voice_ai.dialect import ClientInput, Dialect, Frame, pascal, words
-from voxsim.voice_ai.wire import Message, Wire
+from voxsim.voice_ai.wire import Message, Wire, snake
 
 __all__ = ["UltravoxWebSocketAPI", "UltravoxWire"]
 
@@ -185,11 +184,6 @@ def _user_speaks_first(body: Mapping[str, Any]) -> bool:
 
 # ---------------------------------------------------------------- Ultravox's own wire (passthrough, serve)
 
-def _snake(name: str) -> str:
-    """A connector frame's name as an Ultravox message type: `ClientToolResult` -> `client_tool_result`."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
 class UltravoxWire(Wire):
     """An Ultravox call's `serverWebSocket`: binary messages are raw s16le PCM at 16 kHz both ways (the sample
     rates Voximplant's connector needs the call's medium to have), text messages are the data messages, JSON
@@ -214,7 +208,7 @@ class UltravoxWire(Wire):
     def client_frame(self, name: str, payload: Any) -> list[Message]:
         body = dict(payload) if isinstance(payload, dict) else {}
         given = body.get("type")
-        body["type"] = given if isinstance(given, str) and given else _snake(name)
+        body["type"] = given if isinstance(given, str) and given else snake(name)
         return [json.dumps(body)]
 
     def caller_audio(self, pcm: Pcm) -> list[Message]:

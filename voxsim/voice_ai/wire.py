@@ -8,15 +8,21 @@ from the agent).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from voxsim.media.graph import Frame as Pcm
 from voxsim.voice_ai.dialect import Frame
 
-__all__ = ["Message", "Wire"]
+__all__ = ["Message", "Wire", "snake"]
 
 Message = str | bytes
+
+
+def snake(name: str) -> str:
+    """A connector frame's name as a vendor's snake_case message type: `ClientToolResult` -> `client_tool_result`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 class Wire:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from voxsim.voice_ai.elevenlabs import ElevenLabsWire
 from voxsim.voice_ai.openai import OpenAIWire
 from voxsim.voice_ai.ultravox import UltravoxWire
 from voxsim.voice_ai.wire import Wire
 
 __all__ = ["WIRES"]
 
-WIRES: dict[str, type[Wire]] = {"openai": OpenAIWire, "ultravox": UltravoxWire}
+WIRES: dict[str, type[Wire]] = {"openai": OpenAIWire, "ultravox": UltravoxWire,
+                               "elevenlabs": ElevenLabsWire}
