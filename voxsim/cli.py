@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import yaml
 from aiohttp import web
 
 from voxsim import calltool, config, routing, settings_sources
@@ -24,7 +23,7 @@ from voxsim.errors import VoxError
 from voxsim.media.speech import SpeechRenderer
 from voxsim.scripted_caller import CallerScriptError, parse_caller_script
 from voxsim.voice_ai import VoiceAI, VoiceAISettings
-from voxsim.voice_ai.script import ScriptError, load_scripts
+from voxsim.voice_ai.script import ScriptError, load_scripts, read_document
 from voxsim.voice_ai.serve import AgentServer
 
 DEFAULT_API = "http://127.0.0.1:8080"
@@ -306,9 +305,9 @@ async def run_call(args: argparse.Namespace) -> int:
 
 async def run_conversation(api: str, target: str, path: Path) -> int:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_document(path)
         parse_caller_script(raw, str(path))  # checked here, so a wrong step is named before any call
-    except (OSError, yaml.YAMLError, CallerScriptError) as error:
+    except (ValueError, CallerScriptError) as error:
         print(f"voxsim: {error}", file=sys.stderr)
         return 2
     out: list[str] = []

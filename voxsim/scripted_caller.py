@@ -24,7 +24,6 @@ utterance to the agent's next speech: every sample, p50 and p95), `tool_calls` (
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -32,11 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from voxsim.media.asr_unit import VoiceActivity
 from voxsim.media.call_audio import CallAudio
 from voxsim.runtime import Runtime
+from voxsim.voice_ai.script import read_document
 
 __all__ = ["CallerScript", "CallerScriptError", "CallerStep", "Conversations", "ScriptedCaller", "Transcript",
            "load_caller_script", "parse_caller_script"]
@@ -108,10 +106,9 @@ def parse_caller_script(raw: object, source: str = "<caller script>") -> CallerS
 
 def load_caller_script(path: Path) -> CallerScript:
     try:
-        text = path.read_text(encoding="utf-8")
-        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        raise CallerScriptError(f"{path}: cannot read the caller script: {exc}") from None
+        raw = read_document(path)
+    except ValueError as exc:
+        raise CallerScriptError(str(exc)) from None
     return parse_caller_script(raw, str(path))
 
 

@@ -31,6 +31,7 @@ from voxsim.app import Emulator
 from voxsim.config import Settings
 from voxsim.rtp_peer import RtpPeer
 from voxsim.voice_ai import load_script, parse_script
+from voxsim.voice_ai.script import read_document
 
 
 def ephemeral_settings(state: Path | str, **overrides: Any) -> Settings:
@@ -382,11 +383,7 @@ Conversation = Callable[..., Awaitable[dict[str, Any]]]
 
 def _script(value: Mapping[str, Any] | list[Any] | Path | str) -> Any:
     """A caller script as JSON-able data: given as data, or a YAML/JSON file."""
-    if isinstance(value, Path | str):
-        import yaml  # noqa: PLC0415 (only conversations read files)
-
-        return yaml.safe_load(Path(value).read_text(encoding="utf-8"))
-    return value
+    return read_document(Path(value)) if isinstance(value, Path | str) else value
 
 
 @pytest_asyncio.fixture

@@ -38,7 +38,7 @@ from typing import Any
 import yaml
 
 __all__ = ["DEFAULT_SCRIPT", "Action", "AgentScript", "ScriptError", "Turn", "load_script", "load_scripts",
-           "parse_script"]
+           "parse_script", "read_document"]
 
 TRIGGERS = ("said", "dtmf", "text", "silence", "start")
 ACTIONS = ("say", "tool", "hangup", "error")
@@ -198,12 +198,20 @@ def parse_script(raw: object, source: str = "<script>") -> AgentScript:
                        fallback=str(raw.get("fallback") or ""), source=source)
 
 
-def load_script(path: Path) -> AgentScript:
+def read_document(path: Path) -> Any:
+    """A YAML or JSON file's content (JSON by its `.json` suffix); ValueError says why it cannot be read."""
     try:
         text = path.read_text(encoding="utf-8")
-        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        raise ScriptError(f"{path}: cannot read the script: {exc}") from None
+        raise ValueError(f"{path}: cannot read it: {exc}") from None
+
+
+def load_script(path: Path) -> AgentScript:
+    try:
+        raw = read_document(path)
+    except ValueError as exc:
+        raise ScriptError(str(exc)) from None
     return parse_script(raw, str(path))
 
 
