@@ -17,6 +17,7 @@ from voxsim.store import (
     phone_numbers,
     rules,
     scenarios,
+    service_keys,
     sip_messages,
     sip_registrations,
     users,
@@ -25,10 +26,10 @@ from voxsim.store import (
 from voxsim.store.db import Database
 
 FAMILIES = (accounts, applications, users, scenarios, rules, whitelist, sip_registrations, history,
-            key_value, call_lists, sip_messages, phone_numbers)
+            key_value, call_lists, sip_messages, phone_numbers, service_keys)
 
 # Tables that `reset` empties; accounts and their keys survive (their settings are cleared).
-KEPT_TABLES = {"accounts", "service_keys", "sqlite_sequence"}
+KEPT_TABLES = {"accounts", "service_keys", "service_key_roles", "sqlite_sequence"}
 
 
 class Store(
@@ -44,6 +45,7 @@ class Store(
     call_lists.CallListsMixin,
     sip_messages.SipMessagesMixin,
     phone_numbers.PhoneNumbersMixin,
+    service_keys.ServiceKeysMixin,
 ):
     def __init__(self, path: str = ":memory:") -> None:
         self.db = Database(path)
