@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 import pytest
+from aiohttp import web
 
 from voxsim.runtime import FINISH_JS_ERROR, FINISH_NORMAL, Runtime, Session
 
@@ -37,7 +41,7 @@ def error_line(session: Session) -> str:
 IN_HANDLER = [
     (
         "throw",
-        "VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {\n  e.call.answer();\n  null.boom;\n});",
+        "VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {\n  Logger.write('before');\n  null.boom;\n});",
         "at line 3: TypeError: Cannot read properties of null",
     ),
     (
@@ -103,6 +107,45 @@ async def test_fault_in_a_handler_ends_only_its_session(
     assert caller.leg.rejected_code == 500 and not caller.leg.answered
     assert runtime.recorder.sessions[bad.session_id].finish_reason == FINISH_JS_ERROR
     await assert_still_healthy(runtime, healthy)
+
+
+async def test_what_a_handler_did_before_it_threw_is_carried_out(runtime: Runtime, aiohttp_server):
+    """On the platform each VoxEngine call takes effect when it is made: the answer and the request happen, then
+    the session ends with the error, hanging up the call it answered."""
+    requests: list[str] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        requests.append(await request.text())
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    server = await aiohttp_server(app)
+    script = (
+        "VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {\n"
+        "  e.call.answer();\n  Logger.write('answered');\n"
+        f"  Net.httpRequest('{server.make_url('/hook')}', () => Logger.write('never'), "
+        "{method: 'POST', postData: 'before the throw'});\n"
+        "  throw new Error('after');\n});"
+    )
+    bad = await start(runtime, script, names=["thrower"])
+    caller = await runtime.simulate_call(bad, callerid="1", destination="2")
+    await bad.wait_finished(3)
+    assert bad.finish_reason == FINISH_JS_ERROR
+    assert "in scenario 'thrower' at line 5: Error: after" in error_line(bad)
+    assert "answered" in user_lines(bad) and "never" not in user_lines(bad)
+    await eventually(lambda: caller.leg.hung_up and bool(requests))
+    assert caller.leg.answered and caller.leg.rejected_code is None
+    assert requests == ["before the throw"]
+
+
+async def eventually(predicate: Callable[[], bool]) -> None:
+    """What the session set going goes on after it finished: waits (3 s at most) for it to happen."""
+    for _ in range(150):
+        if predicate():
+            return
+        await asyncio.sleep(0.02)
+    assert predicate()
 
 
 async def test_endless_loop_in_a_timer_callback(runtime: Runtime):

@@ -131,10 +131,6 @@ class Dispatcher:
         for cmd in commands:
             self.apply(cmd)
 
-    def apply_logs(self, commands: list[Command]) -> None:
-        """After a fatal error only the log lines the scenario wrote before it are kept."""
-        self.apply_all([c for c in commands if c.get("op") == Op.LOG])
-
     def apply(self, cmd: Command) -> None:
         op = str(cmd.get("op", ""))
         if op != Op.LOG:

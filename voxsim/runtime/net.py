@@ -167,6 +167,15 @@ class SessionNet:
         except TimeoutError:
             return False
 
+    def release(self, grace: float) -> None:
+        """The session is over but its requests were made: they go on for `grace` seconds, then are cancelled;
+        their results reach no one (the session ignores them once finished)."""
+        released = list(self._tasks.values())
+        self._tasks.clear()
+        self._idle.set()
+        if released:
+            asyncio.get_running_loop().call_later(grace, lambda: [task.cancel() for task in released])
+
     def cancel_all(self) -> None:
         for task in list(self._tasks.values()):
             task.cancel()

@@ -594,11 +594,11 @@ class Session:
         # Journaled once its handlers have run, so waiting for an event means its effects.
         self.events.append(entry)
         self._changed_now()
+        # Every VoxEngine call takes effect when it is made, so what a handler did before it threw is carried out.
+        self._dispatcher.apply_all(delivery.commands)
         if delivery.error is not None:
-            self._dispatcher.apply_logs(delivery.commands)
             await self._fail(delivery.error)
             return
-        self._dispatcher.apply_all(delivery.commands)
         if self.terminate_requested and self.state == SessionState.RUNNING:
             await self._begin_termination(FINISH_NORMAL)
 
@@ -671,6 +671,7 @@ class Session:
         self._bridge.close()  # first: this also stops a continuation that no eval owns
         self._stop_clocks()
         self._teardown_calls(inbound_code=500)
+        self.net.release(self.settings.terminating_http_grace)  # requests made before the throw still go out
         self._finalize(FINISH_JS_ERROR)
 
     def _teardown_calls(self, inbound_code: int) -> None:
@@ -678,12 +679,14 @@ class Session:
         for call in self.calls.values():
             if not call.live:
                 continue
-            if call.incoming and call.state != CallState.CONNECTED:
+            # A call whose answer is in flight is answered first (leg operations run in order), then hung up.
+            answered = call.state == CallState.CONNECTED or call.answering
+            if call.incoming and not answered:
                 self.leg_op(call, "reject", lambda leg: leg.reject(inbound_code, {}))
                 call.mark_ended(inbound_code, reason_for(inbound_code))
             else:
                 self.leg_op(call, "hangup", lambda leg: leg.hangup({}))
-                call.mark_ended(200 if call.state == CallState.CONNECTED else 487, "Session terminated")
+                call.mark_ended(200 if answered else 487, "Session terminated")
             self._record_ended(call)
 
     def _stop_clocks(self) -> None:
