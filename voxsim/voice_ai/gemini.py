@@ -16,13 +16,20 @@ caller's speech over the model's is an interruption (`ServerContent {interrupted
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
+import numpy as np
+
+from voxsim.media.graph import Frame as Pcm
 from voxsim.voice_ai.dialect import ClientInput, Dialect, Frame, words
+from voxsim.voice_ai.wire import Message, Wire
 
-__all__ = ["DEFAULT_MODEL", "GeminiLive"]
+__all__ = ["DEFAULT_MODEL", "GeminiLive", "GeminiWire"]
 
 DEFAULT_MODEL = "gemini-2.0-flash-exp"  # the client's default model
 TOKENS_PER_SECOND = 25  # what Gemini counts for a second of audio
@@ -159,3 +166,168 @@ def _result_text(response: object) -> str:
     if isinstance(response, str):
         return response
     return json.dumps(response, separators=(",", ":"))
+
+
+# ---------------------------------------------------------------- the Live API's own wire (passthrough, serve)
+
+GENERATION_FIELDS = ("responseModalities", "temperature", "topP", "topK", "maxOutputTokens", "mediaResolution",
+                     "seed", "speechConfig", "enableAffectiveDialog", "candidateCount")
+"""The members of a LiveConnectConfig that go in the setup's `generationConfig` (the SDKs move them there)."""
+INPUT_MIME = "audio/pcm;rate=16000"
+OUTPUT_MIME = "audio/pcm;rate=24000"
+_CLIENT_MEMBERS = {"ClientContent": "clientContent", "RealtimeInput": "realtimeInput", "ToolResponse": "toolResponse"}
+
+
+class GeminiWire(Wire):
+    """BidiGenerateContent over its WebSocket: the client sends `setup` first (the client's `model` and
+    `connectConfig`, its generation members under `generationConfig`, as the SDKs send it) and the server
+    answers `setupComplete`; then one member per message. The call's audio goes as `realtimeInput.audio`
+    (base64 PCM16 at 16 kHz), the model's comes in `serverContent.modelTurn.parts[].inlineData` (24 kHz) and is
+    taken out of the frame the scenario sees. The client's `apiKey` goes as the URL's `key` (Gemini API);
+    Vertex AI's credentials are not used."""
+
+    vendor = "gemini"
+    input_rate = 16000
+    output_rate = 24000
+    setup_first = True
+
+    def connect(self, endpoint: str) -> tuple[str, dict[str, str]]:
+        key = str(self.parameters.get("apiKey") or "")
+        if not key or "key=" in endpoint:
+            return endpoint, {}
+        return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode({'key': key})}", {}
+
+    def opening(self) -> list[Message]:
+        model = str(self.parameters.get("model") or DEFAULT_MODEL)
+        config = self.parameters.get("connectConfig")
+        setup = _setup(dict(config) if isinstance(config, Mapping) else {})
+        setup["model"] = model if model.startswith(("models/", "projects/")) else f"models/{model}"
+        return [json.dumps({"setup": setup})]
+
+    def client_frame(self, name: str, payload: Any) -> list[Message]:
+        member = _CLIENT_MEMBERS.get(name)
+        if member is None:
+            return []
+        body = dict(payload) if isinstance(payload, dict) else {}
+        if member == "clientContent":  # the SDKs take a string or one content for turns
+            turns = body.get("turns")
+            if isinstance(turns, str):
+                body["turns"] = [{"role": "user", "parts": [{"text": turns}]}]
+            elif isinstance(turns, dict):
+                body["turns"] = [turns]
+        return [json.dumps({member: body})]
+
+    def caller_audio(self, pcm: Pcm) -> list[Message]:
+        return [json.dumps({"realtimeInput": {"audio": {"data": _b64(pcm), "mimeType": INPUT_MIME}}})]
+
+    def server_message(self, message: Message) -> tuple[list[Frame], Pcm | None, list[Message]]:
+        data = _json(message)
+        frames: list[Frame] = []
+        audio: list[Pcm] = []
+        for member, body in (data or {}).items():
+            if not isinstance(body, dict):
+                continue
+            if member == "serverContent":
+                body = _without_audio(body, audio)
+                if not body:
+                    continue
+            frames.append((member[:1].upper() + member[1:], body))
+        return frames, np.concatenate(audio) if audio else None, []
+
+    @classmethod
+    def serve_parameters(cls, query: Mapping[str, str], headers: Mapping[str, str]) -> dict[str, Any]:
+        key = query.get("key") or headers.get("x-goog-api-key")
+        return {"apiKey": key} if key else {}
+
+    def serve_setup(self, message: Message) -> dict[str, Any]:
+        setup = (_json(message) or {}).get("setup")
+        if not isinstance(setup, dict):
+            return {}
+        config = {k: v for k, v in setup.items() if k not in ("model", "generationConfig")}
+        generation = setup.get("generationConfig")
+        if isinstance(generation, dict):
+            config.update(generation)
+        params: dict[str, Any] = {"connectConfig": config}
+        if isinstance(setup.get("model"), str):
+            params["model"] = setup["model"].removeprefix("models/")
+        return params
+
+    def serve_frame(self, frame: Frame) -> list[Message]:
+        name, payload = frame
+        if name in ("ConnectorInformation", "Error"):  # the connector's; Gemini reports a failure by closing
+            return []
+        return [json.dumps({name[:1].lower() + name[1:]: payload})]
+
+    def serve_audio(self, pcm: Pcm) -> list[Message]:
+        part = {"inlineData": {"mimeType": OUTPUT_MIME, "data": _b64(pcm)}}
+        return [json.dumps({"serverContent": {"modelTurn": {"parts": [part]}}})]
+
+    def client_message(self, message: Message) -> tuple[Frame | None, Pcm | None]:
+        data = _json(message) or {}
+        if isinstance(data.get("realtimeInput"), dict):
+            return _realtime_input(data["realtimeInput"])
+        for name, member in _CLIENT_MEMBERS.items():
+            if isinstance(data.get(member), dict):
+                return (name, data[member]), None
+        return None, None  # a second setup, or nothing the Live API knows
+
+
+def _setup(config: dict[str, Any]) -> dict[str, Any]:
+    generation = dict(config.pop("generationConfig", None) or {})
+    for key in GENERATION_FIELDS:
+        if key in config:
+            generation[key] = config.pop(key)
+    instruction = config.get("systemInstruction")
+    if isinstance(instruction, str):
+        config["systemInstruction"] = {"parts": [{"text": instruction}]}
+    return {**({"generationConfig": generation} if generation else {}), **config}
+
+
+def _without_audio(content: dict[str, Any], audio: list[Pcm]) -> dict[str, Any]:
+    """`content` without the model's audio parts, which go to `audio`."""
+    turn = content.get("modelTurn")
+    if not isinstance(turn, dict):
+        return content
+    kept = []
+    for part in turn.get("parts") or []:
+        inline = part.get("inlineData") if isinstance(part, dict) else None
+        if isinstance(inline, dict) and str(inline.get("mimeType", "")).startswith("audio/pcm"):
+            pcm = _pcm(inline.get("data"))
+            if pcm is not None:
+                audio.append(pcm)
+        else:
+            kept.append(part)
+    rest = {k: v for k, v in content.items() if k != "modelTurn"}
+    return {**rest, "modelTurn": {**turn, "parts": kept}} if kept else rest
+
+
+def _realtime_input(body: dict[str, Any]) -> tuple[Frame | None, Pcm | None]:
+    chunks = [body["audio"]] if isinstance(body.get("audio"), dict) else []
+    chunks += [c for c in body.get("mediaChunks") or [] if isinstance(c, dict)]  # the older form
+    pieces = [p for p in (_pcm(c.get("data")) for c in chunks if str(c.get("mimeType", "audio/pcm"))
+                          .startswith("audio/pcm")) if p is not None]
+    rest = {k: v for k, v in body.items() if k not in ("audio", "mediaChunks")}
+    return (("RealtimeInput", rest) if rest else None), (np.concatenate(pieces) if pieces else None)
+
+
+def _b64(pcm: Pcm) -> str:
+    return base64.b64encode(np.asarray(pcm, dtype="<i2").tobytes()).decode("ascii")
+
+
+def _pcm(data: object) -> Pcm | None:
+    if not isinstance(data, str):
+        return None
+    try:
+        raw = base64.b64decode(data)
+    except (binascii.Error, ValueError):
+        return None
+    return np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.int16)
+
+
+def _json(message: Message) -> dict[str, Any] | None:
+    """A message as JSON: the Live API sends its JSON in text or binary messages."""
+    try:
+        value = json.loads(message)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from voxsim.voice_ai.elevenlabs import ElevenLabsWire
+from voxsim.voice_ai.gemini import GeminiWire
 from voxsim.voice_ai.openai import OpenAIWire
 from voxsim.voice_ai.ultravox import UltravoxWire
 from voxsim.voice_ai.wire import Wire
@@ -10,4 +11,5 @@ from voxsim.voice_ai.wire import Wire
 __all__ = ["WIRES"]
 
 WIRES: dict[str, type[Wire]] = {"openai": OpenAIWire, "ultravox": UltravoxWire,
-                               "elevenlabs": ElevenLabsWire}
+                               "elevenlabs": ElevenLabsWire,
+                               "gemini": GeminiWire}
