@@ -17,6 +17,7 @@ from voxsim.store import (
     phone_numbers,
     rules,
     scenarios,
+    secrets,
     service_keys,
     sip_messages,
     sip_registrations,
@@ -26,7 +27,8 @@ from voxsim.store import (
 from voxsim.store.db import Database
 
 FAMILIES = (accounts, applications, users, scenarios, rules, whitelist, sip_registrations, history,
-            key_value, call_lists, sip_messages, phone_numbers, service_keys)
+            key_value, call_lists, sip_messages, phone_numbers, service_keys,
+            secrets)
 
 # Tables that `reset` empties; accounts and their keys survive (their settings are cleared).
 KEPT_TABLES = {"accounts", "service_keys", "service_key_roles", "sqlite_sequence"}
@@ -46,6 +48,7 @@ class Store(
     sip_messages.SipMessagesMixin,
     phone_numbers.PhoneNumbersMixin,
     service_keys.ServiceKeysMixin,
+    secrets.SecretsMixin,
 ):
     def __init__(self, path: str = ":memory:") -> None:
         self.db = Database(path)
