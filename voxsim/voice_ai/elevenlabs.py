@@ -14,19 +14,15 @@ is the client message with or without its `type` (`clientToolResult({tool_call_i
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-import numpy as np
-
 from voxsim.media.graph import Frame as Pcm
 from voxsim.voice_ai.dialect import ClientInput, Dialect, Frame, pascal
-from voxsim.voice_ai.wire import Message, Wire, snake
+from voxsim.voice_ai.wire import Message, Wire, b64_pcm, json_object, pcm_b64, snake
 
 __all__ = ["ElevenLabsAgents", "ElevenLabsWire"]
 
@@ -199,10 +195,10 @@ class ElevenLabsWire(Wire):
         return [json.dumps(body)]
 
     def caller_audio(self, pcm: Pcm) -> list[Message]:
-        return [json.dumps({"user_audio_chunk": _b64(pcm)})]
+        return [json.dumps({"user_audio_chunk": pcm_b64(pcm)})]
 
     def server_message(self, message: Message) -> tuple[list[Frame], Pcm | None, list[Message]]:
-        data = _json(message)
+        data = json_object(message)
         wire_type = data.get("type") if data is not None else None
         if data is None or not isinstance(wire_type, str) or not wire_type:
             return [], None, []
@@ -212,7 +208,7 @@ class ElevenLabsWire(Wire):
         if not isinstance(body, dict):
             body = {k: v for k, v in data.items() if k != "type"}
         if wire_type == "audio":  # the socket's media stream, never an event
-            return [], _pcm(body.get("audio_base_64")), []
+            return [], b64_pcm(body.get("audio_base_64")), []
         answers: list[Message] = []
         if wire_type == "ping":
             answers.append(json.dumps({"type": "pong", "event_id": body.get("event_id")}))
@@ -237,38 +233,16 @@ class ElevenLabsWire(Wire):
         return [json.dumps({"type": wire_type, BODIES.get(wire_type, f"{wire_type}_event"): payload})]
 
     def serve_audio(self, pcm: Pcm) -> list[Message]:
-        return [json.dumps({"type": "audio", "audio_event": {"audio_base_64": _b64(pcm),
+        return [json.dumps({"type": "audio", "audio_event": {"audio_base_64": pcm_b64(pcm),
                                                              "event_id": self._event_id}})]
 
     def client_message(self, message: Message) -> tuple[Frame | None, Pcm | None]:
-        data = _json(message)
+        data = json_object(message)
         if data is None:
             return None, None
         if "user_audio_chunk" in data:
-            return None, _pcm(data["user_audio_chunk"])
+            return None, b64_pcm(data["user_audio_chunk"])
         wire_type = data.get("type")
         if not isinstance(wire_type, str) or not wire_type:
             return None, None
         return (pascal(wire_type), data), None
-
-
-def _b64(pcm: Pcm) -> str:
-    return base64.b64encode(np.asarray(pcm, dtype="<i2").tobytes()).decode("ascii")
-
-
-def _pcm(data: object) -> Pcm | None:
-    if not isinstance(data, str):
-        return None
-    try:
-        raw = base64.b64decode(data)
-    except (binascii.Error, ValueError):
-        return None
-    return np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.int16)
-
-
-def _json(message: Message) -> dict[str, Any] | None:
-    try:
-        value = json.loads(message)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None

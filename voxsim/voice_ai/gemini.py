@@ -16,8 +16,6 @@ caller's speech over the model's is an interruption (`ServerContent {interrupted
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -27,7 +25,7 @@ import numpy as np
 
 from voxsim.media.graph import Frame as Pcm
 from voxsim.voice_ai.dialect import ClientInput, Dialect, Frame, words
-from voxsim.voice_ai.wire import Message, Wire
+from voxsim.voice_ai.wire import Message, Wire, b64_pcm, json_object, pcm_b64
 
 __all__ = ["DEFAULT_MODEL", "GeminiLive", "GeminiWire"]
 
@@ -218,10 +216,10 @@ class GeminiWire(Wire):
         return [json.dumps({member: body})]
 
     def caller_audio(self, pcm: Pcm) -> list[Message]:
-        return [json.dumps({"realtimeInput": {"audio": {"data": _b64(pcm), "mimeType": INPUT_MIME}}})]
+        return [json.dumps({"realtimeInput": {"audio": {"data": pcm_b64(pcm), "mimeType": INPUT_MIME}}})]
 
     def server_message(self, message: Message) -> tuple[list[Frame], Pcm | None, list[Message]]:
-        data = _json(message)
+        data = json_object(message)
         frames: list[Frame] = []
         audio: list[Pcm] = []
         for member, body in (data or {}).items():
@@ -240,7 +238,7 @@ class GeminiWire(Wire):
         return {"apiKey": key} if key else {}
 
     def serve_setup(self, message: Message) -> dict[str, Any]:
-        setup = (_json(message) or {}).get("setup")
+        setup = (json_object(message) or {}).get("setup")
         if not isinstance(setup, dict):
             return {}
         config = {k: v for k, v in setup.items() if k not in ("model", "generationConfig")}
@@ -259,11 +257,11 @@ class GeminiWire(Wire):
         return [json.dumps({name[:1].lower() + name[1:]: payload})]
 
     def serve_audio(self, pcm: Pcm) -> list[Message]:
-        part = {"inlineData": {"mimeType": OUTPUT_MIME, "data": _b64(pcm)}}
+        part = {"inlineData": {"mimeType": OUTPUT_MIME, "data": pcm_b64(pcm)}}
         return [json.dumps({"serverContent": {"modelTurn": {"parts": [part]}}})]
 
     def client_message(self, message: Message) -> tuple[Frame | None, Pcm | None]:
-        data = _json(message) or {}
+        data = json_object(message) or {}
         if isinstance(data.get("realtimeInput"), dict):
             return _realtime_input(data["realtimeInput"])
         for name, member in _CLIENT_MEMBERS.items():
@@ -292,7 +290,7 @@ def _without_audio(content: dict[str, Any], audio: list[Pcm]) -> dict[str, Any]:
     for part in turn.get("parts") or []:
         inline = part.get("inlineData") if isinstance(part, dict) else None
         if isinstance(inline, dict) and str(inline.get("mimeType", "")).startswith("audio/pcm"):
-            pcm = _pcm(inline.get("data"))
+            pcm = b64_pcm(inline.get("data"))
             if pcm is not None:
                 audio.append(pcm)
         else:
@@ -304,30 +302,7 @@ def _without_audio(content: dict[str, Any], audio: list[Pcm]) -> dict[str, Any]:
 def _realtime_input(body: dict[str, Any]) -> tuple[Frame | None, Pcm | None]:
     chunks = [body["audio"]] if isinstance(body.get("audio"), dict) else []
     chunks += [c for c in body.get("mediaChunks") or [] if isinstance(c, dict)]  # the older form
-    pieces = [p for p in (_pcm(c.get("data")) for c in chunks if str(c.get("mimeType", "audio/pcm"))
+    pieces = [p for p in (b64_pcm(c.get("data")) for c in chunks if str(c.get("mimeType", "audio/pcm"))
                           .startswith("audio/pcm")) if p is not None]
     rest = {k: v for k, v in body.items() if k not in ("audio", "mediaChunks")}
     return (("RealtimeInput", rest) if rest else None), (np.concatenate(pieces) if pieces else None)
-
-
-def _b64(pcm: Pcm) -> str:
-    return base64.b64encode(np.asarray(pcm, dtype="<i2").tobytes()).decode("ascii")
-
-
-def _pcm(data: object) -> Pcm | None:
-    if not isinstance(data, str):
-        return None
-    try:
-        raw = base64.b64decode(data)
-    except (binascii.Error, ValueError):
-        return None
-    return np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.int16)
-
-
-def _json(message: Message) -> dict[str, Any] | None:
-    """A message as JSON: the Live API sends its JSON in text or binary messages."""
-    try:
-        value = json.loads(message)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None

@@ -11,17 +11,13 @@ response request too, and the caller's speech (server VAD) is answered at once.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from voxsim.media.graph import Frame as Pcm
 from voxsim.voice_ai.dialect import ClientInput, Dialect, Frame, Ids, pascal, words
-from voxsim.voice_ai.wire import Message, Wire
+from voxsim.voice_ai.wire import Message, Wire, b64_pcm, json_object, pcm_b64
 
 __all__ = ["CLIENT_TYPES", "OpenAIRealtime", "OpenAIWire", "event_name"]
 
@@ -262,16 +258,15 @@ class OpenAIWire(Wire):
         return out
 
     def caller_audio(self, pcm: Pcm) -> list[Message]:
-        audio = base64.b64encode(np.asarray(pcm, dtype="<i2").tobytes()).decode("ascii")
-        return [json.dumps({"type": "input_audio_buffer.append", "audio": audio})]
+        return [json.dumps({"type": "input_audio_buffer.append", "audio": pcm_b64(pcm)})]
 
     def server_message(self, message: Message) -> tuple[list[Frame], Pcm | None, list[Message]]:
-        event = _json(message)
+        event = json_object(message)
         if event is None:
             return [], None, []
         wire_type = str(event.get("type", ""))
         if wire_type in AUDIO_DELTAS:  # audio is the socket's media stream, never an event
-            return [], _pcm(event.get("delta")), []
+            return [], b64_pcm(event.get("delta")), []
         return [(event_name(wire_type) if wire_type else "Unknown", event)], None, []
 
     @classmethod
@@ -291,33 +286,14 @@ class OpenAIWire(Wire):
         return [json.dumps(payload)]
 
     def serve_audio(self, pcm: Pcm) -> list[Message]:
-        delta = base64.b64encode(np.asarray(pcm, dtype="<i2").tobytes()).decode("ascii")
         wire_type = AUDIO_DELTAS[1] if self.beta else AUDIO_DELTAS[0]
-        return [json.dumps({"type": wire_type, "event_id": self._ids("event_audio_"), "delta": delta})]
+        return [json.dumps({"type": wire_type, "event_id": self._ids("event_audio_"), "delta": pcm_b64(pcm)})]
 
     def client_message(self, message: Message) -> tuple[Frame | None, Pcm | None]:
-        event = _json(message)
+        event = json_object(message)
         if event is None:
             return None, None
         wire_type = str(event.pop("type", ""))
         if wire_type == "input_audio_buffer.append":
-            return None, _pcm(event.get("audio"))
+            return None, b64_pcm(event.get("audio"))
         return (_CLIENT_NAMES.get(wire_type, pascal(wire_type)), event), None
-
-
-def _json(message: Message) -> dict[str, Any] | None:
-    try:
-        value = json.loads(message)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _pcm(data: object) -> Pcm | None:
-    if not isinstance(data, str):
-        return None
-    try:
-        raw = base64.b64decode(data)
-    except (binascii.Error, ValueError):
-        return None
-    return np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.int16)

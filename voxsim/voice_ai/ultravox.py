@@ -22,7 +22,7 @@ import numpy as np
 
 from voxsim.media.graph import Frame as Pcm
 from voxsim.voice_ai.dialect import ClientInput, Dialect, Frame, pascal, words
-from voxsim.voice_ai.wire import Message, Wire, snake
+from voxsim.voice_ai.wire import Message, Wire, json_object, snake
 
 __all__ = ["UltravoxWebSocketAPI", "UltravoxWire"]
 
@@ -217,7 +217,7 @@ class UltravoxWire(Wire):
     def server_message(self, message: Message) -> tuple[list[Frame], Pcm | None, list[Message]]:
         if isinstance(message, bytes):
             return [], _pcm(message), []
-        data = _json(message)
+        data = json_object(message)
         if data is None:
             return [], None, []
         wire_type = data.get("type")
@@ -235,7 +235,7 @@ class UltravoxWire(Wire):
     def client_message(self, message: Message) -> tuple[Frame | None, Pcm | None]:
         if isinstance(message, bytes):
             return None, _pcm(message)
-        data = _json(message)
+        data = json_object(message)
         wire_type = data.get("type") if data is not None else None
         if data is None or not isinstance(wire_type, str) or not wire_type:
             return None, None
@@ -244,11 +244,3 @@ class UltravoxWire(Wire):
 
 def _pcm(raw: bytes) -> Pcm:
     return np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.int16)
-
-
-def _json(message: str | bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(message)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None

@@ -8,14 +8,19 @@ from the agent).
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from voxsim.media.graph import Frame as Pcm
 from voxsim.voice_ai.dialect import Frame
 
-__all__ = ["Message", "Wire", "snake"]
+__all__ = ["Message", "Wire", "b64_pcm", "json_object", "pcm_b64", "snake"]
 
 Message = str | bytes
 
@@ -23,6 +28,31 @@ Message = str | bytes
 def snake(name: str) -> str:
     """A connector frame's name as a vendor's snake_case message type: `ClientToolResult` -> `client_tool_result`."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def json_object(message: Message) -> dict[str, Any] | None:
+    """A message's JSON object (in a text or a binary message), else None."""
+    try:
+        value = json.loads(message)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def pcm_b64(pcm: Pcm) -> str:
+    """PCM16 as the base64 of its little-endian bytes."""
+    return base64.b64encode(np.asarray(pcm, dtype="<i2").tobytes()).decode("ascii")
+
+
+def b64_pcm(data: object) -> Pcm | None:
+    """base64 little-endian PCM16 (an odd last byte dropped), else None."""
+    if not isinstance(data, str):
+        return None
+    try:
+        raw = base64.b64decode(data)
+    except (binascii.Error, ValueError):
+        return None
+    return np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.int16)
 
 
 class Wire:
