@@ -25,6 +25,7 @@ from voxsim.scripted_caller import CallerScriptError, parse_caller_script
 from voxsim.voice_ai import VoiceAI, VoiceAISettings
 from voxsim.voice_ai.script import ScriptError, load_scripts, read_document
 from voxsim.voice_ai.serve import AgentServer
+from voxsim.voice_ai.wires import WIRES
 
 DEFAULT_API = "http://127.0.0.1:8080"
 LOG_POLL_SECONDS = 0.5  # how often `voxsim logs -f` asks for new lines
@@ -79,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     agent_sub = agent.add_subparsers(dest="agent_command", required=True)
     serve = agent_sub.add_parser("serve", help="serve a scripted agent over a vendor's real wire protocol "
                                  "(docs/voice-ai.md)")
-    serve.add_argument("--vendor", default="openai", help="whose protocol to speak (default %(default)s)")
+    serve.add_argument("--vendor", default="openai",
+                       help=f"whose protocol to speak: {', '.join(sorted(WIRES))} (default %(default)s; "
+                       "docs/voice-ai.md says what each sends)")
     serve.add_argument("--script", action="append", default=[], metavar="FILE",
                        help="an agent script (YAML/JSON) or a folder of them; repeatable (default: the default agent)")
     serve.add_argument("--host", default="127.0.0.1")
