@@ -142,6 +142,17 @@
     return { factory: factory, Client: VendorClient };
   }
 
-  Object.defineProperty(global, '__voxConnectors', { value: Object.freeze({ define: define }), writable: false,
+  // `{Name: prefix + Name}` for each name (the typings' enums), plus `extra` members as they are.
+  function enumOf(prefix, names, extra) {
+    const out = {};
+    for (const n of names) out[n] = prefix + n;
+    return Object.freeze(Object.assign(out, extra || {}));
+  }
+
+  // A vendor namespace's media events: '<ns>.Events.WebSocketMediaStarted' and '...Ended'.
+  function mediaEventsOf(ns) { return enumOf(ns + '.Events.', ['WebSocketMediaStarted', 'WebSocketMediaEnded']); }
+
+  Object.defineProperty(global, '__voxConnectors', {
+    value: Object.freeze({ define: define, enumOf: enumOf, mediaEventsOf: mediaEventsOf }), writable: false,
     configurable: true, enumerable: false });
 })(globalThis);

@@ -10,11 +10,7 @@
   const connectors = global.__voxConnectors;
   const freeze = Object.freeze;
 
-  function enumOf(prefix, names) {
-    const out = {};
-    for (const n of names) out[n] = prefix + n;
-    return freeze(out);
-  }
+  const { enumOf, mediaEventsOf } = connectors;
 
   const CONVERSATIONAL_AI_EVENTS = [
     'Unknown', 'HTTPResponse', 'ConversationInitiationMetadata', 'Ping', 'UserTranscript', 'AgentResponse',
@@ -36,7 +32,7 @@
   }
 
   function install(g) {
-    const Events = enumOf('ElevenLabs.Events.', ['WebSocketMediaStarted', 'WebSocketMediaEnded']);
+    const Events = mediaEventsOf('ElevenLabs');
     const AgentsEvents = enumOf('ElevenLabs.Agents.', AGENTS_EVENTS);
     const ConversationalAIEvents = enumOf('ElevenLabs.ConversationalAI.', CONVERSATIONAL_AI_EVENTS);
     const agents = connectors.define({ path: 'elevenlabs', name: 'ElevenLabs.AgentsClient', events: AgentsEvents,

@@ -9,11 +9,7 @@
   const connectors = global.__voxConnectors;
   const freeze = Object.freeze;
 
-  function enumOf(prefix, names) {
-    const out = {};
-    for (const n of names) out[n] = prefix + n;
-    return freeze(out);
-  }
+  const { enumOf, mediaEventsOf } = connectors;
 
   // The typings' members, and SetupComplete: the connector sends it first (the typings' own comments and the
   // platform's logs name it, though the enum lacks it). UsageMetadata frames have no member: they are Unknown.
@@ -21,7 +17,7 @@
     'SetupComplete'];
 
   function install(g) {
-    const Events = enumOf('Gemini.Events.', ['WebSocketMediaStarted', 'WebSocketMediaEnded']);
+    const Events = mediaEventsOf('Gemini');
     const LiveAPIEvents = enumOf('Gemini.LiveAPI.', LIVE_API_EVENTS);
     const live = connectors.define({ path: 'gemini', name: 'Gemini.LiveAPIClient', events: LiveAPIEvents,
       mediaEvents: Events, defaults: { model: 'gemini-2.0-flash-exp', backend: 'GeminiAPI' },

@@ -9,11 +9,7 @@
   const connectors = global.__voxConnectors;
   const freeze = Object.freeze;
 
-  function enumOf(prefix, names, extra) {
-    const out = {};
-    for (const n of names) out[n] = prefix + n;
-    return freeze(Object.assign(out, extra || {}));
-  }
+  const { enumOf, mediaEventsOf } = connectors;
 
   const GA_EVENTS = [
     'Unknown', 'HTTPResponse', 'Error', 'SessionCreated', 'SessionUpdated', 'ConversationItemAdded',
@@ -67,12 +63,12 @@
   };
 
   function install(g) {
-    const Events = enumOf('OpenAI.Events.', ['WebSocketMediaStarted', 'WebSocketMediaEnded']);
+    const Events = mediaEventsOf('OpenAI');
     const RealtimeAPIEvents = enumOf('OpenAI.RealtimeAPI.', GA_EVENTS,
       { RateLimitsUpdated: 'OpenAI.RealtimeAPI.ResponseMCPCallFailed' });  // sic: the typings' value
     const ga = connectors.define({ path: 'openai', name: 'OpenAI.RealtimeAPIClient', events: RealtimeAPIEvents,
       mediaEvents: Events, methods: gaMethods, defaults: { model: 'gpt-realtime' } });
-    const BetaEvents = enumOf('OpenAI.Beta.Events.', ['WebSocketMediaStarted', 'WebSocketMediaEnded']);
+    const BetaEvents = mediaEventsOf('OpenAI.Beta');
     const BetaAPIEvents = enumOf('OpenAI.Beta.RealtimeAPI.', BETA_EVENTS);
     const beta = connectors.define({ path: 'openai', name: 'OpenAI.Beta.RealtimeAPIClient', events: BetaAPIEvents,
       mediaEvents: BetaEvents, methods: betaMethods, defaults: { beta: true } });

@@ -10,11 +10,7 @@
   const connectors = global.__voxConnectors;
   const freeze = Object.freeze;
 
-  function enumOf(prefix, names) {
-    const out = {};
-    for (const n of names) out[n] = prefix + n;
-    return freeze(out);
-  }
+  const { enumOf, mediaEventsOf } = connectors;
 
   const API_EVENTS = [
     'Unknown', 'HTTPResponse', 'State', 'Transcript', 'ClientToolInvocation', 'DataConnectionToolInvocation', 'Debug',
@@ -29,7 +25,7 @@
   }
 
   function install(g) {
-    const Events = enumOf('Ultravox.Events.', ['WebSocketMediaStarted', 'WebSocketMediaEnded']);
+    const Events = mediaEventsOf('Ultravox');
     const WebSocketAPIEvents = enumOf('Ultravox.WebSocketAPI.', API_EVENTS);
     const client = connectors.define({ path: 'ultravox', name: 'Ultravox.WebSocketAPIClient',
       events: WebSocketAPIEvents, mediaEvents: Events, methods: methods, defaults: { endpoint: 'CreateCall' } });

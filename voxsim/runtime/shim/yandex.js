@@ -9,11 +9,7 @@
   const connectors = global.__voxConnectors;
   const freeze = Object.freeze;
 
-  function enumOf(prefix, names, extra) {
-    const out = {};
-    for (const n of names) out[n] = prefix + n;
-    return freeze(Object.assign(out, extra || {}));
-  }
+  const { enumOf, mediaEventsOf } = connectors;
 
   const REALTIME_API_EVENTS = [
     'Unknown', 'HTTPResponse', 'WebSocketError', 'ConnectorInformation', 'Error', 'SessionCreated', 'SessionUpdated',
@@ -38,7 +34,7 @@
   }
 
   function install(g) {
-    const Events = enumOf('Yandex.Events.', ['WebSocketMediaStarted', 'WebSocketMediaEnded']);
+    const Events = mediaEventsOf('Yandex');
     const RealtimeAPIEvents = enumOf('Yandex.RealtimeAPI.', REALTIME_API_EVENTS,
       { RateLimitsUpdated: 'Yandex.RealtimeAPI.ResponseMCPCallFailed' });  // sic: the typings' value
     const client = connectors.define({ path: 'yandex', name: 'Yandex.RealtimeAPIClient', events: RealtimeAPIEvents,
