@@ -35,6 +35,7 @@ from voxsim.keys import StateFiles, ensure_tls
 from voxsim.media.clock import MediaClock
 from voxsim.model import Account
 from voxsim.pstn import CallerIdCheck, PstnDialer
+from voxsim.pstn.blacklist import BlackListCheck
 from voxsim.recording import StoreRecorder
 from voxsim.runtime import Runtime
 from voxsim.runtime.host import OutboundDialer
@@ -344,7 +345,8 @@ class Emulator:
         inner: OutboundDialer = sip_dialer if edge_settings.pstn_gateway else PstnDialer(
             self.settings.pstn, self.runtime.media.speech, lambda: sip_dialer)
         # callPSTN's callerid must be the account's number or verified caller ID (unless pstn.callerid_check is off)
-        checked = CallerIdCheck(self.store, inner, strict=self.settings.pstn.callerid_check)
+        # ... and never a number of the account's PSTN black list
+        checked = BlackListCheck(self.store, CallerIdCheck(self.store, inner, strict=self.settings.pstn.callerid_check))
         self.runtime.dialer = ConferenceDialer(self.session_starter, lambda: checked)
 
     def _edge_settings(self) -> EdgeSettings:

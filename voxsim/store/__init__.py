@@ -15,6 +15,7 @@ from voxsim.store import (
     history,
     key_value,
     phone_numbers,
+    pstn_blacklist,
     rules,
     scenarios,
     secrets,
@@ -28,7 +29,7 @@ from voxsim.store.db import Database
 
 FAMILIES = (accounts, applications, users, scenarios, rules, whitelist, sip_registrations, history,
             key_value, call_lists, sip_messages, phone_numbers, service_keys,
-            secrets)
+            secrets, pstn_blacklist)
 
 # Tables that `reset` empties; accounts and their keys survive (their settings are cleared).
 KEPT_TABLES = {"accounts", "service_keys", "service_key_roles", "sqlite_sequence"}
@@ -49,6 +50,7 @@ class Store(
     phone_numbers.PhoneNumbersMixin,
     service_keys.ServiceKeysMixin,
     secrets.SecretsMixin,
+    pstn_blacklist.PstnBlackListMixin,
 ):
     def __init__(self, path: str = ":memory:") -> None:
         self.db = Database(path)
