@@ -48,3 +48,8 @@ def events(session: Session, prefix: str = "") -> list[tuple[str, Any]]:
 
 def names(session: Session, prefix: str = "") -> list[str]:
     return [name for name, _ in events(session, prefix)]
+
+
+def payloads(session: Session, name: str) -> list[Any]:
+    """The payloads of the events named `name` (without its namespace), in order."""
+    return [body for n, body in events(session) if n == name]

@@ -7,10 +7,8 @@ older createConversationalAIClient."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.runtime.conftest import start, user_lines
-from tests.voice_ai.conftest import events, names, script
+from tests.voice_ai.conftest import names, payloads, script
 from voxsim.runtime import Runtime, Session
 from voxsim.voice_ai import VoiceAI
 
@@ -71,9 +69,6 @@ async def connected(runtime: Runtime, *, factory: str = "createAgentsClient", ev
     await session.wait_until(lambda: "AgentResponse" in names(session), timeout=5)
     return session, caller.call_id
 
-
-def payloads(session: Session, name: str) -> list[Any]:
-    return [body for n, body in events(session) if n == name]
 
 
 def responses(session: Session) -> list[str]:

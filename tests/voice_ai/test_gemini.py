@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.runtime.conftest import start, user_lines
-from tests.voice_ai.conftest import events, names, script
+from tests.voice_ai.conftest import events, names, payloads, script
 from voxsim.runtime import Runtime, Session
 from voxsim.voice_ai import VoiceAI
 
@@ -74,9 +74,6 @@ async def connected(runtime: Runtime, barge_in: str = "client.clearMediaBuffer()
     await session.wait_until(lambda: "Unknown" in names(session), timeout=5)  # the greeting's UsageMetadata
     return session, caller.call_id
 
-
-def payloads(session: Session, name: str) -> list[Any]:
-    return [body for n, body in events(session) if n == name]
 
 
 def contents(session: Session, key: str) -> list[Any]:

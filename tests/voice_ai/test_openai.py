@@ -4,10 +4,8 @@ by the agent, a tool call answered by the scenario, a barge-in cleared, and the 
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.runtime.conftest import logged, start, user_lines
-from tests.voice_ai.conftest import events, names, script
+from tests.voice_ai.conftest import events, names, payloads, script
 from voxsim.runtime import Runtime, Session
 from voxsim.voice_ai import VoiceAI
 
@@ -71,9 +69,6 @@ async def connected(runtime: Runtime, barge_in: str = "client.clearMediaBuffer()
     await session.wait_until(lambda: "ResponseDone" in names(session), timeout=5)
     return session, caller.call_id
 
-
-def payloads(session: Session, name: str) -> list[Any]:
-    return [body for n, body in events(session) if n == name]
 
 
 async def test_the_connector_opens_with_its_information_and_the_session(runtime: Runtime, voice_ai: VoiceAI):

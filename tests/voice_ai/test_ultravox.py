@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.runtime.conftest import start, user_lines
-from tests.voice_ai.conftest import events, names, script
+from tests.voice_ai.conftest import names, payloads, script
 from voxsim.runtime import Runtime, Session
 from voxsim.voice_ai import VoiceAI
 
@@ -72,9 +72,6 @@ async def connected(runtime: Runtime, *, barge_in: str = "client.clearMediaBuffe
                              and states(session)[-1] == "listening", timeout=5)
     return session, caller.call_id
 
-
-def payloads(session: Session, name: str) -> list[Any]:
-    return [body for n, body in events(session) if n == name]
 
 
 def transcripts(session: Session, role: str) -> list[dict[str, Any]]:
