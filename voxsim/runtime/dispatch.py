@@ -16,6 +16,7 @@ from voxsim.runtime.asr import SessionASRs
 from voxsim.runtime.call_list import SessionCallList
 from voxsim.runtime.calls import Call, CallState
 from voxsim.runtime.host import TRANSFEROR, CallLeg
+from voxsim.runtime.mail import SessionMail
 from voxsim.runtime.media import SessionMedia
 from voxsim.runtime.net import SessionNet
 from voxsim.runtime.protocol import (
@@ -64,7 +65,7 @@ _HANDLERS: dict[str, Handler] = {}
 _AFTER_TERMINATE = frozenset(
     {Op.LOG, Op.LOG_HIDE_TONES, Op.CUSTOM_DATA, Op.HTTP, Op.HTTP_REPLY, Op.TIMER_CLEAR, Op.TERMINATE,
      Op.STORAGE_GET, Op.STORAGE_PUT, Op.STORAGE_REMOVE, Op.STORAGE_KEYS,  # ApplicationStorage is HTTP on the platform
-     Op.CALL_LIST_REPORT}  # and so are the reports to the call list service
+     Op.CALL_LIST_REPORT, Op.MAIL_SEND}  # and so are the reports to the call list service, and mail
 )
 
 _NOT_EMULATED_CALL_OPS = (
@@ -116,7 +117,7 @@ def _ref(ref: dict[str, Any]) -> str:
 class Dispatcher:
     def __init__(self, session: CommandTarget, *, media: SessionMedia, timers: TimerSet, net: SessionNet,
                  websockets: SessionWebSockets, asrs: SessionASRs, storage: SessionStorage,
-                 call_list: SessionCallList | None = None) -> None:
+                 call_list: SessionCallList | None = None, mail: SessionMail | None = None) -> None:
         self.session = session
         self._media = media
         self._timers = timers
@@ -125,6 +126,7 @@ class Dispatcher:
         self._asrs = asrs
         self._storage = storage
         self._call_list = call_list
+        self._mail = mail
         self._amds = SessionAMDs(session.emit, session.live_call, session.write_log)
 
     def apply_all(self, commands: list[Command]) -> None:
@@ -459,6 +461,15 @@ class Dispatcher:
             self.session.write_log("[voxsim] CallList: no call list service in this runtime")
             return
         self._call_list.report(int(cmd["id"]), str(cmd.get("report")), cmd.get("data"))
+
+    # ------------------------------------------------------------ Net.sendMail
+
+    @_command(Op.MAIL_SEND)
+    def _mail_send(self, cmd: Command) -> None:
+        if self._mail is None:
+            self.session.write_log("[voxsim] Net.sendMail: no mailbox in this runtime")
+            return
+        self._mail.send(cmd)
 
     # ------------------------------------------------------------ AMD
 

@@ -5,8 +5,8 @@ them. A `CallLeg` is a call's signalling (a SIP dialog, or a simulated caller); 
 what the far end does through `SessionPort.call_event`. An `OutboundDialer` turns
 `VoxEngine.callSIP/callUser/...` into legs. A `SessionRecorder` persists sessions, logs and
 calls (the composition root wires it to the SQLite store), a `KeyValueStore` keeps what
-`ApplicationStorage` puts (the store too), and `CallListReports` takes what a call list's sessions report (the
-call lists' dispatcher).
+`ApplicationStorage` puts (the store too), a `Mailer` takes what `Net.sendMail` sends (the local mailbox), and
+`CallListReports` takes what a call list's sessions report (the call lists' dispatcher).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from voxsim.media.call_audio import CallAudio
     from voxsim.model import KeyValueItem
     from voxsim.runtime.calls import Call
+    from voxsim.runtime.mail import OutgoingMail
 
 _log = logging.getLogger(__name__)
 
@@ -154,6 +155,14 @@ class KeyValueStore(Protocol):
     def del_key_value_item(self, account_id: int, application_id: int, key: str) -> KeyValueItem | None: ...
     def list_key_value_items(self, account_id: int, application_id: int,
                              pattern: str | None = None) -> list[KeyValueItem]: ...
+
+
+class Mailer(Protocol):
+    """Where `Net.sendMail` delivers: the composition root plugs in voxsim/mail.py's `Mailbox` (the store's local
+    mailbox, and an SMTP relay when one is configured). `send` answers as a mail server does: (SMTP reply code,
+    "" or the error text)."""
+
+    async def send(self, mail: OutgoingMail) -> tuple[int, str]: ...
 
 
 class CallListReports(Protocol):

@@ -58,6 +58,7 @@ class Kind(StrEnum):
     STORAGE = "storage"
     CALL_LIST = "callList"
     AMD = "amd"
+    MAIL = "mail"
 
 
 # The kinds whose events target a unit (a Call, Player, Recorder, Conference, WebSocket, ASR or answering machine
@@ -202,7 +203,15 @@ class CallListResult(_Answer):
     kind: ClassVar[Kind] = Kind.CALL_LIST
 
 
-Event = AppEvent | UnitEvent | TimerFired | HttpResult | StorageResult | CallListResult
+@dataclass(frozen=True, slots=True)
+class MailResult(_Answer):
+    """How a Net.sendMail(Async) (a `mail.send` command with `id` = `request_id`) went, for its callback or promise
+    (see mail.py): a `Net.SendMailResult`, `{"code": <SMTP reply code>}`, with `error` when it failed."""
+
+    kind: ClassVar[Kind] = Kind.MAIL
+
+
+Event = AppEvent | UnitEvent | TimerFired | HttpResult | StorageResult | CallListResult | MailResult
 
 
 # ---------------------------------------------------------------- commands: JS -> Python
@@ -295,6 +304,10 @@ class Op(StrEnum):
     # CallList (see call_list.py); answered by a CallListResult with the same id
     CALL_LIST_REPORT = "callList.report"  # id: int, report: result | error | progress | nextAttempt, data: str
     #                                      (the text reported) | object (requestNextAttempt's changes)
+
+    # Net.sendMail (see mail.py); answered by a MailResult with the same id
+    MAIL_SEND = "mail.send"              # id: int, server: str, port: int | null, from: str, to: [str], cc: [str],
+    #                                      bcc: [str], title: str, body: str, html: str, login: str (no password)
 
     # AMD (see amd.py): an AMD.AnsweringMachineDetector's detection on its call; answered by AMD.Events
     AMD_DETECT = "amd.detect"            # amd: str (the detector's id), call: str, model: str, timeout: int (ms)

@@ -15,6 +15,7 @@ from voxsim.runtime.host import (
     CallListReports,
     InMemoryRecorder,
     KeyValueStore,
+    Mailer,
     NoDialer,
     OutboundDialer,
     SessionInfo,
@@ -62,6 +63,7 @@ class Runtime:
         self.dialer: OutboundDialer = dialer or NoDialer()
         self.key_values = key_values
         self.call_lists: CallListReports | None = None  # the call list service, once the composition root has one
+        self.mailer: Mailer | None = None  # where Net.sendMail delivers, once the composition root has a mailbox
         self.connectors = connectors  # the voice-AI connectors at wss://local/<vendor> (None: none is served)
         self._pool = IsolatePool(self.settings)
         self._http = HttpClient(self.settings)
@@ -108,7 +110,7 @@ class Runtime:
         services = SessionServices(
             settings=self.settings, recorder=self.recorder, dialer=lambda: self.dialer,
             http=self._http, on_finished=self._on_finished, media=self.media, key_values=self.key_values,
-            call_lists=self.call_lists,
+            call_lists=self.call_lists, mailer=self.mailer,
             connectors=self.connectors,
         )
         session = Session(info, list(scenarios), Bridge(self._pool.take(), self.settings), services)

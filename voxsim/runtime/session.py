@@ -33,6 +33,7 @@ from voxsim.runtime.host import (
     CallListReports,
     DialError,
     KeyValueStore,
+    Mailer,
     OutboundDialer,
     SessionInfo,
     SessionRecorder,
@@ -40,6 +41,7 @@ from voxsim.runtime.host import (
 from voxsim.runtime.journal import Journal
 from voxsim.runtime.local_socket import Connectors
 from voxsim.runtime.log import SessionLog, format_ts
+from voxsim.runtime.mail import SessionMail
 from voxsim.runtime.media import MediaServices, SessionMedia
 from voxsim.runtime.net import HttpClient, SessionNet
 from voxsim.runtime.protocol import (
@@ -63,6 +65,7 @@ from voxsim.runtime.protocol import (
     Event,
     HttpResult,
     Kind,
+    MailResult,
     StorageResult,
     TimerFired,
     UnitEvent,
@@ -108,6 +111,7 @@ class SessionServices:
     media: MediaServices = field(default_factory=MediaServices)
     key_values: KeyValueStore | None = None  # ApplicationStorage's pairs (None: its calls reject)
     call_lists: CallListReports | None = None  # where CallList reports go (None: they answer 404)
+    mailer: Mailer | None = None  # where Net.sendMail delivers (None: every send fails with 554)
     connectors: Connectors | None = None  # voice-AI connectors at wss://local/<vendor> (None: none is served)
 
 
@@ -167,9 +171,11 @@ class Session:
                                                 self.settings.asr_timeout))
         self.storage = SessionStorage(services.key_values, info.account_id, info.application_id, self.enqueue)
         self.call_list = SessionCallList(services.call_lists, info.session_id, self.enqueue, self.write_log)
+        self.mail = SessionMail(services.mailer, (info.account_id, info.application_id, info.session_id),
+                                self.enqueue, self.write_log)
         self._dispatcher = Dispatcher(self, media=self.media, timers=self.timers, net=self.net,
                                       websockets=self.websockets, asrs=self.asrs, storage=self.storage,
-                                      call_list=self.call_list)
+                                      call_list=self.call_list, mail=self.mail)
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -585,8 +591,9 @@ class Session:
     def _accepts(self, event: Event) -> bool:
         if self.state == SessionState.RUNNING:
             return True
-        # While terminating only HTTP results (the call list service's answers are those too) reach the scenario.
-        return self.state == SessionState.TERMINATING and isinstance(event, HttpResult | CallListResult)
+        # While terminating only HTTP results (the call list service's answers are those too) and mail results reach
+        # the scenario.
+        return self.state == SessionState.TERMINATING and isinstance(event, HttpResult | CallListResult | MailResult)
 
     async def _deliver(self, event: Event) -> None:
         entry = self._journal_event(event)

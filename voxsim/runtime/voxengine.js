@@ -1056,8 +1056,7 @@
       httpStart(url, options, (result) => invoke(callback, global, [result]));
     },
     HttpRequestOptions,
-    sendMail: thrower('Net.sendMail'),
-    sendMailAsync: thrower('Net.sendMailAsync'),
+    // sendMail and sendMailAsync: shim/mail.js
   };
 
   function finishHttp(id, result) {
