@@ -21,7 +21,8 @@ async def test_add_get_set_del(api):
     by_id = await api("get_pstn_black_list", pstn_blacklist_id=second["pstn_blacklist_id"])
     assert [i["pstn_blacklist_phone"] for i in by_id["result"]] == ["1800.*"]
 
-    await api("set_pstn_black_list_item", pstn_blacklist_id=first["pstn_blacklist_id"], pstn_blacklist_phone="+15550101")
+    await api("set_pstn_black_list_item", pstn_blacklist_id=first["pstn_blacklist_id"],
+              pstn_blacklist_phone="+15550101")
     assert (await api("get_pstn_black_list", count=1))["result"][0]["pstn_blacklist_phone"] == "+15550101"
     await api("del_pstn_black_list_item", pstn_blacklist_id=first["pstn_blacklist_id"])
     assert (await api("get_pstn_black_list"))["total_count"] == 1
