@@ -5,7 +5,7 @@ environment variable and a TOML file (`voxsim.toml` in the working directory, or
 one precedence: option > environment > file > default. The nested settings are sections: `sip.*`
 (EdgeSettings), `sip_registration.*` (RegistrationTimers), `callbacks.*` (CallbackSettings), `runtime.*`
 (RuntimeSettings), `pstn.*` (PstnSettings: the PSTN simulator's numbers), `voice_ai.*` (VoiceAISettings: the
-scripted voice-AI agents).
+scripted voice-AI agents), `mail.*` (MailSettings: where Net.sendMail's messages go besides the local mailbox).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 from voxsim import settings_sources
 from voxsim.edge.outbound_registrations import RegistrationTimers
 from voxsim.edge.settings import EdgeSettings
+from voxsim.mail import MailSettings
 from voxsim.pstn.settings import PstnSettings
 from voxsim.runtime.settings import RuntimeSettings
 from voxsim.settings_sources import Setting, SettingError
@@ -82,6 +83,8 @@ class Settings:
     """The PSTN simulator's virtual phones (callPSTN without `sip.pstn_gateway`): docs/pstn.md."""
     voice_ai: VoiceAISettings = field(default_factory=VoiceAISettings)
     """The scripted agents behind the voice-AI connectors (docs/voice-ai.md)."""
+    mail: MailSettings = field(default_factory=MailSettings)
+    """Net.sendMail's SMTP relay, besides the local mailbox (docs/mail.md)."""
     public_address: str = ""
     """Address written into URLs given to scenarios and clients; defaults to `host` (127.0.0.1 for 0.0.0.0)."""
 
@@ -94,7 +97,7 @@ class Settings:
 
 SECTIONS: dict[str, type] = {"sip": EdgeSettings, "sip_registration": RegistrationTimers,
                              "callbacks": CallbackSettings, "runtime": RuntimeSettings, "pstn": PstnSettings,
-                             "voice_ai": VoiceAISettings}
+                             "voice_ai": VoiceAISettings, "mail": MailSettings}
 """The fields of `Settings` that are dataclasses of their own: each of their fields is a setting."""
 ALIASES = {"sip_registration.retry_initial": ("--sip-registration-retry",)}
 """Option names from before the options were generated, kept working."""
@@ -123,8 +126,9 @@ def build(values: Mapping[str, Any]) -> Settings:
     for dotted, value in values.items():
         section, _, name = dotted.rpartition(".")
         (sections.setdefault(section, {}) if section else top)[name] = value
-    built = ("runtime", "pstn", "voice_ai")
+    built = ("runtime", "pstn", "voice_ai", "mail")
     nested: dict[str, Any] = {name: sections.get(name) for name in SECTIONS if name not in built}
     return Settings(**top, runtime=RuntimeSettings(**sections.get("runtime", {})),
                     pstn=PstnSettings(**sections.get("pstn", {})),
-                    voice_ai=VoiceAISettings(**sections.get("voice_ai", {})), **nested)
+                    voice_ai=VoiceAISettings(**sections.get("voice_ai", {})),
+                    mail=MailSettings(**sections.get("mail", {})), **nested)

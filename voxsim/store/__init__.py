@@ -14,6 +14,7 @@ from voxsim.store import (
     call_lists,
     history,
     key_value,
+    mail,
     outbound_test_numbers,
     phone_numbers,
     pstn_blacklist,
@@ -30,7 +31,7 @@ from voxsim.store.db import Database
 
 FAMILIES = (accounts, applications, users, scenarios, rules, whitelist, sip_registrations, history,
             key_value, call_lists, sip_messages, phone_numbers, service_keys,
-            secrets, pstn_blacklist, outbound_test_numbers)
+            secrets, pstn_blacklist, mail, outbound_test_numbers)
 
 # Tables that `reset` empties; accounts and their keys survive (their settings are cleared).
 KEPT_TABLES = {"accounts", "service_keys", "service_key_roles", "sqlite_sequence"}
@@ -52,6 +53,7 @@ class Store(
     service_keys.ServiceKeysMixin,
     secrets.SecretsMixin,
     pstn_blacklist.PstnBlackListMixin,
+    mail.MailMixin,
     outbound_test_numbers.OutboundTestNumbersMixin,
 ):
     def __init__(self, path: str = ":memory:") -> None:
