@@ -149,7 +149,8 @@ the vendor's events and audio (docs/voice-ai.md).
 Not emulated (a clear "... is not emulated by voxsim" error when used, not when required):
 ACD and SmartQueue, inbound WebSockets (`allowWebSocketConnections`), the ElevenLabs and Cartesia
 realtime TTS players, VoximplantAvatar, `AI.createDialogflow`,
-`Net.sendMail`, `callWhatsappUser`. `PhoneNumber.getInfo` is libphonenumber's parsing and validation, in JS (its
+`callWhatsappUser`. `Net.sendMail` goes to a local mailbox (`/_voxsim/mail`; an SMTP relay too, when
+`mail.smtp_host` is set; docs/mail.md). `PhoneNumber.getInfo` is libphonenumber's parsing and validation, in JS (its
 `location` is the country's name only). The VoximplantAPI module is real (`require(Modules.VoximplantAPI)`,
 `new VoximplantApi.Client()`, the Node client's groups): it calls this API as the session's account, only while a
 service-account key is bound to the rule (`bind_key_id`; else error 100). `Crypto` is real (`md5`, `sha1`,
