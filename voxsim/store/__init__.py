@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from voxsim.store import (
     accounts,
+    acd,
     applications,
     call_lists,
     history,
@@ -31,7 +32,7 @@ from voxsim.store.db import Database
 
 FAMILIES = (accounts, applications, users, scenarios, rules, whitelist, sip_registrations, history,
             key_value, call_lists, sip_messages, phone_numbers, service_keys,
-            secrets, pstn_blacklist, mail, outbound_test_numbers)
+            secrets, pstn_blacklist, mail, outbound_test_numbers, acd)
 
 # Tables that `reset` empties; accounts and their keys survive (their settings are cleared).
 KEPT_TABLES = {"accounts", "service_keys", "service_key_roles", "sqlite_sequence"}
@@ -55,6 +56,7 @@ class Store(
     pstn_blacklist.PstnBlackListMixin,
     mail.MailMixin,
     outbound_test_numbers.OutboundTestNumbersMixin,
+    acd.AcdMixin,
 ):
     def __init__(self, path: str = ":memory:") -> None:
         self.db = Database(path)
