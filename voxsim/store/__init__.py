@@ -25,6 +25,7 @@ from voxsim.store import (
     service_keys,
     sip_messages,
     sip_registrations,
+    smart_queue,
     users,
     whitelist,
 )
@@ -32,7 +33,8 @@ from voxsim.store.db import Database
 
 FAMILIES = (accounts, applications, users, scenarios, rules, whitelist, sip_registrations, history,
             key_value, call_lists, sip_messages, phone_numbers, service_keys,
-            secrets, pstn_blacklist, mail, outbound_test_numbers, acd)
+            secrets, pstn_blacklist, mail, outbound_test_numbers, acd,
+            smart_queue)
 
 # Tables that `reset` empties; accounts and their keys survive (their settings are cleared).
 KEPT_TABLES = {"accounts", "service_keys", "service_key_roles", "sqlite_sequence"}
@@ -57,6 +59,7 @@ class Store(
     mail.MailMixin,
     outbound_test_numbers.OutboundTestNumbersMixin,
     acd.AcdMixin,
+    smart_queue.SmartQueueMixin,
 ):
     def __init__(self, path: str = ":memory:") -> None:
         self.db = Database(path)
