@@ -19,6 +19,7 @@ from voxsim.store import (
     outbound_test_numbers,
     phone_numbers,
     pstn_blacklist,
+    records,
     rules,
     scenarios,
     secrets,
@@ -34,7 +35,7 @@ from voxsim.store.db import Database
 FAMILIES = (accounts, applications, users, scenarios, rules, whitelist, sip_registrations, history,
             key_value, call_lists, sip_messages, phone_numbers, service_keys,
             secrets, pstn_blacklist, mail, outbound_test_numbers, acd,
-            smart_queue)
+            smart_queue, records)
 
 # Tables that `reset` empties; accounts and their keys survive (their settings are cleared).
 KEPT_TABLES = {"accounts", "service_keys", "service_key_roles", "sqlite_sequence"}
@@ -60,6 +61,7 @@ class Store(
     outbound_test_numbers.OutboundTestNumbersMixin,
     acd.AcdMixin,
     smart_queue.SmartQueueMixin,
+    records.RecordsMixin,
 ):
     def __init__(self, path: str = ":memory:") -> None:
         self.db = Database(path)
