@@ -94,7 +94,8 @@ def test_not_emulated_names_throw_on_use_only(ctx: MiniRacer):
 def test_every_module_requires_without_unknown_module(ctx: MiniRacer, gen: ModuleType):
     items = gen.read_inventory(gen.INVENTORY.read_text(encoding="utf-8"))
     (modules,) = [item for item in items if item.path == "Modules"]
-    assert json.loads(ctx.eval("JSON.stringify(Modules)")) == modules.members
+    # The typings' members, and CallList, which the platform's call-list scenarios require though the enum lacks it
+    assert json.loads(ctx.eval("JSON.stringify(Modules)")) == {**modules.members, "CallList": "calllist"}
     ctx.eval("for (const key of Object.values(Modules)) require(key)")
     logs = [c["text"] for c in json.loads(ctx.eval("__vox.drain()"))["commands"] if c["op"] == "log"]
     assert not [line for line in logs if "unknown module" in line]

@@ -249,3 +249,10 @@ def test_custom_data_the_scenario_sets_is_at_most_200_bytes(shim: Shim):
     assert shim.run("VoxEngine.customData()") == "é" * 100
     with pytest.raises(Exception, match=r"RangeError: Call.customData: the data is 300 bytes long"):
         shim.run("new Call({id: 'x'}).customData('y'.repeat(300))")
+
+
+def test_modules_call_list_exists_as_scenarios_of_the_call_list_guides_use_it(shim: Shim):
+    shim.run("require(Modules.CallList)")
+    assert shim.drain() == []  # no "unknown module" line
+    assert shim.run("Modules.CallList") == "calllist"
+    assert shim.run("typeof CallList.reportResult") == "function"

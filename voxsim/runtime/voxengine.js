@@ -122,6 +122,7 @@
     IVR: 'ivr', OpenAI: 'openai', PushService: 'pushservice', Recorder: 'recorder',
     SmartQueue: 'smartqueue', StreamingAgent: 'streamingagent', Ultravox: 'ultravox',
     Cartesia: 'cartesia', Yandex: 'yandex', VoximplantAPI: 'voximplantapi',
+    CallList: 'calllist',  // not in the typings' enum, but scenarios of the platform's call-list guides use it
   });
 
   // ---------------------------------------------------------------- session state
@@ -1268,6 +1269,7 @@
     acd: ['ACDRequest'],
     ai: ['AI'],
     applicationstorage: [],
+    calllist: [],  // CallList is always defined (shim/call_list.js)
     asr: [],
     avatar: ['Avatar', 'AvatarEvents', 'VoximplantAvatar'],
     conference: [],
