@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 
 import pytest
 from aiohttp import web
 
-from voxsim.runtime import FINISH_JS_ERROR, FINISH_NORMAL, Runtime, Session
+from voxsim.runtime import FINISH_JS_ERROR, FINISH_NORMAL, InMemoryRecorder, Runtime, RuntimeSettings, Session
 
 from .conftest import start, user_lines
 
@@ -210,3 +211,52 @@ async def test_a_clean_session_ends_normally(runtime: Runtime):
     ok = await start(runtime, "VoxEngine.addEventListener(AppEvents.Started, () => VoxEngine.terminate());")
     await ok.wait_finished(2)
     assert ok.finish_reason == FINISH_NORMAL
+
+
+# A FinalizationRegistry's cleanup runs when V8 chooses, after the GC collected what it watches, outside any eval: a
+# callback that never returns then holds the isolate with no deadline running. `litter()` makes garbage the registry
+# watches, and enough allocation for a full GC.
+RUNAWAY_CLEANUP = """
+const registry = new FinalizationRegistry(() => { for (;;) {} });
+globalThis.litter = () => {
+  for (let i = 0; i < 200; i++) registry.register({payload: new Array(1000)}, i);
+  let junk = [];
+  for (let i = 0; i < 100; i++) { junk.push(new Array(100000).fill(i)); if (junk.length > 10) junk.shift(); }
+  return 'littered';
+};
+Logger.write('armed');
+"""
+
+
+async def test_a_callback_v8_runs_while_the_session_is_idle_is_bounded(settings: RuntimeSettings):
+    runtime = Runtime(dataclasses.replace(settings, idle_check_interval=0.2), recorder=InMemoryRecorder())
+    await runtime.start()
+    try:
+        healthy = await start(runtime, HEALTHY)
+        bad = await start(runtime, RUNAWAY_CLEANUP, names=["cleanup"])
+        assert bad.state == "running" and "armed" in user_lines(bad)
+        # When the GC runs is V8's choice; here it runs between two events, in an eval of the test's own that
+        # returns before the cleanup starts (the session sees nothing of it).
+        assert await bad._bridge._ctx.eval_cancelable("litter()") == "littered"
+        await bad.wait_finished(3)  # long before its idle timeout (5 s): no event would have come before that
+        assert bad.finish_reason == FINISH_JS_ERROR
+        line = error_line(bad)
+        assert "in scenario 'cleanup'" in line, line
+        assert "a callback V8 ran on its own while the session was idle did not finish within 0.5 s" in line, line
+        await assert_still_healthy(runtime, healthy)
+    finally:
+        await runtime.shutdown(grace=1.0)
+
+
+async def test_idle_sessions_are_checked_without_a_trace(settings: RuntimeSettings):
+    """The check is not an event: an idle session's journal and log stay as they were."""
+    runtime = Runtime(dataclasses.replace(settings, idle_check_interval=0.05), recorder=InMemoryRecorder())
+    await runtime.start()
+    try:
+        idle = await start(runtime, "Logger.write('waiting');")
+        events, lines = len(idle.events), len(idle.log.lines)
+        await asyncio.sleep(0.5)  # ten checks
+        assert idle.state == "running"
+        assert (len(idle.events), len(idle.log.lines)) == (events, lines)
+    finally:
+        await runtime.shutdown(grace=1.0)

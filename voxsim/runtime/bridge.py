@@ -10,6 +10,11 @@ cannot be told from its source: `globalThis['Pro' + 'mise']` hides it; the drain
 Every eval runs under `asyncio.wait_for`; a timeout, an exhausted heap (also one that ended a
 continuation between evals) or an uncaught error becomes a `ScenarioError` and the session
 closes the isolate (`close()` also stops a continuation that no eval owns).
+Some callbacks V8 runs on its own, outside any eval and so out of any deadline's reach: a
+FinalizationRegistry's cleanup, run once the GC collected what it watches. One that never returns
+would hold the isolate until the session's next event; `check_idle()`, a trivial eval under the
+handler deadline that the session makes every few seconds while idle, finds it (V8 starts the eval
+only once the callback has returned).
 """
 
 from __future__ import annotations
@@ -42,6 +47,11 @@ _PROBE_TIMEOUT = 0.2
 # building isolates does not land inside the session start that emptied the pool.
 _REFILL_DELAY = 0.02
 _LINE_SHIFT = 1
+# What an eval that timed out was waiting behind (ScenarioTimeout's message).
+_HANDLER = "a handler did not finish within {timeout:g} s (an endless loop?)"
+_CONTINUATIONS = "promise continuations did not finish within {timeout:g} s (a promise chain that never yields?)"
+_IDLE_CALLBACK = ("a callback V8 ran on its own while the session was idle did not finish within {timeout:g} s "
+                  "(a FinalizationRegistry cleanup that never returns?)")
 
 
 class ScenarioError(Exception):
@@ -140,12 +150,22 @@ class Bridge:
         fatal = result.get("fatal")
         if fatal is None:
             more: Drained = json.loads(await self._eval("__vox.drain()", self._settings.handler_timeout,
-                                                        continuations=True))
+                                                        blame=_CONTINUATIONS))
             commands.extend(more["commands"])
             fatal = more.get("fatal")
         await self._check_heap()
         error = self._js_error(fatal) if fatal is not None else None
         return Delivery(commands=commands, error=error)
+
+    async def check_idle(self) -> ScenarioError | None:
+        """Whether the isolate is free: a callback V8 runs on its own while the session waits for events (a
+        FinalizationRegistry cleanup) that overruns the deadline, or that exhausted the heap, is a fault."""
+        try:
+            await self._eval("0", self._settings.handler_timeout, blame=_IDLE_CALLBACK)
+            await self._check_heap()
+        except ScenarioError as exc:
+            return exc
+        return None
 
     async def _check_heap(self) -> None:
         """A continuation that filled the heap between evals was stopped by V8 there, and the eval that
@@ -159,9 +179,9 @@ class Bridge:
         scenario, line = await self._locate_current()
         return ScenarioMemoryError(f"the scenario exhausted the memory limit ({limit} MB)", scenario, line)
 
-    async def _eval(self, code: str, timeout: float, continuations: bool = False) -> str:
-        """One eval under `timeout`; `continuations`: it waits behind the promise continuations of the one before
-        (a timeout then blames them)."""
+    async def _eval(self, code: str, timeout: float, blame: str = _HANDLER) -> str:
+        """One eval under `timeout`; `blame` says what a timeout means: a handler overran, or the eval waited behind
+        the promise continuations of the one before, or behind a callback V8 ran on its own (check_idle)."""
         ctx = self._ctx
         if ctx is None:
             raise ScenarioError("the session's isolate is closed")
@@ -169,7 +189,7 @@ class Bridge:
         try:
             return str(await asyncio.wait_for(self._inflight, timeout))
         except TimeoutError:
-            raise await self._timeout_error(timeout, continuations) from None
+            raise await self._timeout_error(timeout, blame) from None
         except JSOOMException:
             raise await self._memory_error() from None
         except JSEvalException as exc:
@@ -182,13 +202,9 @@ class Bridge:
                 raise ScenarioError("the session's isolate was closed under a running handler") from None
             raise
 
-    async def _timeout_error(self, timeout: float, continuations: bool) -> ScenarioTimeout:
+    async def _timeout_error(self, timeout: float, blame: str) -> ScenarioTimeout:
         scenario, line = await self._locate_current()
-        if continuations:
-            message = f"promise continuations did not finish within {timeout:g} s (a promise chain that never yields?)"
-        else:
-            message = f"a handler did not finish within {timeout:g} s (an endless loop?)"
-        return ScenarioTimeout(message, scenario, line)
+        return ScenarioTimeout(blame.format(timeout=timeout), scenario, line)
 
     async def _locate_current(self) -> tuple[str | None, int | None]:
         """Where the handler that was running is defined, when the context can still tell.

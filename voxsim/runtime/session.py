@@ -6,7 +6,8 @@ first, then `Application.CallAlerting` for an inbound call. Everything the sessi
 scenario sees one event at a time. The session ends at `VoxEngine.terminate()`, 60 s after
 its last call (settings.session_idle_timeout), or when the scenario fails: a throw, a
 handler that overruns its deadline, or memory exhaustion end only this session, with
-finish_reason "JS session error", and its calls are hung up.
+finish_reason "JS session error", and its calls are hung up. While it is idle, a check every few seconds
+(settings.idle_check_interval) finds a callback V8 runs on its own that never returns.
 """
 
 from __future__ import annotations
@@ -181,6 +182,7 @@ class Session:
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle: asyncio.TimerHandle | None = None
         self._deadline: asyncio.TimerHandle | None = None
+        self._idle_check: asyncio.TimerHandle | None = None  # the next look for a callback V8 runs on its own
         self._replies: dict[int, asyncio.Future[tuple[int, str, str]]] = {}
         self._reply_seq = 0
         self._changed = asyncio.Event()
@@ -217,6 +219,7 @@ class Session:
         await self._deliver(self._started_event())
         self._worker = loop.create_task(self._work())
         self._update_idle()
+        self._schedule_idle_check()
 
     async def _load(self) -> None:
         limits = {
@@ -585,6 +588,11 @@ class Session:
         elif item.control == "complete":
             if self.state == SessionState.TERMINATING:
                 await self._complete_termination()
+        elif item.control == "idle-check":
+            if self.state in (SessionState.RUNNING, SessionState.TERMINATING):
+                error = await self._bridge.check_idle()
+                if error is not None:
+                    await self._fail(error)
         elif item.event is not None and self._accepts(item.event):
             await self._deliver(item.event)
 
@@ -697,10 +705,10 @@ class Session:
             self._record_ended(call)
 
     def _stop_clocks(self) -> None:
-        for handle in (self._idle, self._deadline):
+        for handle in (self._idle, self._deadline, self._idle_check):
             if handle is not None:
                 handle.cancel()
-        self._idle = self._deadline = None
+        self._idle = self._deadline = self._idle_check = None
         self.timers.clear_all()
         self.media.close()
         self.websockets.close_all()  # after media: a stream's `stop` goes out before the close
@@ -736,6 +744,23 @@ class Session:
         elif self._idle is None:
             loop = asyncio.get_running_loop()
             self._idle = loop.call_later(self.settings.session_idle_timeout, self.terminate, FINISH_NORMAL)
+
+    def _schedule_idle_check(self) -> None:
+        if self.settings.idle_check_interval > 0:
+            loop = asyncio.get_running_loop()
+            self._idle_check = loop.call_later(self.settings.idle_check_interval, self._idle_check_due)
+
+    def _idle_check_due(self) -> None:
+        """Every idle_check_interval: while nothing waits in the queue, a check that the isolate is free. V8 runs some
+        callbacks on its own (a FinalizationRegistry cleanup), outside any delivery's deadline; one that never returns
+        would burn a CPU until the session's next event. Events carry the deadline themselves, so a busy session is
+        not checked."""
+        self._idle_check = None
+        if self.state not in (SessionState.RUNNING, SessionState.TERMINATING):
+            return
+        if self._queue.empty():
+            self._queue.put_nowait(_Item(control="idle-check"))
+        self._schedule_idle_check()
 
     def _alerting_expired(self, call: Call) -> None:
         """The platform drops an inbound call nobody answered in time (alerting_timeout, 60 s) with 480."""
