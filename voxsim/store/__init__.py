@@ -14,6 +14,7 @@ from voxsim.store import (
     applications,
     call_lists,
     history,
+    history_reports,
     key_value,
     mail,
     outbound_test_numbers,
@@ -35,7 +36,7 @@ from voxsim.store.db import Database
 FAMILIES = (accounts, applications, users, scenarios, rules, whitelist, sip_registrations, history,
             key_value, call_lists, sip_messages, phone_numbers, service_keys,
             secrets, pstn_blacklist, mail, outbound_test_numbers, acd,
-            smart_queue, records)
+            smart_queue, records, history_reports)
 
 # Tables that `reset` empties; accounts and their keys survive (their settings are cleared).
 KEPT_TABLES = {"accounts", "service_keys", "service_key_roles", "sqlite_sequence"}
@@ -62,6 +63,7 @@ class Store(
     acd.AcdMixin,
     smart_queue.SmartQueueMixin,
     records.RecordsMixin,
+    history_reports.HistoryReportsMixin,
 ):
     def __init__(self, path: str = ":memory:") -> None:
         self.db = Database(path)
