@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from mock_api import console, control, mail_http, media_http, media_resources, sessions_http
+from mock_api import console, control, media_http, media_resources, pstn_http, sessions_http
 from mock_api.app import bound_port, build_app
 from mock_api.callbacks import CallbackSender
 from voxsim import bootstrap, deploy
@@ -32,10 +32,9 @@ from voxsim.edge.outbound_registrations import RegistrationManager, Registration
 from voxsim.edge.server import EdgeServices, SipEdge
 from voxsim.edge.settings import EdgeSettings
 from voxsim.keys import StateFiles, ensure_tls
-from voxsim.mail import Mailbox
 from voxsim.media.clock import MediaClock
 from voxsim.model import Account
-from voxsim.pstn import CallerIdCheck, PstnDialer
+from voxsim.pstn import CallerIdCheck, PstnDialer, PstnNumbers
 from voxsim.pstn.blacklist import BlackListCheck
 from voxsim.recording import StoreRecorder
 from voxsim.runtime import Runtime
@@ -158,6 +157,7 @@ class Emulator:
         self._tempdir: str | None = None
         self._lock: StateLock | None = None
         self.call_lists: CallListDispatcher | None = None  # runs the call lists' tasks (voxsim/call_lists/)
+        self.pstn_numbers = PstnNumbers(self.settings.pstn)  # the live list callPSTN reads (/_voxsim/pstn, seeds)
         self.store: Store
         self.files: StateFiles
         self.account: Account
@@ -174,6 +174,7 @@ class Emulator:
 
     async def reset(self) -> None:
         self.account = bootstrap.reset(self.store, self.settings)
+        self.pstn_numbers.clear_api()  # the settings' and the seed's numbers stay, as the seed's agents do
         await self.sip_registrations_changed()
 
     def user_contacts(self, application_id: int, user_name: str) -> list[dict[str, Any]]:
@@ -282,7 +283,7 @@ class Emulator:
         deploy.add_routes(app)  # POST /_voxsim/deploy: `voxsim deploy`, all or nothing
         media_resources.add_routes(app, self.settings.advertised_host)
         sessions_http.add_routes(app)
-        mail_http.add_routes(app)  # GET /_voxsim/mail: what scenarios sent
+        pstn_http.add_routes(app, self.pstn_numbers)  # /_voxsim/pstn: the simulator's numbers, changed live
         media_http.add_routes(app)
         console.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -321,7 +322,6 @@ class Emulator:
         self.voice_ai = VoiceAI(self.settings.voice_ai, media.speech)
         self.runtime = Runtime(self.settings.runtime, recorder=self.recorder, media=media,
                                key_values=self.store, connectors=self.voice_ai)
-        self.runtime.mailer = Mailbox(self.store, self.settings.mail)  # Net.sendMail: /_voxsim/mail, and a relay
         await self.runtime.start()
         self.conversations = Conversations(self.runtime, self.voice_ai.transcripts)
         self.session_starter = SessionStarter(
@@ -346,7 +346,7 @@ class Emulator:
         sip_dialer = SipDialer(self.sip)
         # callPSTN: the PSTN simulator's virtual phones, unless a gateway is configured (then SIP, as before).
         inner: OutboundDialer = sip_dialer if edge_settings.pstn_gateway else PstnDialer(
-            self.settings.pstn, self.runtime.media.speech, lambda: sip_dialer)
+            self.pstn_numbers, self.runtime.media.speech, lambda: sip_dialer)
         # callPSTN's callerid must be the account's number or verified caller ID (unless pstn.callerid_check is off)
         # ... and never a number of the account's PSTN black list
         checked = BlackListCheck(self.store, CallerIdCheck(self.store, inner, strict=self.settings.pstn.callerid_check))

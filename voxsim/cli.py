@@ -21,6 +21,7 @@ from voxsim.config import SettingError, Settings
 from voxsim.deploy import Deployer, DeployError, DeployReport, Exporter
 from voxsim.errors import VoxError
 from voxsim.media.speech import SpeechRenderer
+from voxsim.pstn.numbers import read_seed, seed_file
 from voxsim.scripted_caller import CallerScriptError, parse_caller_script
 from voxsim.voice_ai import VoiceAI, VoiceAISettings
 from voxsim.voice_ai.script import ScriptError, load_scripts, read_document
@@ -124,14 +125,20 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str] | None = 
 
 
 async def seed(emulator: Emulator, paths: list[str]) -> None:
-    """All the seed folders as one deploy: one bad file and nothing is provisioned (DeployError)."""
+    """All the seed folders as one deploy: one bad file and nothing is provisioned (DeployError; ScriptError for an
+    agents/ script, SettingError for an entry of a pstn.json/pstn.yaml)."""
     if not paths:
         return
     agents = [Path(p) / "agents" for p in paths if (Path(p) / "agents").is_dir()]
     scripts = load_scripts(agents)  # voice-AI agent scripts: checked before anything is provisioned
+    phones = [entry for p in paths for entry in read_seed(Path(p), emulator.settings.pstn.answer_after)]  # pstn.json
     report = await Deployer.in_process(emulator.store, emulator.account).deploy_all([Path(p) for p in paths])
     if emulator.voice_ai is not None:
         emulator.voice_ai.scripts.extend(scripts)
+    emulator.pstn_numbers.add_seed(phones)
+    if phones:
+        files = [str(file) for p in paths if (file := seed_file(Path(p))) is not None]
+        print(f"voxsim: {len(phones)} PSTN number(s) from {', '.join(files)}", flush=True)
     if scripts:
         print(f"voxsim: {len(scripts)} voice-AI agent script(s) from {', '.join(str(a) for a in agents)}", flush=True)
     print(f"voxsim: seeded {', '.join(paths)}: {report.summary()}", flush=True)
@@ -157,7 +164,7 @@ async def run_up(settings: Settings, seeds: list[str]) -> int:
     try:
         try:
             await seed(emulator, seeds)
-        except (DeployError, VoxError, ScriptError) as error:
+        except (DeployError, VoxError, ScriptError, SettingError) as error:
             print(f"voxsim: cannot seed: {error}; nothing was provisioned", file=sys.stderr, flush=True)
             return 2
         print_ready(emulator)

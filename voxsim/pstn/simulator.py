@@ -2,10 +2,11 @@
 
 `PstnDialer` is an `OutboundDialer` that places "pstn" calls itself and hands every other kind to the dialer it
 wraps (the SIP edge's); the composition root (voxsim/app.py) installs it only when no `sip.pstn_gateway` is set,
-so a configured gateway still gets callPSTN as SIP. Each number behaves as `PstnSettings` says
-(voxsim/pstn/settings.py): a busy, rejecting or unreachable phone fails the call at once (486, 603, 404); the
-others ring (Call.Ringing) and then answer after `answer_after` seconds, or ring out: 480 after `ring_time`, or,
-with none, until the session's `outbound_answer_timeout` fails the call 408, as on the platform.
+so a configured gateway still gets callPSTN as SIP. Each number behaves as the live list of numbers says when it
+is dialed (`PstnNumbers`, voxsim/pstn/numbers.py; or a fixed `PstnSettings`, voxsim/pstn/settings.py): a busy,
+rejecting or unreachable phone fails the call at once (486, 603, 404); the others ring (Call.Ringing) and then
+answer after `answer_after` seconds, or ring out: 480 after `ring_time`, or, with none, until the session's
+`outbound_answer_timeout` fails the call 408, as on the platform.
 
 `PstnLeg` is the phone: a `CallLeg` with no SIP behind it, like `voxsim.conference_calls.InternalLeg`. Once
 answered its call's `CallAudio` runs on the media clock (as a simulated caller's does: `VirtualCaller.speak`):
@@ -24,12 +25,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from voxsim.media.call_audio import CallAudio
 from voxsim.media.decode import AudioError, load_audio
 from voxsim.media.speech import SpeechRenderer
-from voxsim.pstn.settings import FAILURES, RING_OUT, RING_OUT_CODE, Behaviour, PstnSettings
+from voxsim.pstn.settings import FAILURES, RING_OUT, RING_OUT_CODE, Behaviour
 from voxsim.runtime.amd import AmdVerdict
 from voxsim.runtime.host import CallLeg, DialError, OutboundDialer, ScenarioHeaders, SessionPort, Untransferable
 from voxsim.runtime.protocol import (
@@ -193,18 +194,24 @@ class PstnLeg(Untransferable):
 
 
 
+class Numbers(Protocol):
+    """What the dialer asks at each call (`PstnNumbers`, the live list; `PstnSettings`, a fixed one)."""
+
+    def behaviour_for(self, number: str) -> Behaviour: ...
+
+
 class PstnDialer:
     """Places callPSTN calls on virtual phones (see the module docstring); other kinds go to `dialer()`."""
 
-    def __init__(self, settings: PstnSettings, speech: SpeechRenderer, dialer: Callable[[], OutboundDialer]) -> None:
-        self.settings = settings
+    def __init__(self, numbers: Numbers, speech: SpeechRenderer, dialer: Callable[[], OutboundDialer]) -> None:
+        self.numbers = numbers  # asked at every call, never copied: a change applies to the next callPSTN
         self.speech = speech
         self.dialer = dialer
 
     async def place_call(self, session: SessionPort, call: Call, kind: str, params: Mapping[str, Any]) -> CallLeg:
         if kind != "pstn":
             return await self.dialer().place_call(session, call, kind, params)
-        behaviour = self.settings.behaviour_for(call.number)
+        behaviour = self.numbers.behaviour_for(call.number)
         log.info("PSTN call %s to %s: %s", call.id, call.number, behaviour.behaviour)
         failure = FAILURES.get(behaviour.behaviour)
         if failure is not None:
