@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from mock_api import console, control, media_http, media_resources, pstn_http, sessions_http
+from mock_api import console, control, mail_http, media_http, media_resources, pstn_http, sessions_http
 from mock_api.app import bound_port, build_app
 from mock_api.callbacks import CallbackSender
 from voxsim import bootstrap, deploy
@@ -32,6 +32,7 @@ from voxsim.edge.outbound_registrations import RegistrationManager, Registration
 from voxsim.edge.server import EdgeServices, SipEdge
 from voxsim.edge.settings import EdgeSettings
 from voxsim.keys import StateFiles, ensure_tls
+from voxsim.mail import Mailbox
 from voxsim.media.clock import MediaClock
 from voxsim.model import Account
 from voxsim.pstn import CallerIdCheck, PstnDialer, PstnNumbers
@@ -284,6 +285,7 @@ class Emulator:
         media_resources.add_routes(app, self.settings.advertised_host)
         sessions_http.add_routes(app)
         pstn_http.add_routes(app, self.pstn_numbers)  # /_voxsim/pstn: the simulator's numbers, changed live
+        mail_http.add_routes(app)  # GET /_voxsim/mail: what scenarios sent
         media_http.add_routes(app)
         console.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -322,6 +324,7 @@ class Emulator:
         self.voice_ai = VoiceAI(self.settings.voice_ai, media.speech)
         self.runtime = Runtime(self.settings.runtime, recorder=self.recorder, media=media,
                                key_values=self.store, connectors=self.voice_ai)
+        self.runtime.mailer = Mailbox(self.store, self.settings.mail)  # Net.sendMail: /_voxsim/mail, and a relay
         await self.runtime.start()
         self.conversations = Conversations(self.runtime, self.voice_ai.transcripts)
         self.session_starter = SessionStarter(
