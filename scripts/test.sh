@@ -6,13 +6,14 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: SIPp (sip-tester) is the real SIP peer of the interop tests and brings
 # its RTP captures (DTMF, G.711 audio); espeak-ng speaks `say` and TTS players; baresip (baresip-core) is
-# the softphone of the media interop test; chromium (and chromium-driver) is the browser the console's tests drive
-# with Playwright, which is told to use /usr/bin/chromium instead of downloading one; nodejs runs the official
-# Node client of the Management API (tests/mock_api/test_node_client.py), npm installs it. A nodejs that brings
-# its own npm (NodeSource's) conflicts with Debian's npm package, so that one is only asked for when npm is missing.
+# the softphone of the media interop test and linphonec (linphone-cli) a second one; chromium (and chromium-driver)
+# is the browser the console's tests drive with Playwright, which is told to use /usr/bin/chromium instead of
+# downloading one; nodejs runs the official Node client of the Management API (tests/mock_api/test_node_client.py),
+# npm installs it. A nodejs that brings its own npm (NodeSource's) conflicts with Debian's npm package, so that one is
+# only asked for when npm is missing.
 node_packages=(nodejs)
 command -v npm >/dev/null || node_packages+=(npm)
-scripts/apt-ensure.sh sip-tester espeak-ng baresip-core kamailio chromium chromium-driver "${node_packages[@]}"
+scripts/apt-ensure.sh sip-tester espeak-ng baresip-core linphone-cli kamailio chromium chromium-driver "${node_packages[@]}"
 
 # The official Node client, pinned, from the npm registry into a folder git ignores (installed once).
 node_client_version=4.11.0
