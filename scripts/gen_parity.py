@@ -20,10 +20,11 @@ if str(ROOT) not in sys.path:
 
 from aiohttp import web  # noqa: E402
 
-from mock_api import console, control, media_http, media_resources, sessions_http  # noqa: E402
+from mock_api import console, control, media_http, media_resources, pstn_http, sessions_http  # noqa: E402
 from mock_api.methods import REGISTRY, load_all  # noqa: E402
 from mock_api.official_methods import OFFICIAL_METHODS  # noqa: E402
 from voxsim import deploy  # noqa: E402
+from voxsim.pstn import PstnNumbers, PstnSettings  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "parity.md"
 NOT_EMULATED = "not emulated (answers error 103)"
@@ -174,6 +175,7 @@ def extra_routes() -> list[str]:
     deploy.add_routes(app)
     media_resources.add_routes(app, "127.0.0.1")
     sessions_http.add_routes(app)
+    pstn_http.add_routes(app, PstnNumbers(PstnSettings()))
     media_http.add_routes(app)
     console.add_routes(app)
     seen: dict[str, None] = {}
