@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from mock_api import auth, scenario_api
-from mock_api.methods import Context, lookup
+from mock_api.methods import Context, audit_log, lookup
 from mock_api.official_methods import OFFICIAL_METHODS
 from mock_api.params import Params
 from mock_api.services import EmulatorServices
@@ -112,6 +112,7 @@ async def dispatch(request: web.Request, name: str, values: dict[str, str]) -> w
         return error_reply(VoxError(2, f"Internal error in voxsim while handling {spec.name}"))
     if isinstance(reply, web.StreamResponse):
         return reply
+    audit_log.record(ctx, spec.name, values, reply)
     return json_reply(reply)
 
 

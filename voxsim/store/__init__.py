@@ -12,6 +12,7 @@ from voxsim.store import (
     accounts,
     acd,
     applications,
+    audit_log,
     call_lists,
     history,
     history_reports,
@@ -36,7 +37,7 @@ from voxsim.store.db import Database
 FAMILIES = (accounts, applications, users, scenarios, rules, whitelist, sip_registrations, history,
             key_value, call_lists, sip_messages, phone_numbers, service_keys,
             secrets, pstn_blacklist, mail, outbound_test_numbers, acd,
-            smart_queue, records, history_reports)
+            smart_queue, records, history_reports, audit_log)
 
 # Tables that `reset` empties; accounts and their keys survive (their settings are cleared).
 KEPT_TABLES = {"accounts", "service_keys", "service_key_roles", "sqlite_sequence"}
@@ -64,6 +65,7 @@ class Store(
     smart_queue.SmartQueueMixin,
     records.RecordsMixin,
     history_reports.HistoryReportsMixin,
+    audit_log.AuditLogMixin,
 ):
     def __init__(self, path: str = ":memory:") -> None:
         self.db = Database(path)
