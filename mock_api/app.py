@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from mock_api import auth, scenario_api
-from mock_api.methods import Context, audit_log, lookup
+from mock_api.methods import Context, audit_log, authorized_ips, lookup
 from mock_api.official_methods import OFFICIAL_METHODS
 from mock_api.params import Params
 from mock_api.services import EmulatorServices
@@ -102,6 +102,7 @@ async def dispatch(request: web.Request, name: str, values: dict[str, str]) -> w
             account, how = auth.authenticate(store, values, request.headers.get("Authorization"))
         ctx = Context(store=store, account=account, remote=request.remote or "",
                       services=request.app[SERVICES], auth=how)
+        authorized_ips.enforce(ctx)
         reply = spec.handler(ctx, Params(values))
         if inspect.isawaitable(reply):
             reply = await reply

@@ -64,6 +64,11 @@ class EmulatorServices(Protocol):
         ...
 
     @property
+    def enforce_authorized_ips(self) -> bool:
+        """Whether the API refuses callers the account's authorized IPs refuse (loopback ones never)."""
+        ...
+
+    @property
     def listeners(self) -> Mapping[str, Mapping[str, Any]]:
         """Each listener's name → its `host`, `port` and `url`."""
         ...

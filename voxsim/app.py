@@ -168,6 +168,10 @@ class Emulator:
     def allow_remote_control(self) -> bool:
         return self.settings.allow_remote_control
 
+    @property
+    def enforce_authorized_ips(self) -> bool:
+        return self.settings.enforce_authorized_ips
+
     def health(self) -> dict[str, Any]:
         return {"listeners": self.listeners, "state": str(self.files.folder),
                 "in_memory": self.files.db == ":memory:", "credentials": str(self.files.credentials),

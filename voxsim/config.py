@@ -61,6 +61,8 @@ class Settings:
     """State folder, or ":memory:" to keep nothing on disk."""
     allow_remote_control: bool = False
     """Let non-loopback clients use /_voxsim/ (which reveals the account's key) when host is not loopback."""
+    enforce_authorized_ips: bool = False
+    """Refuse Management API calls from addresses the account's authorized IPs refuse (loopback: always let in)."""
     account_id: int = 1000001
     """Id of the account created at first start."""
     account_name: str = "voxsim"

@@ -13,6 +13,7 @@ from voxsim.store import (
     acd,
     applications,
     audit_log,
+    authorized_ips,
     call_lists,
     history,
     history_reports,
@@ -37,7 +38,7 @@ from voxsim.store.db import Database
 FAMILIES = (accounts, applications, users, scenarios, rules, whitelist, sip_registrations, history,
             key_value, call_lists, sip_messages, phone_numbers, service_keys,
             secrets, pstn_blacklist, mail, outbound_test_numbers, acd,
-            smart_queue, records, history_reports, audit_log)
+            smart_queue, records, history_reports, audit_log, authorized_ips)
 
 # Tables that `reset` empties; accounts and their keys survive (their settings are cleared).
 KEPT_TABLES = {"accounts", "service_keys", "service_key_roles", "sqlite_sequence"}
@@ -66,6 +67,7 @@ class Store(
     records.RecordsMixin,
     history_reports.HistoryReportsMixin,
     audit_log.AuditLogMixin,
+    authorized_ips.AuthorizedIPsMixin,
 ):
     def __init__(self, path: str = ":memory:") -> None:
         self.db = Database(path)
