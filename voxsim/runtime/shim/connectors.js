@@ -149,10 +149,18 @@
     return Object.freeze(Object.assign(out, extra || {}));
   }
 
+  // Methods that send the frame named after them: {sessionUpdate: 'SessionUpdate', ...} (the `methods` of a spec).
+  function framesOf(names) {
+    const out = {};
+    for (const m of names) out[m] = m.charAt(0).toUpperCase() + m.slice(1);
+    return out;
+  }
+
   // A vendor namespace's media events: '<ns>.Events.WebSocketMediaStarted' and '...Ended'.
   function mediaEventsOf(ns) { return enumOf(ns + '.Events.', ['WebSocketMediaStarted', 'WebSocketMediaEnded']); }
 
   Object.defineProperty(global, '__voxConnectors', {
-    value: Object.freeze({ define: define, enumOf: enumOf, mediaEventsOf: mediaEventsOf }), writable: false,
+    value: Object.freeze({ define: define, enumOf: enumOf, mediaEventsOf: mediaEventsOf, framesOf: framesOf }),
+    writable: false,
     configurable: true, enumerable: false });
 })(globalThis);

@@ -10,7 +10,7 @@
   const connectors = global.__voxConnectors;
   const freeze = Object.freeze;
 
-  const { enumOf, mediaEventsOf } = connectors;
+  const { enumOf, mediaEventsOf, framesOf } = connectors;
 
   const CONVERSATIONAL_AI_EVENTS = [
     'Unknown', 'HTTPResponse', 'ConversationInitiationMetadata', 'Ping', 'UserTranscript', 'AgentResponse',
@@ -20,10 +20,7 @@
   const AGENTS_EVENTS = CONVERSATIONAL_AI_EVENTS.concat(['WebSocketError', 'ConnectorInformation', 'AgentToolResponse']);
 
   // Each method sends the ElevenLabs client message it is given; the frame is the method's name in PascalCase.
-  const methods = {};
-  for (const m of ['conversationInitiationClientData', 'clientToolResult', 'contextualUpdate', 'userMessage']) {
-    methods[m] = m.charAt(0).toUpperCase() + m.slice(1);
-  }
+  const methods = framesOf(['conversationInitiationClientData', 'clientToolResult', 'contextualUpdate', 'userMessage']);
 
   // The realtime TTS player is a text-to-speech player, not an agent: voxsim does not emulate it.
   function RealtimeTTSPlayer() { throw kit.notEmulated('ElevenLabs.RealtimeTTSPlayer'); }

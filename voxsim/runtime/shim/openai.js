@@ -9,7 +9,7 @@
   const connectors = global.__voxConnectors;
   const freeze = Object.freeze;
 
-  const { enumOf, mediaEventsOf } = connectors;
+  const { enumOf, mediaEventsOf, framesOf } = connectors;
 
   const GA_EVENTS = [
     'Unknown', 'HTTPResponse', 'Error', 'SessionCreated', 'SessionUpdated', 'ConversationItemAdded',
@@ -38,12 +38,9 @@
   ];
 
   // GA methods take the client event without its type; the frame is the method's name in PascalCase.
-  const gaMethods = {};
-  for (const m of ['sessionUpdate', 'inputAudioBufferClear', 'inputAudioBufferCommit', 'conversationItemCreate',
+  const gaMethods = framesOf(['sessionUpdate', 'inputAudioBufferClear', 'inputAudioBufferCommit', 'conversationItemCreate',
     'conversationItemRetrieve', 'conversationItemTruncate', 'conversationItemDelete', 'responseCreate',
-    'responseCancel']) {
-    gaMethods[m] = m.charAt(0).toUpperCase() + m.slice(1);
-  }
+    'responseCancel']);
 
   // Beta methods are positional (the typings' signatures); each becomes the same frame as in GA.
   const withEvent = (payload, eventId) =>

@@ -10,7 +10,7 @@
   const connectors = global.__voxConnectors;
   const freeze = Object.freeze;
 
-  const { enumOf, mediaEventsOf } = connectors;
+  const { enumOf, mediaEventsOf, framesOf } = connectors;
 
   const API_EVENTS = [
     'Unknown', 'HTTPResponse', 'State', 'Transcript', 'ClientToolInvocation', 'DataConnectionToolInvocation', 'Debug',
@@ -18,11 +18,8 @@
   ];
 
   // Each method sends the Ultravox data message it is given; the frame is the method's name in PascalCase.
-  const methods = {};
-  for (const m of ['inputTextMessage', 'userTextMessage', 'setOutputMedium', 'clientToolResult',
-    'dataConnectionToolResult', 'forcedAgentMessage', 'hangUp']) {
-    methods[m] = m.charAt(0).toUpperCase() + m.slice(1);
-  }
+  const methods = framesOf(['inputTextMessage', 'userTextMessage', 'setOutputMedium', 'clientToolResult',
+    'dataConnectionToolResult', 'forcedAgentMessage', 'hangUp']);
 
   function install(g) {
     const Events = mediaEventsOf('Ultravox');

@@ -9,7 +9,7 @@
   const connectors = global.__voxConnectors;
   const freeze = Object.freeze;
 
-  const { enumOf, mediaEventsOf } = connectors;
+  const { enumOf, mediaEventsOf, framesOf } = connectors;
 
   const REALTIME_API_EVENTS = [
     'Unknown', 'HTTPResponse', 'WebSocketError', 'ConnectorInformation', 'Error', 'SessionCreated', 'SessionUpdated',
@@ -27,11 +27,8 @@
   ];
 
   // Each method takes the client event without its type; the frame is the method's name in PascalCase.
-  const methods = {};
-  for (const m of ['sessionUpdate', 'conversationItemCreate', 'conversationItemRetrieve', 'conversationItemTruncate',
-    'conversationItemDelete', 'responseCreate', 'responseCancel']) {
-    methods[m] = m.charAt(0).toUpperCase() + m.slice(1);
-  }
+  const methods = framesOf(['sessionUpdate', 'conversationItemCreate', 'conversationItemRetrieve', 'conversationItemTruncate',
+    'conversationItemDelete', 'responseCreate', 'responseCancel']);
 
   function install(g) {
     const Events = mediaEventsOf('Yandex');
