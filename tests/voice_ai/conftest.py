@@ -53,3 +53,14 @@ def names(session: Session, prefix: str = "") -> list[str]:
 def payloads(session: Session, name: str) -> list[Any]:
     """The payloads of the events named `name` (without its namespace), in order."""
     return [body for n, body in events(session) if n == name]
+
+
+def uncleared(session: Session) -> bool:
+    """The connector logged a barge-in the scenario did not clear."""
+    return any("did not call clearMediaBuffer" in line for line in session.log.lines)
+
+
+async def speak_over_the_agent(runtime: Runtime, session: Session, call_id: str, text: str = "hello") -> None:
+    """Once the agent's audio plays, the simulated caller speaks (a barge-in)."""
+    await session.wait_until(lambda: "WebSocketMediaStarted" in names(session), timeout=5)
+    assert await runtime.caller_says(call_id, text)

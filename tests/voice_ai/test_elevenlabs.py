@@ -8,7 +8,7 @@ older createConversationalAIClient."""
 from __future__ import annotations
 
 from tests.runtime.conftest import start, user_lines
-from tests.voice_ai.conftest import names, payloads, script
+from tests.voice_ai.conftest import names, payloads, script, speak_over_the_agent
 from voxsim.runtime import Runtime, Session
 from voxsim.voice_ai import VoiceAI
 
@@ -160,8 +160,7 @@ async def test_initiation_data_sent_late_is_reported(runtime: Runtime, voice_ai:
 async def test_a_barge_in_is_cleared_on_interruption(runtime: Runtime, voice_ai: VoiceAI):
     script(voice_ai, {**ADA, "greeting": "Welcome to the City Library. " * 6})
     session, call_id = await connected(runtime)
-    await session.wait_until(lambda: "WebSocketMediaStarted" in names(session), timeout=5)
-    assert await runtime.caller_says(call_id, "hello")
+    await speak_over_the_agent(runtime, session, call_id)
     await session.wait_until(lambda: "Interruption" in names(session), timeout=5)
     assert payloads(session, "Interruption")[0] == {"event_id": 1}
     await session.wait_until(lambda: "WebSocketMediaEnded" in names(session), timeout=5)
@@ -172,8 +171,7 @@ async def test_a_barge_in_is_cleared_on_interruption(runtime: Runtime, voice_ai:
 async def test_a_barge_in_the_scenario_ignores_is_reported_in_its_log(runtime: Runtime, voice_ai: VoiceAI):
     script(voice_ai, {**ADA, "greeting": "Welcome to the City Library. " * 6})
     session, call_id = await connected(runtime, barge_in="")
-    await session.wait_until(lambda: "WebSocketMediaStarted" in names(session), timeout=5)
-    assert await runtime.caller_says(call_id, "hello")
+    await speak_over_the_agent(runtime, session, call_id)
     await session.wait_until(lambda: noted(session, "did not call clearMediaBuffer"), timeout=5)
 
 

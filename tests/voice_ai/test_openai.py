@@ -5,7 +5,7 @@ by the agent, a tool call answered by the scenario, a barge-in cleared, and the 
 from __future__ import annotations
 
 from tests.runtime.conftest import logged, start, user_lines
-from tests.voice_ai.conftest import events, names, payloads, script
+from tests.voice_ai.conftest import events, names, payloads, script, speak_over_the_agent, uncleared
 from voxsim.runtime import Runtime, Session
 from voxsim.voice_ai import VoiceAI
 
@@ -144,22 +144,19 @@ async def test_the_agent_hangs_up_with_a_clean_close(runtime: Runtime, voice_ai:
 async def test_a_barge_in_is_cleared_by_the_scenario(runtime: Runtime, voice_ai: VoiceAI):
     script(voice_ai, {**BELLA, "greeting": "Welcome to Bella's. " * 8})
     session, call_id = await connected(runtime)
-    await session.wait_until(lambda: "WebSocketMediaStarted" in names(session), timeout=5)
-    assert await runtime.caller_says(call_id, "hello")
+    await speak_over_the_agent(runtime, session, call_id)
     await session.wait_until(lambda: "InputAudioBufferSpeechStarted" in names(session), timeout=5)
     await session.wait_until(lambda: "WebSocketMediaEnded" in names(session), timeout=5)
     ended = payloads(session, "WebSocketMediaEnded")[0]
     assert ended["mediaInfo"]["duration"] < 8  # the greeting is ~10 s of tones: it was cut
-    assert not any("did not call clearMediaBuffer" in line for line in session.log.lines)
+    assert not uncleared(session)
 
 
 async def test_a_barge_in_the_scenario_ignores_is_reported_in_its_log(runtime: Runtime, voice_ai: VoiceAI):
     script(voice_ai, {**BELLA, "greeting": "Welcome to Bella's. " * 8})
     session, call_id = await connected(runtime, barge_in="")
-    await session.wait_until(lambda: "WebSocketMediaStarted" in names(session), timeout=5)
-    assert await runtime.caller_says(call_id, "hello")
-    await session.wait_until(lambda: any("did not call clearMediaBuffer" in line for line in session.log.lines),
-                             timeout=5)
+    await speak_over_the_agent(runtime, session, call_id)
+    await session.wait_until(lambda: uncleared(session), timeout=5)
 
 
 async def test_with_no_script_the_default_agent_greets_and_answers(runtime: Runtime, voice_ai: VoiceAI):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.runtime.conftest import start, user_lines
-from tests.voice_ai.conftest import names, payloads, script
+from tests.voice_ai.conftest import names, payloads, script, speak_over_the_agent, uncleared
 from voxsim.runtime import Runtime, Session
 from voxsim.voice_ai import VoiceAI
 
@@ -175,22 +175,19 @@ async def test_a_join_call_client_makes_no_http_request(runtime: Runtime, voice_
 async def test_a_barge_in_is_cleared_on_playback_clear_buffer(runtime: Runtime, voice_ai: VoiceAI):
     script(voice_ai, {**MARK, "greeting": "Welcome to the dental clinic. " * 6})
     session, call_id = await connected(runtime)
-    await session.wait_until(lambda: "WebSocketMediaStarted" in names(session), timeout=5)
-    assert await runtime.caller_says(call_id, "hello")
+    await speak_over_the_agent(runtime, session, call_id)
     await session.wait_until(lambda: "PlaybackClearBuffer" in names(session), timeout=5)
     assert payloads(session, "PlaybackClearBuffer")[0] == {"type": "playback_clear_buffer"}
     await session.wait_until(lambda: "WebSocketMediaEnded" in names(session), timeout=5)
     assert payloads(session, "WebSocketMediaEnded")[0]["mediaInfo"]["duration"] < 8
-    assert not any("did not call clearMediaBuffer" in line for line in session.log.lines)
+    assert not uncleared(session)
 
 
 async def test_a_barge_in_the_scenario_ignores_is_reported_in_its_log(runtime: Runtime, voice_ai: VoiceAI):
     script(voice_ai, {**MARK, "greeting": "Welcome to the dental clinic. " * 6})
     session, call_id = await connected(runtime, barge_in="")
-    await session.wait_until(lambda: "WebSocketMediaStarted" in names(session), timeout=5)
-    assert await runtime.caller_says(call_id, "hello")
-    await session.wait_until(lambda: any("did not call clearMediaBuffer" in line for line in session.log.lines),
-                             timeout=5)
+    await speak_over_the_agent(runtime, session, call_id)
+    await session.wait_until(lambda: uncleared(session), timeout=5)
 
 
 async def test_the_agent_hangs_up_with_a_clean_close(runtime: Runtime, voice_ai: VoiceAI):

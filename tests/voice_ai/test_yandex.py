@@ -5,7 +5,7 @@ function_call_output and responseCreate, a barge-in cleared, and the agent hangi
 from __future__ import annotations
 
 from tests.runtime.conftest import start, user_lines
-from tests.voice_ai.conftest import events, names, payloads, script
+from tests.voice_ai.conftest import events, names, payloads, script, speak_over_the_agent, uncleared
 from voxsim.runtime import Runtime, Session
 from voxsim.voice_ai import VoiceAI
 
@@ -108,11 +108,10 @@ async def test_a_wrong_call_id_is_reported(runtime: Runtime, voice_ai: VoiceAI):
 async def test_a_barge_in_is_cleared_and_the_agent_hangs_up(runtime: Runtime, voice_ai: VoiceAI):
     script(voice_ai, {**ALISA, "greeting": "Welcome to Alisa's. " * 8})
     session, call_id = await connected(runtime)
-    await session.wait_until(lambda: "WebSocketMediaStarted" in names(session), timeout=5)
-    assert await runtime.caller_says(call_id, "hello")
+    await speak_over_the_agent(runtime, session, call_id)
     await session.wait_until(lambda: "WebSocketMediaEnded" in names(session), timeout=5)
     assert payloads(session, "WebSocketMediaEnded")[0]["mediaInfo"]["duration"] < 8
-    assert not any("did not call clearMediaBuffer" in line for line in session.log.lines)
+    assert not uncleared(session)
     assert await runtime.caller_says(call_id, "ok bye")
     await session.wait_until(lambda: any(line.startswith("closed") for line in user_lines(session)), timeout=8)
     assert "closed 1000 Normal connection close" in user_lines(session)
@@ -121,10 +120,8 @@ async def test_a_barge_in_is_cleared_and_the_agent_hangs_up(runtime: Runtime, vo
 async def test_a_barge_in_the_scenario_ignores_is_reported(runtime: Runtime, voice_ai: VoiceAI):
     script(voice_ai, {**ALISA, "greeting": "Welcome to Alisa's. " * 8})
     session, call_id = await connected(runtime, barge_in="")
-    await session.wait_until(lambda: "WebSocketMediaStarted" in names(session), timeout=5)
-    assert await runtime.caller_says(call_id, "hello")
-    await session.wait_until(lambda: any("did not call clearMediaBuffer" in line for line in session.log.lines),
-                             timeout=5)
+    await speak_over_the_agent(runtime, session, call_id)
+    await session.wait_until(lambda: uncleared(session), timeout=5)
 
 
 async def test_the_namespace_has_the_typings_names(runtime: Runtime):
