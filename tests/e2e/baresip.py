@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.e2e.console_output import ConsoleOutput
+
 BARESIP = shutil.which("baresip") or "/usr/bin/baresip"
 MODULES = Path("/usr/lib/baresip/modules")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -96,9 +98,7 @@ class Baresip:
         self.config = folder / "config"
         self.dumps = folder / "dumps"
         self.sip_port = free_sip_port()
-        self.output = ""
-        self.exited = False
-        self._changed = asyncio.Condition()
+        self.console = ConsoleOutput("baresip", clean=lambda text: ANSI.sub("", text))
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
         self.config.mkdir(parents=True)
@@ -112,34 +112,23 @@ class Baresip:
         self._process = await asyncio.create_subprocess_exec(
             BARESIP, "-v", "-f", str(self.config), stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-        self._reader = asyncio.create_task(self._read())
+        assert self._process.stdout is not None
+        self._reader = asyncio.create_task(self.console.read(self._process.stdout))
 
-    async def _read(self) -> None:
-        assert self._process is not None and self._process.stdout is not None
-        while chunk := await self._process.stdout.read(4096):
-            async with self._changed:
-                self.output += ANSI.sub("", chunk.decode(errors="replace"))
-                self._changed.notify_all()
-        async with self._changed:
-            self.exited = True
-            self._changed.notify_all()
+    @property
+    def output(self) -> str:
+        return self.console.text
+
+    @property
+    def exited(self) -> bool:
+        return self.console.exited
 
     async def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
-        """The first match of `pattern` in what baresip printed, waiting up to `timeout` seconds for it."""
-        regex = re.compile(pattern)
+        """The first match of `pattern` in what it printed, waiting up to `timeout` seconds for it."""
+        return await self.console.wait_for(pattern, timeout)
 
-        async def found() -> re.Match[str]:
-            async with self._changed:
-                while (match := regex.search(self.output)) is None:
-                    if self.exited:
-                        raise AssertionError(f"baresip exited without printing {pattern!r}:\n{self.output[-4000:]}")
-                    await self._changed.wait()
-                return match
-
-        try:
-            return await asyncio.wait_for(found(), timeout)
-        except TimeoutError:
-            raise AssertionError(f"baresip never printed {pattern!r}; it printed:\n{self.output[-4000:]}") from None
+    def tail(self) -> str:
+        return self.console.tail()
 
     def send(self, command: str) -> None:
         """A command typed on its console (the menu module), such as "/quit"."""

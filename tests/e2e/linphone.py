@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sip_edge.transport import free_port_pair
 from tests.e2e.baresip import write_tone
+from tests.e2e.console_output import ConsoleOutput
 
 LINPHONEC = shutil.which("linphonec") or "/usr/bin/linphonec"
 
@@ -84,9 +85,7 @@ class Linphonec:
         self.sip_port = free_port_pair()
         self.rtp_port = free_port_pair()
         self.rc.write_text(rc_text(self.rtp_port, account_text(user, domain, password, proxy)))
-        self.output = ""
-        self.exited = False
-        self._changed = asyncio.Condition()
+        self.console = ConsoleOutput("linphonec")
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
 
@@ -101,7 +100,8 @@ class Linphonec:
                 env=env, cwd=self.folder)
         except FileNotFoundError:
             raise AssertionError(f"{LINPHONEC} is missing: scripts/test.sh installs linphone-cli") from None
-        self._reader = asyncio.create_task(self._read())
+        assert self._process.stdout is not None
+        self._reader = asyncio.create_task(self.console.read(self._process.stdout))
         await self.wait_for(r"linphonec> ", 15)
         # Its SIP port: linphonec binds it only when told on its console.
         self.send(f"ports sip {self.sip_port}")
@@ -111,35 +111,20 @@ class Linphonec:
         self.send("ports")
         await self.wait_for(rf"sip port = {self.sip_port}", 10)
 
-    async def _read(self) -> None:
-        assert self._process is not None and self._process.stdout is not None
-        while chunk := await self._process.stdout.read(4096):
-            async with self._changed:
-                self.output += chunk.decode(errors="replace")
-                self._changed.notify_all()
-        async with self._changed:
-            self.exited = True
-            self._changed.notify_all()
+    @property
+    def output(self) -> str:
+        return self.console.text
+
+    @property
+    def exited(self) -> bool:
+        return self.console.exited
 
     async def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
-        """The first match of `pattern` in what linphonec printed, waiting up to `timeout` seconds for it."""
-        regex = re.compile(pattern)
-
-        async def found() -> re.Match[str]:
-            async with self._changed:
-                while (match := regex.search(self.output)) is None:
-                    if self.exited:
-                        raise AssertionError(f"linphonec exited without printing {pattern!r}:\n{self.tail()}")
-                    await self._changed.wait()
-                return match
-
-        try:
-            return await asyncio.wait_for(found(), timeout)
-        except TimeoutError:
-            raise AssertionError(f"linphonec never printed {pattern!r}; it printed:\n{self.tail()}") from None
+        """The first match of `pattern` in what it printed, waiting up to `timeout` seconds for it."""
+        return await self.console.wait_for(pattern, timeout)
 
     def tail(self) -> str:
-        return self.output[-4000:]
+        return self.console.tail()
 
     def send(self, command: str) -> None:
         """A command typed on its console, such as "register ..." or "quit"."""

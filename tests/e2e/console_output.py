@@ -1,0 +1,51 @@
+"""What a softphone driven on its console (baresip, linphonec) prints, read as it comes, with a wait for a line."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+
+__all__ = ["ConsoleOutput"]
+
+
+class ConsoleOutput:
+    """The text `name` printed so far (`text`), whether it exited, and `wait_for(pattern)`; `clean` strips what
+    the text should not keep (colours)."""
+
+    def __init__(self, name: str, clean: Callable[[str], str] = lambda text: text) -> None:
+        self.name = name
+        self.clean = clean
+        self.text = ""
+        self.exited = False
+        self._changed = asyncio.Condition()
+
+    async def read(self, stream: asyncio.StreamReader) -> None:
+        """Reads `stream` until it ends (the process exited)."""
+        while chunk := await stream.read(4096):
+            async with self._changed:
+                self.text += self.clean(chunk.decode(errors="replace"))
+                self._changed.notify_all()
+        async with self._changed:
+            self.exited = True
+            self._changed.notify_all()
+
+    def tail(self) -> str:
+        return self.text[-4000:]
+
+    async def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
+        """The first match of `pattern` in what it printed, waiting up to `timeout` seconds for it."""
+        regex = re.compile(pattern)
+
+        async def found() -> re.Match[str]:
+            async with self._changed:
+                while (match := regex.search(self.text)) is None:
+                    if self.exited:
+                        raise AssertionError(f"{self.name} exited without printing {pattern!r}:\n{self.tail()}")
+                    await self._changed.wait()
+                return match
+
+        try:
+            return await asyncio.wait_for(found(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"{self.name} never printed {pattern!r}; it printed:\n{self.tail()}") from None
