@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 from voxsim.media.graph import Frame as Pcm
 from voxsim.voice_ai.dialect import ClientInput, Dialect, Frame, pascal
-from voxsim.voice_ai.wire import Message, Wire, b64_pcm, json_object, pcm_b64, snake
+from voxsim.voice_ai.wire import Message, Wire, b64_pcm, json_object, pcm_b64, snake, typed_message
 
 __all__ = ["ElevenLabsAgents", "ElevenLabsWire"]
 
@@ -189,10 +189,7 @@ class ElevenLabsWire(Wire):
         return [("HTTPResponse", {"signed_url": url})]
 
     def client_frame(self, name: str, payload: Any) -> list[Message]:
-        body = dict(payload) if isinstance(payload, dict) else {}
-        given = body.get("type")
-        body["type"] = given if isinstance(given, str) and given else snake(name)
-        return [json.dumps(body)]
+        return [typed_message(name, payload)]
 
     def caller_audio(self, pcm: Pcm) -> list[Message]:
         return [json.dumps({"user_audio_chunk": pcm_b64(pcm)})]

@@ -22,7 +22,7 @@ import numpy as np
 
 from voxsim.media.graph import Frame as Pcm
 from voxsim.voice_ai.dialect import ClientInput, Dialect, Frame, pascal, words
-from voxsim.voice_ai.wire import Message, Wire, json_object, snake
+from voxsim.voice_ai.wire import Message, Wire, json_object, typed_message
 
 __all__ = ["UltravoxWebSocketAPI", "UltravoxWire"]
 
@@ -206,10 +206,7 @@ class UltravoxWire(Wire):
         return [("HTTPResponse", {"joinUrl": url})]
 
     def client_frame(self, name: str, payload: Any) -> list[Message]:
-        body = dict(payload) if isinstance(payload, dict) else {}
-        given = body.get("type")
-        body["type"] = given if isinstance(given, str) and given else snake(name)
-        return [json.dumps(body)]
+        return [typed_message(name, payload)]
 
     def caller_audio(self, pcm: Pcm) -> list[Message]:
         return [np.asarray(pcm, dtype="<i2").tobytes()]

@@ -20,7 +20,7 @@ import numpy as np
 from voxsim.media.graph import Frame as Pcm
 from voxsim.voice_ai.dialect import Frame
 
-__all__ = ["Message", "Wire", "b64_pcm", "json_object", "pcm_b64", "snake"]
+__all__ = ["Message", "Wire", "b64_pcm", "json_object", "pcm_b64", "snake", "typed_message"]
 
 Message = str | bytes
 
@@ -28,6 +28,15 @@ Message = str | bytes
 def snake(name: str) -> str:
     """A connector frame's name as a vendor's snake_case message type: `ClientToolResult` -> `client_tool_result`."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def typed_message(name: str, payload: Any) -> str:
+    """A scenario's frame as a vendor's JSON message with a `type`: the payload's own, else the frame's name in
+    snake_case (`ClientToolResult` -> `client_tool_result`)."""
+    body = dict(payload) if isinstance(payload, dict) else {}
+    given = body.get("type")
+    body["type"] = given if isinstance(given, str) and given else snake(name)
+    return json.dumps(body)
 
 
 def json_object(message: Message) -> dict[str, Any] | None:
