@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
 
 from aiohttp import web  # noqa: E402
 
-from mock_api import console, control, media_http, media_resources, pstn_http, sessions_http  # noqa: E402
+from mock_api import console, control, media_http, media_resources, pstn_http, sessions_http, sms_http  # noqa: E402
 from mock_api.methods import REGISTRY, load_all  # noqa: E402
 from mock_api.official_methods import OFFICIAL_METHODS  # noqa: E402
 from voxsim import deploy  # noqa: E402
@@ -43,7 +43,7 @@ command list and what voxsim does with it; the notes say where voxsim differs fr
 
 - An official method voxsim does not emulate answers HTTP 200 with the platform's error envelope,
   code 103, and a message that names the method:
-  `{"error": {"code": 103, "msg": "The 'GetSmsHistory' method is not emulated by voxsim (see docs/parity.md)"}}`.
+  `{"error": {"code": 103, "msg": "The 'GetWABPhoneNumbers' method is not emulated by voxsim (see docs/parity.md)"}}`.
   Clients see it as they would see any API error (the Python client raises `VoximplantException`
   with `code == 103`), so a test that reaches one fails loudly instead of passing on a stub.
 - A name that is not an official method answers code 103 `"Unknown command"`, as the platform does.
@@ -176,6 +176,7 @@ def extra_routes() -> list[str]:
     media_resources.add_routes(app, "127.0.0.1")
     sessions_http.add_routes(app)
     pstn_http.add_routes(app, PstnNumbers(PstnSettings()))
+    sms_http.add_routes(app)
     media_http.add_routes(app)
     console.add_routes(app)
     seen: dict[str, None] = {}

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from mock_api import console, control, mail_http, media_http, media_resources, pstn_http, sessions_http
+from mock_api import console, control, mail_http, media_http, media_resources, pstn_http, sessions_http, sms_http
 from mock_api.app import bound_port, build_app
 from mock_api.callbacks import CallbackSender
 from voxsim import bootstrap, deploy
@@ -290,6 +290,7 @@ class Emulator:
         sessions_http.add_routes(app)
         pstn_http.add_routes(app, self.pstn_numbers)  # /_voxsim/pstn: the simulator's numbers, changed live
         mail_http.add_routes(app)  # GET /_voxsim/mail: what scenarios sent
+        sms_http.add_routes(app)  # GET /_voxsim/sms: what SendSmsMessage and A2PSendSms sent
         media_http.add_routes(app)
         console.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)

@@ -94,7 +94,7 @@ def _region_info(ctx: Context, region: Region, free: int) -> dict[str, Any]:
         "phone_region_code": region.phone_region_code, "phone_count": free, "phone_period": PHONE_PERIOD,
         "localized_country_name": c.name, "localized_phone_category_name": CATEGORY_NAMES[region.category],
         "localized_phone_region_name": region.phone_region_name, "is_need_regulation_address": False,
-        "is_sms_supported": False, "multiple_numbers_price": [], "account_currency": currency,
+        "is_sms_supported": region.sms_supported, "multiple_numbers_price": [], "account_currency": currency,
         "account_price": region.phone_price, "account_installation_price": region.phone_installation_price,
         "local_currency": currency, "local_price": region.phone_price,
         "local_installation_price": region.phone_installation_price, "phone_tax_reserve": 0,
@@ -260,8 +260,8 @@ def deactivate(ctx: Context, p: Params) -> Reply:
 
 
 @method("SetPhoneNumberInfo", notes="""
-    Sets `incoming_sms_callback_url` (an http(s) URL, or empty to clear it; anything else answers 496). SMS are
-    not emulated, so nothing is ever sent there.
+    Sets `incoming_sms_callback_url` (an http(s) URL, or empty to clear it; anything else answers 496). Inbound
+    SMS are not emulated, so nothing is ever sent there.
 """)
 def set_info(ctx: Context, p: Params) -> Reply:
     phone_ids = _phone_ids(ctx, p)

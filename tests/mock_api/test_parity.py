@@ -36,7 +36,7 @@ def test_table_lists_every_official_method_once():
     assert methods[: len(OFFICIAL_METHODS)] == list(OFFICIAL_METHODS)
     for name in ("GetSipRegistrations", "GetCallHistory"):
         assert f"| {name} | emulated |" in text
-    assert "| GetSmsHistory | not emulated (answers error 103) | |" in text
+    assert "| GetWABPhoneNumbers | not emulated (answers error 103) | |" in text
     assert set(REGISTRY) <= set(methods)
 
 
@@ -54,9 +54,9 @@ async def post(url: str, data: dict[str, str]) -> dict:
 
 async def test_not_emulated_unknown_and_missing_methods(api):
     base, key = api
-    reply = await post(f"{base}/platform_api/GetSmsHistory", key)
-    assert reply["error"]["code"] == 103 and "GetSmsHistory" in reply["error"]["msg"]
-    reply = await post(f"{base}/platform_api", {**key, "cmd": "GetSmsHistory"})
+    reply = await post(f"{base}/platform_api/GetWABPhoneNumbers", key)
+    assert reply["error"]["code"] == 103 and "GetWABPhoneNumbers" in reply["error"]["msg"]
+    reply = await post(f"{base}/platform_api", {**key, "cmd": "GetWABPhoneNumbers"})
     assert reply["error"]["code"] == 103 and "not emulated" in reply["error"]["msg"]
     reply = await post(f"{base}/platform_api/NoSuchMethod", key)
     assert reply["error"] == {"code": 103, "msg": "Unknown command"}

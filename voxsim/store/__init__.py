@@ -30,6 +30,7 @@ from voxsim.store import (
     sip_messages,
     sip_registrations,
     smart_queue,
+    sms,
     users,
     whitelist,
 )
@@ -38,7 +39,7 @@ from voxsim.store.db import Database
 FAMILIES = (accounts, applications, users, scenarios, rules, whitelist, sip_registrations, history,
             key_value, call_lists, sip_messages, phone_numbers, service_keys,
             secrets, pstn_blacklist, mail, outbound_test_numbers, acd,
-            smart_queue, records, history_reports, audit_log, authorized_ips)
+            smart_queue, records, history_reports, audit_log, authorized_ips, sms)
 
 # Tables that `reset` empties; accounts and their keys survive (their settings are cleared).
 KEPT_TABLES = {"accounts", "service_keys", "service_key_roles", "sqlite_sequence"}
@@ -68,6 +69,7 @@ class Store(
     history_reports.HistoryReportsMixin,
     audit_log.AuditLogMixin,
     authorized_ips.AuthorizedIPsMixin,
+    sms.SmsMixin,
 ):
     def __init__(self, path: str = ":memory:") -> None:
         self.db = Database(path)

@@ -56,6 +56,9 @@ CREATE TABLE IF NOT EXISTS caller_ids (
     verified_until TEXT NOT NULL DEFAULT '',
     UNIQUE (account_id, callerid_number)
 );
+CREATE TABLE IF NOT EXISTS sms_enabled_numbers (
+    phone_id INTEGER PRIMARY KEY REFERENCES phone_numbers(phone_id) ON DELETE CASCADE
+);
 """
 
 PHONE_PERIOD = "0-1-0 0:0:0"  # one month, as the platform writes a charge period
@@ -98,6 +101,8 @@ class Region:
     country_state: str = ""
     phone_price: float = 1.0
     phone_installation_price: float = 0.0
+    sms_supported: bool = True
+    """`is_sms_supported` of its numbers (UK landlines and freephone numbers take no SMS)."""
 
     def numbers(self) -> list[tuple[int, str]]:
         """(phone_id, phone_number) of every number of the region, in order."""
@@ -117,11 +122,11 @@ POOL = (
     Region(4, "US", "GEOGRAPHIC", "Chicago", "312", 13125550100, 100, "IL"),
     Region(5, "US", "GEOGRAPHIC", "Seattle", "206", 12065550100, 100, "WA"),
     Region(6, "US", "TOLLFREE", "Toll free", "800", 18005550100, 100, phone_price=2.0),
-    Region(11, "GB", "GEOGRAPHIC", "London", "20", 442079460000, 1000),
-    Region(12, "GB", "GEOGRAPHIC", "Birmingham", "121", 441214960000, 1000),
-    Region(13, "GB", "GEOGRAPHIC", "Manchester", "161", 441614960000, 1000),
+    Region(11, "GB", "GEOGRAPHIC", "London", "20", 442079460000, 1000, sms_supported=False),
+    Region(12, "GB", "GEOGRAPHIC", "Birmingham", "121", 441214960000, 1000, sms_supported=False),
+    Region(13, "GB", "GEOGRAPHIC", "Manchester", "161", 441614960000, 1000, sms_supported=False),
     Region(14, "GB", "MOBILE", "Mobile", "7700", 447700900000, 1000, phone_price=3.0),
-    Region(15, "GB", "TOLLFREE", "Freephone", "808", 448081570000, 1000, phone_price=2.0),
+    Region(15, "GB", "TOLLFREE", "Freephone", "808", 448081570000, 1000, phone_price=2.0, sms_supported=False),
 )
 _BY_ID = {region.phone_region_id: region for region in POOL}
 
@@ -169,6 +174,8 @@ class PhoneNumber(Record):
     modified: str
     application_name: str = ""
     rule_name: str = ""
+    sms_enabled: bool = False
+    """ControlSms turned SMS on for it (voxsim/store/sms.py)."""
 
     @property
     def region(self) -> Region:
@@ -184,8 +191,9 @@ class PhoneNumber(Record):
             "phone_country_code": region.country_code, "phone_next_renewal": _next_renewal(purchased),
             "phone_purchase_date": purchased, "deactivated": False, "canceled": False, "auto_charge": False,
             "can_be_used": True, "category_name": region.category, "phone_region_name": region.phone_region_name,
-            "is_sms_supported": False, "is_sms_enabled": False, "emergency_calls_enabled": False,
-            "emergency_calls_to_be_enabled": False, "subscription_id": self.phone_id, "modified": self.modified,
+            "is_sms_supported": region.sms_supported, "is_sms_enabled": self.sms_enabled,
+            "emergency_calls_enabled": False, "emergency_calls_to_be_enabled": False,
+            "subscription_id": self.phone_id, "modified": self.modified,
         }
         if self.application_id is not None:
             info.update(application_id=self.application_id, application_name=self.application_name,
@@ -260,7 +268,8 @@ class PhoneFilter:
 
 # ---------------------------------------------------------------------------------------------- the store
 
-_SELECT_NUMBERS = ("SELECT p.*, a.name AS app_short, acc.account_name AS app_account, r.rule_name AS rule_name "
+_SELECT_NUMBERS = ("SELECT p.*, a.name AS app_short, acc.account_name AS app_account, r.rule_name AS rule_name, "
+                   "p.phone_id IN (SELECT phone_id FROM sms_enabled_numbers) AS sms_enabled "
                    "FROM phone_numbers p LEFT JOIN applications a ON a.application_id = p.application_id "
                    "LEFT JOIN accounts acc ON acc.account_id = a.account_id "
                    "LEFT JOIN rules r ON r.rule_id = p.rule_id")
