@@ -131,7 +131,8 @@ async def session_log(api: str, outcome: CallOutcome, caller: str) -> str:
             return await resp.text()
 
 
-async def converse(api: str, target: str, script: Any, out: list[str], timeout: float = 300.0) -> int:
+async def converse(api: str, target: str, script: Any, out: list[str], timeout: float = 300.0,
+                   speed: float = 1.0) -> int:
     """`voxsim call --script FILE`: a simulated call (no SIP) held by a scripted caller; prints its transcript.
     The exit code is 0 when the script ran to its end, 1 when the call or the script failed."""
     async with aiohttp.ClientSession() as http:
@@ -139,7 +140,8 @@ async def converse(api: str, target: str, script: Any, out: list[str], timeout: 
             account = await resp.json()
         uri = request_uri(target, account["account_name"])
         out.append(f"calling {uri} (a simulated caller with a script)")
-        async with http.post(f"{api}/_voxsim/simulate/call", json={"to": uri, "script": script}) as resp:
+        body = {"to": uri, "script": script, "speed": speed}
+        async with http.post(f"{api}/_voxsim/simulate/call", json=body) as resp:
             started = await resp.json()
             if resp.status != 200:
                 out.append(f"  refused: {resp.status} {started.get('error', '')}")

@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--api", default=DEFAULT_API, help="the emulator's HTTP API (default %(default)s)")
     call.add_argument("--script", metavar="FILE", help="a caller script (YAML/JSON, docs/voice-ai.md): a simulated "
                       "caller holds the conversation and its transcript is printed")
+    call.add_argument("--speed", type=float, default=1.0, help="with --script: virtual time, the call's session "
+                      "this many times faster (1-1000, docs/testing.md)")
 
     agent = sub.add_parser("agent", help="voice-AI agent tools")
     agent_sub = agent.add_subparsers(dest="agent_command", required=True)
@@ -292,7 +294,7 @@ async def run_export(api: str, path: Path) -> int:
 
 async def run_call(args: argparse.Namespace) -> int:
     if args.script:
-        return await run_conversation(args.api.rstrip("/"), args.target, Path(args.script))
+        return await run_conversation(args.api.rstrip("/"), args.target, Path(args.script), args.speed)
     headers = []
     for text in args.header:
         name, sep, value = text.partition(":")
@@ -313,7 +315,7 @@ async def run_call(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
-async def run_conversation(api: str, target: str, path: Path) -> int:
+async def run_conversation(api: str, target: str, path: Path, speed: float = 1.0) -> int:
     try:
         raw = read_document(path)
         parse_caller_script(raw, str(path))  # checked here, so a wrong step is named before any call
@@ -322,7 +324,7 @@ async def run_conversation(api: str, target: str, path: Path) -> int:
         return 2
     out: list[str] = []
     try:
-        return await calltool.converse(api, target, raw, out)
+        return await calltool.converse(api, target, raw, out, speed=speed)
     finally:
         print("\n".join(out), flush=True)
 

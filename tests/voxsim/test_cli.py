@@ -504,7 +504,7 @@ def test_call_with_a_caller_script_prints_the_conversation_with_the_seeded_agent
     background.run(cli.seed(background.emulator, [str(VOICE_AI)]))
     assert "1 voice-AI agent script(s)" in capsys.readouterr().out
     script = VOICE_AI / "callers" / "booking.yaml"
-    assert cli.main(["call", "100@agents", "--script", str(script), "--api", background.base]) == 0
+    assert cli.main(["call", "100@agents", "--script", str(script), "--api", background.base, "--speed", "5"]) == 0
     out = capsys.readouterr().out
     assert "agent: Hello, this is Bella. Would you like to book a table?" in out
     assert "caller: Yes, a table for two please" in out
