@@ -7,9 +7,10 @@ from voxsim.voice_ai.gemini import GeminiWire
 from voxsim.voice_ai.openai import OpenAIWire
 from voxsim.voice_ai.ultravox import UltravoxWire
 from voxsim.voice_ai.wire import Wire
+from voxsim.voice_ai.yandex import YandexWire
 
 __all__ = ["WIRES"]
 
 WIRES: dict[str, type[Wire]] = {"openai": OpenAIWire, "ultravox": UltravoxWire,
                                "elevenlabs": ElevenLabsWire,
-                               "gemini": GeminiWire}
+                               "gemini": GeminiWire, "yandex": YandexWire}
