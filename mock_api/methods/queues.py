@@ -197,7 +197,8 @@ def del_skill(ctx: Context, p: Params) -> Reply:
 @method("BindSkill", notes="""
     `skill_id` (a `;` list or `all`) or `skill_name`, to `user_id` (a `;` list; `all` and `user_name` need the
     application) and/or `acd_queue_id` (a `;` list or `all`) or `acd_queue_name`: one of the two is required (485).
-    `bind` true by default, false unbinds. GetQueues shows a queue's skills; users' skills are stored only.
+    `bind` true by default, false unbinds. GetQueues shows a queue's skills; GetUsers a user's (`with_skills`,
+    `skill_id`).
 """)
 def bind_skill(ctx: Context, p: Params) -> Reply:
     app = application_from(ctx, p, required=False)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from mock_api.methods import Context, Reply, Selection, method, ok, paged
 from mock_api.methods.applications import application_from, required_application
 from mock_api.params import Params
@@ -44,8 +47,14 @@ def add_user(ctx: Context, p: Params) -> Reply:
 
 @method("GetUsers", notes="""
     Filters: `user_id`, `user_name` and `user_display_name` (case-insensitive parts), `user_active`;
-    `order_by` is `user_id` (default), `user_name` or `user_display_name`. ACD, skill and queue filters
-    are accepted and ignored (voxsim has no ACD). Each user lists its one application in `applications`.
+    `skill_id` / `excluded_skill_id` (users with / without that skill, BindSkill) and `acd_queue_id` /
+    `excluded_acd_queue_id` (users in / not in that ACD queue, BindUserToQueue); each also takes a `;` list (any
+    of them / none of them), and an unknown id matches no user. `order_by` is `user_id` (default), `user_name` or
+    `user_display_name`. `with_skills` adds each user's `skills` (SkillInfoType; `showing_skill_id` keeps that
+    one skill, and adds the field by itself), `with_queues` its `acd_queues` (ACDQueueOperatorInfoType:
+    `acd_queue_id`, `acd_queue_name`, `auto_link` false, as BindUserToQueue binds by hand). `acd_status` is
+    accepted and ignored (no operator ever changes status). Each user lists its one application in
+    `applications`.
 """)
 def get_users(ctx: Context, p: Params) -> Reply:
     app = required_application(ctx, p)
@@ -55,7 +64,39 @@ def get_users(ctx: Context, p: Params) -> Reply:
         display_name_part=p.text("user_display_name"), user_active=p.flag("user_active"),
         order_by=p.text("order_by") or "user_id",
     )
-    return paged(users, p, lambda user: user.api([app]))
+    users = [u for u in users if _acd_filter(ctx, p)(u.user_id)]
+    with_skills, with_queues = bool(p.flag("with_skills", default=False)), bool(p.flag("with_queues", default=False))
+    showing = p.integer("showing_skill_id")
+
+    def render(user: User) -> dict[str, Any]:
+        info = user.api([app])
+        if with_skills or showing is not None:
+            info["skills"] = [s.api() for s in ctx.store.user_skills(user.user_id)
+                              if showing is None or s.skill_id == showing]
+        if with_queues:
+            info["acd_queues"] = [{"acd_queue_id": q.acd_queue_id, "acd_queue_name": q.acd_queue_name,
+                                   "auto_link": False} for q in ctx.store.user_acd_queues(user.user_id)]
+        return info
+
+    return paged(users, p, render)
+
+
+def _acd_filter(ctx: Context, p: Params) -> Callable[[int], bool]:
+    """Whether a user id passes `skill_id`, `excluded_skill_id`, `acd_queue_id` and `excluded_acd_queue_id`."""
+    def members(name: str, of: Callable[[int], list[int]]) -> set[int] | None:
+        ids = p.integers(name)
+        return None if ids is None else {user_id for i in ids for user_id in of(i)}
+
+    with_skill, without_skill = (members(n, ctx.store.skill_users) for n in ("skill_id", "excluded_skill_id"))
+    in_queue, not_in_queue = (members(n, ctx.store.acd_queue_users)
+                              for n in ("acd_queue_id", "excluded_acd_queue_id"))
+
+    def admits(user_id: int) -> bool:
+        return ((with_skill is None or user_id in with_skill) and (in_queue is None or user_id in in_queue)
+                and not (without_skill and user_id in without_skill)
+                and not (not_in_queue and user_id in not_in_queue))
+
+    return admits
 
 
 @method("SetUserInfo", notes=PASSWORD_NOTE + """

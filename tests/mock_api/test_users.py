@@ -116,3 +116,37 @@ async def test_user_count_limit(api, emulator):
                        user_password="Passw0rd")
     page = await api("get_users", application_id=app_id)
     assert (page["total_count"], page["count"]) == (1000, 20)
+
+
+async def test_acd_filters_skills_and_queues(api):
+    app = (await api("add_application", application_name="desk"))["application_id"]
+    alice, bob, carol = [await add_user(api, app, name) for name in ("alice", "bob", "carol")]
+    queue = (await api("add_queue", acd_queue_name="sales", application_id=app))["acd_queue_id"]
+    other = (await api("add_queue", acd_queue_name="support", application_id=app))["acd_queue_id"]
+    await api("bind_user_to_queue", application_id=app, user_id=[alice, bob], acd_queue_id=queue)
+    await api("bind_user_to_queue", application_id=app, user_id=[carol], acd_queue_id=other)
+    english = (await api("add_skill", skill_name="english"))["skill_id"]
+    german = (await api("add_skill", skill_name="german"))["skill_id"]
+    await api("bind_skill", skill_id=[english, german], user_id=[alice])
+    await api("bind_skill", skill_id=english, user_id=[carol])
+
+    async def names(**filters) -> list[str]:
+        return [u["user_name"] for u in (await api("get_users", application_id=app, **filters))["result"]]
+
+    assert await names(skill_id=english) == ["alice", "carol"]
+    assert await names(excluded_skill_id=german) == ["bob", "carol"]
+    assert await names(acd_queue_id=queue) == ["alice", "bob"]
+    assert await names(excluded_acd_queue_id=queue) == ["carol"]
+    assert await names(acd_queue_id=queue, skill_id=english) == ["alice"]
+    assert await names(skill_id=999999) == []
+
+    plain = (await api("get_users", application_id=app, user_id=alice))["result"][0]
+    assert "skills" not in plain and "acd_queues" not in plain
+    full = (await api("get_users", application_id=app, user_id=alice, with_skills=True, with_queues=True))["result"][0]
+    assert full["skills"] == [{"skill_id": english, "skill_name": "english"},
+                              {"skill_id": german, "skill_name": "german"}]
+    assert full["acd_queues"] == [{"acd_queue_id": queue, "acd_queue_name": "sales", "auto_link": False}]
+    shown = (await api("get_users", application_id=app, user_id=alice, showing_skill_id=german))["result"][0]
+    assert shown["skills"] == [{"skill_id": german, "skill_name": "german"}]
+    assert (await api("get_users", application_id=app, user_id=bob, with_skills=True))["result"][0]["skills"] == []
+    await expect_error(api, 496, "get_users", application_id=app, skill_id="x")

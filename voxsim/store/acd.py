@@ -211,6 +211,12 @@ class AcdMixin(StoreBase):
                            (queue_id,))
         return [int(row["user_id"]) for row in rows]
 
+    def user_acd_queues(self, user_id: int) -> list[AcdQueue]:
+        """The queues the user (operator) serves, by id."""
+        rows = self.db.all("SELECT q.* FROM acd_queues q JOIN acd_queue_users b ON b.acd_queue_id = q.acd_queue_id "
+                           "WHERE b.user_id = ? ORDER BY q.acd_queue_id", (user_id,))
+        return [_queue(row) for row in rows]
+
     def acd_queue_skills(self, queue_id: int) -> list[Skill]:
         rows = self.db.all("SELECT s.* FROM acd_skills s JOIN acd_queue_skills b ON b.skill_id = s.skill_id "
                            "WHERE b.acd_queue_id = ? ORDER BY s.skill_id", (queue_id,))
@@ -285,6 +291,11 @@ class AcdMixin(StoreBase):
         rows = self.db.all("SELECT s.* FROM acd_skills s JOIN acd_user_skills b ON b.skill_id = s.skill_id "
                            "WHERE b.user_id = ? ORDER BY s.skill_id", (user_id,))
         return [Skill(**row) for row in rows]
+
+    def skill_users(self, skill_id: int) -> list[int]:
+        """The users the skill is bound to."""
+        rows = self.db.all("SELECT user_id FROM acd_user_skills WHERE skill_id = ? ORDER BY user_id", (skill_id,))
+        return [int(row["user_id"]) for row in rows]
 
     def _skill_name_free(self, account_id: int, name: str) -> None:
         if self.db.one("SELECT 1 FROM acd_skills WHERE account_id = ? AND skill_name = ?", (account_id, name)):
