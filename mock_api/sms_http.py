@@ -11,32 +11,11 @@ Each message: `message_id`, `account_id`, `kind` (`sms` from SendSmsMessage, `a2
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 
-from mock_api.app import STORE, json_reply
-from mock_api.mail_http import LIST_COUNT, LIST_MAX_COUNT, _account_id, _bad_request, _whole
-
-
-async def sms_list(request: web.Request) -> web.Response:
-    store = request.app[STORE]
-    count, offset = _whole(request, "count", LIST_COUNT), _whole(request, "offset", 0)
-    if not 0 < count <= LIST_MAX_COUNT or offset < 0:
-        raise _bad_request(f"'count' is 1 to {LIST_MAX_COUNT}, 'offset' 0 or more")
-    total, messages = store.list_sms(_account_id(request, store), count, offset)
-    return json_reply({"result": [m.outbox() for m in messages], "total_count": total, "count": len(messages)})
-
-
-async def sms_message(request: web.Request) -> web.Response:
-    store = request.app[STORE]
-    text = request.match_info["message_id"]
-    message = store.get_sms(_account_id(request, store), int(text)) if text.isdigit() else None
-    if message is None:
-        raise web.HTTPNotFound(text=json.dumps({"error": f"no message {text}"}), content_type="application/json")
-    return json_reply(message.outbox())
+from mock_api.outbox_http import add_outbox_routes
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/_voxsim/sms", sms_list)
-    app.router.add_get("/_voxsim/sms/{message_id}", sms_message)
+    add_outbox_routes(app, "sms", lambda store, account, count, offset: store.list_sms(account, count, offset),
+                      lambda store, account, message_id: store.get_sms(account, message_id), lambda m: m.outbox())

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.e2e.console_output import ConsoleOutput
+from tests.e2e.console_output import ConsoleOutput, ConsoleProcess
 
 BARESIP = shutil.which("baresip") or "/usr/bin/baresip"
 MODULES = Path("/usr/lib/baresip/modules")
@@ -90,7 +90,7 @@ def account_line(user: str, domain: str, password: str, proxy_port: int) -> str:
             ";audio_codecs=PCMU,PCMA\n")
 
 
-class Baresip:
+class Baresip(ConsoleProcess):
     """One baresip process; `start()` launches it, `stop()` always ends it (quit, then kill)."""
 
     def __init__(self, folder: Path, *, user: str, domain: str, password: str, proxy_port: int) -> None:
@@ -114,21 +114,6 @@ class Baresip:
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
         assert self._process.stdout is not None
         self._reader = asyncio.create_task(self.console.read(self._process.stdout))
-
-    @property
-    def output(self) -> str:
-        return self.console.text
-
-    @property
-    def exited(self) -> bool:
-        return self.console.exited
-
-    async def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
-        """The first match of `pattern` in what it printed, waiting up to `timeout` seconds for it."""
-        return await self.console.wait_for(pattern, timeout)
-
-    def tail(self) -> str:
-        return self.console.tail()
 
     def send(self, command: str) -> None:
         """A command typed on its console (the menu module), such as "/quit"."""

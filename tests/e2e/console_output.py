@@ -6,7 +6,7 @@ import asyncio
 import re
 from collections.abc import Callable
 
-__all__ = ["ConsoleOutput"]
+__all__ = ["ConsoleOutput", "ConsoleProcess"]
 
 
 class ConsoleOutput:
@@ -49,3 +49,25 @@ class ConsoleOutput:
             return await asyncio.wait_for(found(), timeout)
         except TimeoutError:
             raise AssertionError(f"{self.name} never printed {pattern!r}; it printed:\n{self.tail()}") from None
+
+
+class ConsoleProcess:
+    """A softphone driven on its console: what it printed (`output`), whether it `exited`, `wait_for` and `tail`,
+    from its `console`."""
+
+    console: ConsoleOutput
+
+    @property
+    def output(self) -> str:
+        return self.console.text
+
+    @property
+    def exited(self) -> bool:
+        return self.console.exited
+
+    async def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
+        """The first match of `pattern` in what it printed, waiting up to `timeout` seconds for it."""
+        return await self.console.wait_for(pattern, timeout)
+
+    def tail(self) -> str:
+        return self.console.tail()

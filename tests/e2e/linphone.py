@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sip_edge.transport import free_port_pair
 from tests.e2e.baresip import write_tone
-from tests.e2e.console_output import ConsoleOutput
+from tests.e2e.console_output import ConsoleOutput, ConsoleProcess
 
 LINPHONEC = shutil.which("linphonec") or "/usr/bin/linphonec"
 
@@ -69,7 +69,7 @@ def rc_text(rtp_port: int, account: list[str]) -> str:
     ])
 
 
-class Linphonec:
+class Linphonec(ConsoleProcess):
     """One linphonec process; `start()` launches it, `stop()` always ends it (quit, then kill)."""
 
     def __init__(self, folder: Path, *, user: str, domain: str, password: str, proxy: str) -> None:
@@ -110,21 +110,6 @@ class Linphonec:
         self.send(f"record {self.heard}")
         self.send("ports")
         await self.wait_for(rf"sip port = {self.sip_port}", 10)
-
-    @property
-    def output(self) -> str:
-        return self.console.text
-
-    @property
-    def exited(self) -> bool:
-        return self.console.exited
-
-    async def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
-        """The first match of `pattern` in what it printed, waiting up to `timeout` seconds for it."""
-        return await self.console.wait_for(pattern, timeout)
-
-    def tail(self) -> str:
-        return self.console.tail()
 
     def send(self, command: str) -> None:
         """A command typed on its console, such as "register ..." or "quit"."""
