@@ -60,10 +60,9 @@ async def media_session_request(request: web.Request) -> web.StreamResponse:
 
 async def _media_session_websocket(request: web.Request, services: Any, session_id: int) -> web.StreamResponse:
     """A WebSocket to the access URL: the scenario's (AppEvents.WebSocket) once it allowed connections, else 403."""
-    session = services.runtime.session(session_id)
-    allowed = session is not None and session.websockets.allow_inbound
-    if not allowed:
-        return web.Response(status=403, text="the scenario did not call VoxEngine.allowWebSocketConnections()")
+    refusal = services.runtime.websocket_refusal(session_id)
+    if refusal is not None:  # answered before the upgrade: the client sees the HTTP status
+        return web.Response(status=403, text=refusal)
     ws = web.WebSocketResponse(autoping=True)
     await ws.prepare(request)
     served = services.runtime.accept_websocket(session_id, ws, request.path, dict(request.headers))

@@ -172,11 +172,15 @@ class ScriptedCaller:
         self.transcript = Transcript()
         self._vad = VoiceActivity(start_frames=2, hangover_frames=25)
         self._seen = 0  # frames of the call's `sent` looked at
+        self._call_audio: CallAudio | None = None
 
     # ------------------------------------------------------------ listening
 
     def _audio(self) -> CallAudio | None:
-        return self.runtime.call_audio(self.call_id)
+        """The call's audio, looked up once it exists (the lookup walks the runtime's sessions; the caller polls)."""
+        if self._call_audio is None:
+            self._call_audio = self.runtime.call_audio(self.call_id)
+        return self._call_audio
 
     def _listen(self) -> bool:
         """Takes in what the call sent since the last look; False once the call has no audio any more."""

@@ -93,14 +93,15 @@ def account_line(user: str, domain: str, password: str, proxy_port: int) -> str:
 class Baresip(ConsoleProcess):
     """One baresip process; `start()` launches it, `stop()` always ends it (quit, then kill)."""
 
+    quit_command = "/quit"  # the menu module's
+    stop_timeout = 2.0
+
     def __init__(self, folder: Path, *, user: str, domain: str, password: str, proxy_port: int) -> None:
         self.folder = folder
         self.config = folder / "config"
         self.dumps = folder / "dumps"
         self.sip_port = free_sip_port()
         self.console = ConsoleOutput("baresip", clean=lambda text: ANSI.sub("", text))
-        self._process: asyncio.subprocess.Process | None = None
-        self._reader: asyncio.Task[None] | None = None
         self.config.mkdir(parents=True)
         self.dumps.mkdir()
         source = write_tone(folder / "microphone.wav")
@@ -109,31 +110,10 @@ class Baresip(ConsoleProcess):
         (self.config / "contacts").write_text("")
 
     async def start(self) -> None:
-        self._process = await asyncio.create_subprocess_exec(
+        process = await asyncio.create_subprocess_exec(
             BARESIP, "-v", "-f", str(self.config), stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-        assert self._process.stdout is not None
-        self._reader = asyncio.create_task(self.console.read(self._process.stdout))
-
-    def send(self, command: str) -> None:
-        """A command typed on its console (the menu module), such as "/quit"."""
-        assert self._process is not None and self._process.stdin is not None
-        self._process.stdin.write(command.encode() + b"\n")
-
-    async def stop(self) -> None:
-        process = self._process
-        if process is None:
-            return
-        if process.returncode is None:
-            with contextlib.suppress(ConnectionError, AssertionError):
-                self.send("/quit")
-            try:
-                await asyncio.wait_for(process.wait(), 2)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        if self._reader is not None:
-            await asyncio.wait_for(self._reader, 2)
+        self.attach(process)
 
     def heard(self) -> list[Path]:
         """The WAV files the sndfile filter wrote of what baresip decoded from the RTP it received."""

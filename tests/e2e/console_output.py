@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Callable
 
@@ -53,9 +54,39 @@ class ConsoleOutput:
 
 class ConsoleProcess:
     """A softphone driven on its console: what it printed (`output`), whether it `exited`, `wait_for` and `tail`,
-    from its `console`."""
+    from its `console`; `send` types a command, `stop` quits it with `quit_command` (killed after `stop_timeout`)."""
 
     console: ConsoleOutput
+    quit_command = "quit"
+    stop_timeout = 5.0
+    _process: asyncio.subprocess.Process | None = None
+    _reader: asyncio.Task[None] | None = None
+
+    def attach(self, process: asyncio.subprocess.Process) -> None:
+        """The started process: its output is read from now on."""
+        assert process.stdout is not None
+        self._process = process
+        self._reader = asyncio.create_task(self.console.read(process.stdout))
+
+    def send(self, command: str) -> None:
+        """A command typed on its console."""
+        assert self._process is not None and self._process.stdin is not None
+        self._process.stdin.write(command.encode() + b"\n")
+
+    async def stop(self) -> None:
+        process = self._process
+        if process is None:
+            return
+        if process.returncode is None:
+            with contextlib.suppress(ConnectionError, AssertionError):
+                self.send(self.quit_command)
+            try:
+                await asyncio.wait_for(process.wait(), self.stop_timeout)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        if self._reader is not None:
+            await asyncio.wait_for(self._reader, self.stop_timeout)
 
     @property
     def output(self) -> str:

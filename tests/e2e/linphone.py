@@ -11,7 +11,6 @@ its log (`-l`: state changes and every SIP message), are kept for assertions.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import shutil
@@ -86,22 +85,19 @@ class Linphonec(ConsoleProcess):
         self.rtp_port = free_port_pair()
         self.rc.write_text(rc_text(self.rtp_port, account_text(user, domain, password, proxy)))
         self.console = ConsoleOutput("linphonec")
-        self._process: asyncio.subprocess.Process | None = None
-        self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         env = {**os.environ, "HOME": str(self.home)}
         env.pop("XDG_DATA_HOME", None)
         env.pop("XDG_CONFIG_HOME", None)
         try:
-            self._process = await asyncio.create_subprocess_exec(
+            process = await asyncio.create_subprocess_exec(
                 LINPHONEC, "-c", str(self.rc), "-a", "-S", "-d", "5", "-l", str(self.log),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
                 env=env, cwd=self.folder)
         except FileNotFoundError:
             raise AssertionError(f"{LINPHONEC} is missing: scripts/test.sh installs linphone-cli") from None
-        assert self._process.stdout is not None
-        self._reader = asyncio.create_task(self.console.read(self._process.stdout))
+        self.attach(process)
         await self.wait_for(r"linphonec> ", 15)
         # Its SIP port: linphonec binds it only when told on its console.
         self.send(f"ports sip {self.sip_port}")
@@ -110,11 +106,6 @@ class Linphonec(ConsoleProcess):
         self.send(f"record {self.heard}")
         self.send("ports")
         await self.wait_for(rf"sip port = {self.sip_port}", 10)
-
-    def send(self, command: str) -> None:
-        """A command typed on its console, such as "register ..." or "quit"."""
-        assert self._process is not None and self._process.stdin is not None
-        self._process.stdin.write(command.encode() + b"\n")
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -130,17 +121,3 @@ class Linphonec(ConsoleProcess):
             await asyncio.sleep(0.1)
         return match
 
-    async def stop(self) -> None:
-        process = self._process
-        if process is None:
-            return
-        if process.returncode is None:
-            with contextlib.suppress(ConnectionError, AssertionError):
-                self.send("quit")
-            try:
-                await asyncio.wait_for(process.wait(), 5)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        if self._reader is not None:
-            await asyncio.wait_for(self._reader, 5)

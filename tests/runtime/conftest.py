@@ -65,3 +65,11 @@ def logged(session: Session, text: str) -> bool:
 def user_lines(session: Session) -> list[str]:
     """Log lines the scenario wrote itself (not [event]/[command]/[session] lines)."""
     return [line[24:] for line in session.log.lines if not line[24:].startswith("[")]
+
+
+async def run_on_start(runtime: Runtime, body: str, timeout: float = 3.0) -> list[str]:
+    """Runs `body` in an async AppEvents.Started handler until the session ends; the lines it logged."""
+    script = "VoxEngine.addEventListener(AppEvents.Started, async () => {\n" + body + "\n});"
+    session = await start(runtime, script)
+    await session.wait_finished(timeout)
+    return user_lines(session)

@@ -11,7 +11,7 @@ import pytest
 
 from voxsim.runtime import InMemoryRecorder, Runtime, RuntimeSettings
 
-from .conftest import start, user_lines
+from .conftest import run_on_start as run
 
 
 class Service:
@@ -40,11 +40,6 @@ async def runtime(settings: RuntimeSettings, service: Service) -> AsyncIterator[
     await rt.shutdown(grace=1.0)
 
 
-async def run(runtime: Runtime, body: str) -> list[str]:
-    script = ("VoxEngine.addEventListener(AppEvents.Started, async () => {\n" + body + "\n});")
-    session = await start(runtime, script)
-    await session.wait_finished(3)
-    return user_lines(session)
 
 
 async def test_reports_and_their_answers(runtime: Runtime, service: Service):

@@ -11,7 +11,7 @@ import pytest
 from voxsim.runtime import InMemoryRecorder, Runtime, RuntimeSettings
 from voxsim.runtime.mail import OutgoingMail
 
-from .conftest import start, user_lines
+from .conftest import run_on_start as run
 
 
 class Mailer:
@@ -40,11 +40,6 @@ async def runtime(settings: RuntimeSettings, mailer: Mailer) -> AsyncIterator[Ru
     await rt.shutdown(grace=1.0)
 
 
-async def run(runtime: Runtime, body: str) -> list[str]:
-    script = "VoxEngine.addEventListener(AppEvents.Started, async () => {\n" + body + "\n});"
-    session = await start(runtime, script)
-    await session.wait_finished(3)
-    return user_lines(session)
 
 
 async def test_send_mail_as_the_docs_write_it(runtime: Runtime, mailer: Mailer):

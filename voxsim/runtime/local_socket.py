@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp
@@ -156,7 +156,6 @@ class ConnectorLink:
     server: ConnectorEnd
     unit: ConnectorMedia
     write_log: Callable[[str], None] = lambda _: None
-    extra: dict[str, Any] = field(default_factory=dict)
     time_scale: float = 1.0  # the session's virtual time: the connector's own clock runs this much faster
 
 

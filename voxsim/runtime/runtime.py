@@ -157,6 +157,11 @@ class Runtime:
             return 404, "text/plain", f"no running session {session_id}"
         return await session.http_request(method, path, body, headers)
 
+    def websocket_refusal(self, session_id: int) -> str | None:
+        """Why a WebSocket to the session's media_session_access_url would be refused now, or None."""
+        session = self._live.get(session_id)
+        return f"no running session {session_id}" if session is None else session.websocket_refusal()
+
     def accept_websocket(self, session_id: int, socket: ServerWebSocket, path: str,
                          headers: Mapping[str, str] | None = None) -> asyncio.Task[None] | str:
         """A WebSocket to the session's media_session_access_url: the task that serves it, or why it is refused."""

@@ -345,15 +345,22 @@ class Session:
         finally:
             self._replies.pop(rid, None)
 
+    def websocket_refusal(self) -> str | None:
+        """Why a client's WebSocket to the access URL would be refused now, or None."""
+        if self.state != SessionState.RUNNING:
+            return "the session is not running"
+        if not self.websockets.allow_inbound:
+            return "the scenario did not call VoxEngine.allowWebSocketConnections()"
+        return None
+
     def accept_websocket(self, socket: ServerWebSocket, path: str, headers: Mapping[str, str] | None = None
                          ) -> asyncio.Task[None] | str:
         """A client opened a WebSocket to the session's access URL: `AppEvents.WebSocket`, then the socket is the
         scenario's (the task ends when it closes); or why it is refused (the scenario did not allow connections,
         or has as many as its calls + 3: `AppEvents.NewWebSocketFailed`)."""
-        if self.state != SessionState.RUNNING:
-            return "the session is not running"
-        if not self.websockets.allow_inbound:
-            return "the scenario did not call VoxEngine.allowWebSocketConnections()"
+        refusal = self.websocket_refusal()
+        if refusal is not None:
+            return refusal
         x_headers = [{"key": k, "value": v} for k, v in (headers or {}).items() if k.lower().startswith("x-")]
         data: dict[str, Any] = {"method": "GET", "path": path, "content": "", "headers": x_headers}
         limit = len(self.calls) + 3

@@ -17,7 +17,6 @@ interruption event goes out, and a scenario that does not clear the media buffer
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
@@ -25,13 +24,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import numpy as np
-
-from voxsim.media.decode import resample
 from voxsim.media.graph import Frame as PcmFrame
 from voxsim.runtime.local_socket import ConnectorLink
 from voxsim.voice_ai.agent import ScriptedAgent
 from voxsim.voice_ai.dialect import ClientInput, Dialect, Frame, frame_text
+from voxsim.voice_ai.media import AgentAudio
 from voxsim.voice_ai.script import Action
 
 __all__ = ["CONNECTOR_VERSION", "ScriptedConnector", "Speak"]
@@ -39,7 +36,6 @@ __all__ = ["CONNECTOR_VERSION", "ScriptedConnector", "Speak"]
 log = logging.getLogger(__name__)
 
 CONNECTOR_VERSION = "0.44.0"  # what the platform's connector reports; voxsim reports its own build of it
-CHUNK_MS = 100  # agent audio per media message
 TICK = 0.2  # seconds between looks at the silence clock
 HANGUP_WAIT = 60.0  # seconds a hang-up waits for the agent's audio to finish
 BARGE_IN_GRACE = 0.5  # seconds a scenario has to clear the media buffer after an interruption
@@ -69,9 +65,7 @@ class ScriptedConnector:
         self._responded = asyncio.Event()
         self._quiet_since = time.monotonic()
         self._caller_speaking = False
-        self._media_sequence = 0
-        self._media_chunks = 0
-        self._media_samples = 0
+        self._audio = AgentAudio(self._send_media, dialect.audio_rate)  # the agent's lines as the socket's media
         self._unplayed = False  # audio was sent that the unit may not have taken in yet
 
     # ------------------------------------------------------------ plumbing
@@ -284,26 +278,12 @@ class ScriptedConnector:
         self.agent.spoke()
 
     def _send_audio(self, pcm: PcmFrame) -> None:
-        rate = self.dialect.audio_rate
-        audio = resample(pcm, 8000, rate) if rate != 8000 else pcm
-        if self._media_sequence == 0:
-            self._media_message("start", {"mediaFormat": {"encoding": "PCM16", "sampleRate": rate, "channels": 1}})
         self._unplayed = True
-        step = rate * CHUNK_MS // 1000
-        for start in range(0, len(audio), step):
-            chunk = np.asarray(audio[start:start + step], dtype="<i2")
-            self._media_chunks += 1
-            self._media_message("media", {"chunk": self._media_chunks,
-                                          "timestamp": self._media_samples * 1000 // rate,
-                                          "payload": base64.b64encode(chunk.tobytes()).decode("ascii")})
-            self._media_samples += len(chunk)
+        self._audio.send(pcm)
 
-    def _media_message(self, event: str, body: dict[str, Any]) -> None:
-        if self.link.server.closed:
-            return
-        self.link.server.send_text(json.dumps({"event": event, "sequenceNumber": self._media_sequence, event: body},
-                                              separators=(",", ":")))
-        self._media_sequence += 1
+    def _send_media(self, text: str) -> None:
+        if not self.link.server.closed:
+            self.link.server.send_text(text)
 
     async def _call_tool(self, action: Action) -> None:
         call_id = self.dialect.new_call_id()
